@@ -1,0 +1,123 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import type { AccountNode } from './lib/account';
+import { SmsError } from './lib/errors';
+import { responseToMessages } from './lib/outputs';
+import { Job } from './lib/pipeline';
+import { NodeSettings, buildRequest } from './lib/request';
+import { NodeStatus, ThrottledStatus } from './lib/status';
+
+interface BinarySmsConfig extends NodeDef, NodeSettings {
+  account: string;
+}
+
+/** Short status texts by error key; anything else shows as "error". */
+const STATUS_OF_ERROR: Record<string, string> = {
+  http: 'http',
+  http401: 'http',
+  badResponse: 'badResponse',
+  timeout: 'unknown',
+  connectionLost: 'unknown',
+  abortedInFlight: 'unknown',
+  notConnected: 'network',
+  notSent: 'network',
+  queueFull: 'queueFull',
+  closed: 'closed',
+  retryAfterTooLong: 'http',
+};
+
+export = function register(RED: NodeAPI): void {
+  function BinarySmsNode(this: Node, config: BinarySmsConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const account = RED.nodes.getNode(config.account) as AccountNode | null;
+    const settings: NodeSettings = config;
+    const jobs = new Set<Job>();
+    const status = new ThrottledStatus((shown: NodeStatus) => node.status(shown));
+    let sent = 0;
+
+    const translate = (error: unknown): Error => {
+      if (!(error instanceof SmsError)) return error instanceof Error ? error : new Error(String(error));
+      const params: Record<string, string | number> = { ...error.params };
+      if (typeof params.field === 'string' && params.field.startsWith('node.')) {
+        params.field = RED._('binary-sms.errors.nodeField', { name: params.field.slice(5) });
+      }
+      let text = RED._(`binary-sms.errors.${error.key}`, params);
+      if (error.key === 'http401') text += ' ' + RED._('binary-sms.errors.hint401');
+      if (typeof params.attempts === 'number') text += ' ' + RED._('binary-sms.errors.attempts', params);
+      return new Error(text);
+    };
+
+    const showProgress = () => {
+      if (jobs.size > 0) {
+        status.show({ fill: 'blue', shape: 'dot', text: RED._('binary-sms.status.sending', { count: jobs.size }) });
+      } else {
+        status.show({ fill: 'green', shape: 'dot', text: RED._('binary-sms.status.sent', { count: sent }) });
+      }
+    };
+
+    const fail = (msg: NodeMessageInFlow, error: unknown, done: (err?: Error) => void) => {
+      const statusCode = error instanceof SmsError ? error.statusCode : undefined;
+      if (statusCode !== undefined) (msg as { statusCode?: number }).statusCode = statusCode;
+      const key = error instanceof SmsError ? error.key : '';
+      const reason = STATUS_OF_ERROR[key] ?? (key.startsWith('account') ? 'account' : 'input');
+      status.show({
+        fill: 'red',
+        shape: 'ring',
+        text: RED._(`binary-sms.status.failed.${reason}`, { status: statusCode ?? '' }),
+      });
+      done(translate(error));
+    };
+
+    if (!account) status.show({ fill: 'red', shape: 'ring', text: RED._('binary-sms.status.failed.account') });
+
+    node.on('input', (msg, send, done) => {
+      if (!account) {
+        fail(msg, new SmsError('noAccount'), done);
+        return;
+      }
+      let job: Job;
+      try {
+        job = account.submit(buildRequest(msg, settings), {
+          onRetryWait: (delayMs) =>
+            status.show({
+              fill: 'yellow',
+              shape: 'ring',
+              text: RED._('binary-sms.status.retrying', { seconds: Math.ceil(delayMs / 1000) }),
+            }),
+        });
+      } catch (error) {
+        fail(msg, error, done);
+        return;
+      }
+      jobs.add(job);
+      showProgress();
+      job.result.then(
+        (result) => {
+          jobs.delete(job);
+          let outputs;
+          try {
+            outputs = responseToMessages(msg, result, RED.util.generateId(), RED.util.cloneMessage);
+          } catch (error) {
+            fail(msg, error, done);
+            return;
+          }
+          sent += outputs.length;
+          send([outputs]);
+          done();
+          showProgress();
+        },
+        (error: unknown) => {
+          jobs.delete(job);
+          fail(msg, error, done);
+        },
+      );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      const closing = account ? account.closeJobs(jobs) : Promise.resolve();
+      closing.finally(() => status.clear()).then(done, done);
+    });
+  }
+
+  RED.nodes.registerType('binary-sms', BinarySmsNode);
+};

@@ -1,0 +1,73 @@
+import { SmsError } from './errors';
+
+const HEX_PAIRS = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+const HEX_SEPARATORS = /[\s:,-]+/;
+
+/**
+ * Turns msg.payload into Infobip's hex form: lower-case pairs separated by one space.
+ * Accepts a Buffer or any byte view (also from another realm, e.g. a Function node),
+ * an ArrayBuffer, a Buffer serialised to JSON, an array of integers 0–255, or a hex string.
+ */
+export function payloadToHex(payload: unknown): string {
+  const bytes = payloadToBytes(payload);
+  if (bytes.length === 0) throw new SmsError('payloadEmpty');
+  let hex = HEX_PAIRS[bytes[0]];
+  for (let i = 1; i < bytes.length; i++) hex += ' ' + HEX_PAIRS[bytes[i]];
+  return hex;
+}
+
+function payloadToBytes(payload: unknown): ArrayLike<number> {
+  if (typeof payload === 'string') return hexStringToBytes(payload);
+  if (ArrayBuffer.isView(payload)) {
+    return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  }
+  if (Object.prototype.toString.call(payload) === '[object ArrayBuffer]') {
+    return new Uint8Array(payload as ArrayBuffer);
+  }
+  if (Array.isArray(payload)) return checkByteArray(payload);
+  if (isSerialisedBuffer(payload)) return checkByteArray(payload.data);
+  throw new SmsError('payloadType', { type: describeType(payload) });
+}
+
+function hexStringToBytes(text: string): Uint8Array {
+  const body = text.trim().replace(/^0x/i, '');
+  const groups = body === '' ? [] : body.split(HEX_SEPARATORS);
+  const bytes: number[] = [];
+  for (const group of groups) {
+    if (!/^[0-9a-fA-F]*$/.test(group)) {
+      throw new SmsError('payloadHexCharacter', { text: shorten(group) });
+    }
+    if (group.length % 2 !== 0) throw new SmsError('payloadHexOdd', { text: shorten(group) });
+    for (let i = 0; i < group.length; i += 2) bytes.push(parseInt(group.slice(i, i + 2), 16));
+  }
+  return Uint8Array.from(bytes);
+}
+
+function checkByteArray(values: unknown[]): number[] {
+  values.forEach((value, index) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) {
+      throw new SmsError('payloadArrayValue', { index, value: shorten(String(value)) });
+    }
+  });
+  return values as number[];
+}
+
+function isSerialisedBuffer(value: unknown): value is { type: 'Buffer'; data: unknown[] } {
+  const candidate = value as { type?: unknown; data?: unknown } | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    candidate.type === 'Buffer' &&
+    Array.isArray(candidate.data)
+  );
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function shorten(text: string): string {
+  return text.length > 20 ? text.slice(0, 20) + '…' : text;
+}

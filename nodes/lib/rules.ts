@@ -1,0 +1,69 @@
+// The input rules shared by the runtime and the editor. The build injects this
+// file, compiled, into both editor templates, so it must stay free of imports.
+
+export const DESTINATION_DIGITS = { min: 7, max: 15 };
+export const NUMERIC_SENDER_DIGITS = { min: 3, max: 14 };
+export const ALPHANUMERIC_SENDER_LENGTH = { min: 3, max: 11 };
+
+/** Formatting characters a person may type inside a phone number. */
+const NUMBER_FORMATTING = /[\s\-.()]/g;
+const NUMERIC_SENDER = /^\d{3,14}$/;
+const ALPHANUMERIC_SENDER = /^[A-Za-z0-9 ._&-]{3,11}$/;
+
+export type Check<T> = { ok: true; value: T } | { ok: false; value: string };
+
+/** A destination in international format (country code first, so never a leading 0): "+41 (79) 302-67.27" becomes "41793026727". */
+export function cleanDestination(text: string): Check<string> {
+  const digits = text.trim().replace(/^\+/, '').replace(NUMBER_FORMATTING, '');
+  const { min, max } = DESTINATION_DIGITS;
+  if (digits.length < min || digits.length > max || !/^[1-9]\d*$/.test(digits)) {
+    return { ok: false, value: text };
+  }
+  return { ok: true, value: digits };
+}
+
+/**
+ * Splits a list of destinations typed as text. Commas, semicolons and line breaks
+ * separate numbers when present (spaces inside a number are then formatting);
+ * otherwise numbers are separated by spaces.
+ */
+export function splitDestinations(text: string): string[] {
+  const separator = /[,;\n]/.test(text) ? /[,;\n]+/ : /\s+/;
+  return text
+    .split(separator)
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+}
+
+/** Cleans every destination of a typed list; the first invalid one is returned as the failure. */
+export function parseDestinationList(text: string): Check<string[]> {
+  const numbers: string[] = [];
+  for (const part of splitDestinations(text)) {
+    const cleaned = cleanDestination(part);
+    if (!cleaned.ok) return cleaned;
+    numbers.push(cleaned.value);
+  }
+  return { ok: true, value: numbers };
+}
+
+/** Sender ID: numeric with 3–14 digits, or 3–11 letters, digits, spaces and . _ & - with at least one letter. */
+export function isValidSender(text: string): boolean {
+  if (NUMERIC_SENDER.test(text)) return true;
+  return ALPHANUMERIC_SENDER.test(text) && /[A-Za-z]/.test(text) && text.trim() === text;
+}
+
+/** An integer 0–255 given as a number or as a string of digits (editor fields are strings). */
+export function parseByteValue(value: unknown): number | undefined {
+  let number: number;
+  if (typeof value === 'number') number = value;
+  else if (typeof value === 'string' && /^\s*\d{1,3}\s*$/.test(value)) number = Number(value);
+  else return undefined;
+  return Number.isInteger(number) && number >= 0 && number <= 255 ? number : undefined;
+}
+
+/** An http(s) URL without query or fragment; trailing slashes are dropped. */
+export function normaliseBaseUrl(text: string): string | undefined {
+  const trimmed = text.trim().replace(/\/+$/, '');
+  if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/i.test(trimmed)) return undefined;
+  return trimmed;
+}

@@ -1,0 +1,180 @@
+'use strict';
+// A local stand-in for Infobip's POST /sms/1/binary/single: checks the credentials,
+// validates the body as Infobip documents it, answers per destination, records what it
+// received, and can be told to misbehave. Used by the tests, the benchmark and `npm start`.
+const http = require('node:http');
+const crypto = require('node:crypto');
+
+const HEX = /^[0-9a-f]{2}( [0-9a-f]{2})*$/;
+const DESTINATION = /^[1-9]\d{6,14}$/;
+/** Destinations starting with this prefix are answered as REJECTED_DESTINATION. */
+const REJECTED_PREFIX = '999';
+
+function status(groupId, groupName, id, name, description, action) {
+  const entry = { groupId, groupName, id, name, description };
+  if (action) entry.action = action;
+  return entry;
+}
+const PENDING = status(1, 'PENDING', 26, 'PENDING_ACCEPTED', 'Message sent to next instance');
+const REJECTED = status(5, 'REJECTED', 51, 'REJECTED_DESTINATION', 'Invalid destination address', 'Check to parameter');
+
+function serviceError(messageId, text) {
+  return { requestError: { serviceException: { messageId, text } } };
+}
+
+class InfobipTestServer {
+  /**
+   * @param {{apiKey?: string, username?: string, password?: string, delayMs?: number}} options
+   */
+  constructor(options = {}) {
+    this.apiKey = options.apiKey ?? 'test-api-key-0123456789';
+    this.username = options.username ?? 'demo';
+    this.password = options.password ?? 'demo-password';
+    this.delayMs = options.delayMs ?? 0;
+    /** Behaviours for the next requests, consumed in order: see `plan`. */
+    this.planned = [];
+    this.reset();
+    this.sockets = new Set();
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server.keepAliveTimeout = 30_000;
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  /** Forgets what was received. */
+  reset() {
+    /** @type {{headers: object, body: any, raw: string}[]} */
+    this.requests = [];
+    this.inFlight = 0;
+    this.peakInFlight = 0;
+  }
+
+  /**
+   * Queues behaviours for the next requests, e.g.
+   * `{ status: 429, headers: {'retry-after': '1'} }`, `{ status: 500, body: '<html>…' }`,
+   * `{ resetAfterBody: true }`, `{ delayMs: 2000 }`, `{ raw: 'not json' }`.
+   */
+  plan(...behaviours) {
+    this.planned.push(...behaviours);
+  }
+
+  async start(port = 0, host = '127.0.0.1') {
+    await new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, resolve);
+    });
+    const address = this.server.address();
+    this.port = address.port;
+    this.baseUrl = `http://${host}:${address.port}`;
+    return this;
+  }
+
+  async stop() {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  handle(req, res) {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const record = { method: req.method, url: req.url, headers: req.headers, raw, body: undefined };
+      try {
+        record.body = JSON.parse(raw);
+      } catch {
+        // recorded as raw only
+      }
+      this.requests.push(record);
+      this.inFlight++;
+      this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
+      const behaviour = this.planned.shift() ?? {};
+      const finish = () => {
+        this.inFlight--;
+        this.respond(req, res, record, behaviour);
+      };
+      const delay = behaviour.delayMs ?? this.delayMs;
+      if (delay > 0) setTimeout(finish, delay);
+      else finish();
+    });
+  }
+
+  respond(req, res, record, behaviour) {
+    if (behaviour.resetAfterBody) {
+      req.socket.destroy();
+      return;
+    }
+    if (behaviour.status || behaviour.raw !== undefined) {
+      const body = behaviour.raw ?? behaviour.body ?? '';
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
+      res.writeHead(behaviour.status ?? 200, { 'content-type': behaviour.contentType ?? 'application/json', ...behaviour.headers });
+      res.end(text);
+      return;
+    }
+    const [statusCode, body] = this.answer(req, record);
+    const text = JSON.stringify(body);
+    res.writeHead(statusCode, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  answer(req, record) {
+    if (req.method !== 'POST' || req.url !== '/sms/1/binary/single') {
+      return [404, serviceError('NOT_FOUND', `No endpoint ${req.method} ${req.url}`)];
+    }
+    if (!this.authorised(req.headers.authorization)) {
+      return [401, serviceError('UNAUTHORIZED', 'Invalid login details')];
+    }
+    if (!/^application\/json/.test(req.headers['content-type'] ?? '')) {
+      return [415, serviceError('BAD_REQUEST', 'Content-Type must be application/json')];
+    }
+    const problem = validate(record.body);
+    if (problem) return [400, serviceError('BAD_REQUEST', problem)];
+    const destinations = typeof record.body.to === 'string' ? [record.body.to] : record.body.to;
+    const smsCount = Math.max(1, Math.ceil(record.body.binary.hex.split(' ').length / 140));
+    const messages = destinations.map((to) => ({
+      to,
+      status: to.startsWith(REJECTED_PREFIX) ? REJECTED : PENDING,
+      smsCount,
+      messageId: crypto.randomUUID(),
+    }));
+    return [200, destinations.length > 1 ? { bulkId: crypto.randomUUID(), messages } : { messages }];
+  }
+
+  authorised(header) {
+    if (header === `App ${this.apiKey}`) return true;
+    const basic = 'Basic ' + Buffer.from(`${this.username}:${this.password}`).toString('base64');
+    return header === basic;
+  }
+}
+
+function validate(body) {
+  if (typeof body !== 'object' || body === null) return 'Body is not a JSON object';
+  const to = typeof body.to === 'string' ? [body.to] : body.to;
+  if (!Array.isArray(to) || to.length === 0) return 'Field "to" is missing';
+  const bad = to.find((number) => typeof number !== 'string' || !DESTINATION.test(number));
+  if (bad !== undefined) return `Invalid destination address: ${bad}`;
+  if (body.from !== undefined && (typeof body.from !== 'string' || !/^(\d{3,14}|[A-Za-z0-9 ._&-]{3,11})$/.test(body.from))) {
+    return `Invalid sender: ${body.from}`;
+  }
+  const binary = body.binary;
+  if (typeof binary !== 'object' || binary === null) return 'Field "binary" is missing';
+  if (typeof binary.hex !== 'string' || !HEX.test(binary.hex)) return 'Field "binary.hex" is not space-separated hex pairs';
+  for (const field of ['dataCoding', 'esmClass']) {
+    const value = binary[field];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= 255)) {
+      return `Field "binary.${field}" must be an integer 0-255`;
+    }
+  }
+  return undefined;
+}
+
+module.exports = { InfobipTestServer, REJECTED_PREFIX };
+
+if (require.main === module) {
+  const port = Number(process.env.PORT ?? 8181);
+  new InfobipTestServer().start(port).then((server) => {
+    console.log(`Infobip test server on ${server.baseUrl} (API key "${server.apiKey}")`);
+  });
+}

@@ -1,0 +1,87 @@
+'use strict';
+// Loads the compiled nodes into node-red-node-test-helper the way Node-RED's loader
+// would: the helper's RED._ returns keys untranslated, so each node gets a RED whose
+// _() reads the node's own message catalog, as in a real runtime.
+const path = require('node:path');
+const helper = require('node-red-node-test-helper');
+const { i18n } = require('@node-red/util');
+const { InfobipTestServer } = require('./infobip-server');
+
+helper.init(require.resolve('node-red'));
+
+const dist = path.resolve(__dirname, '..', '..', 'dist');
+
+function withCatalog(name) {
+  const register = require(path.join(dist, `${name}.js`));
+  const namespace = `test/${name}`;
+  const nodeModule = async function (RED) {
+    await i18n.registerMessageCatalog(namespace, path.join(dist, 'locales'), `${name}.json`);
+    const scoped = Object.create(RED);
+    scoped._ = (key, params) => i18n._(`${namespace}:${key}`, params);
+    return register(scoped);
+  };
+  return nodeModule;
+}
+
+const binarySms = withCatalog('binary-sms');
+const infobipAccount = withCatalog('infobip-account');
+const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+const joinNode = require('@node-red/nodes/core/sequence/17-split.js');
+
+const API_KEY = 'test-api-key-0123456789';
+
+/** A flow: inject point `sms` → `out` helper, a catch node → `caught` helper. */
+function smsFlow(baseUrl, smsOverrides = {}, accountOverrides = {}) {
+  return [
+    { id: 'tab1', type: 'tab', label: 'test' },
+    { id: 'acc1', type: 'infobip-account', name: 'test', baseUrl, authType: 'apiKey', retries: 3, ...accountOverrides },
+    {
+      id: 'sms',
+      type: 'binary-sms',
+      z: 'tab1',
+      account: 'acc1',
+      from: '',
+      to: '41793026727',
+      dataCoding: 0,
+      esmClass: 0,
+      wires: [['out']],
+      ...smsOverrides,
+    },
+    { id: 'out', type: 'helper', z: 'tab1' },
+    { id: 'catcher', type: 'catch', z: 'tab1', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 'tab1' },
+  ];
+}
+
+/**
+ * Collects what reaches `out` and `caught` until `expected` messages arrived in all,
+ * then waits `settleMs` more to catch any extra (duplicate) message.
+ */
+function collect(expected, settleMs = 100) {
+  const outputs = [];
+  const errors = [];
+  const done = new Promise((resolve, reject) => {
+    let timer;
+    const check = () => {
+      if (outputs.length + errors.length >= expected && !timer) {
+        timer = setTimeout(() => resolve({ outputs, errors }), settleMs);
+      }
+    };
+    helper.getNode('out').on('input', (msg) => {
+      outputs.push(msg);
+      check();
+    });
+    helper.getNode('caught').on('input', (msg) => {
+      errors.push(msg);
+      check();
+    });
+    setTimeout(() => reject(new Error(`timed out: ${outputs.length} outputs, ${errors.length} errors of ${expected}`)), 15000).unref();
+  });
+  return done;
+}
+
+async function startInfobip(options) {
+  return new InfobipTestServer({ apiKey: API_KEY, ...options }).start();
+}
+
+module.exports = { helper, binarySms, infobipAccount, catchNode, joinNode, smsFlow, collect, startInfobip, API_KEY };
