@@ -24,15 +24,21 @@ export function cleanDestination(text: string): Check<string> {
 
 /**
  * Splits a list of destinations typed as text. Commas, semicolons and line breaks
- * separate numbers when present (spaces inside a number are then formatting);
- * otherwise numbers are separated by spaces.
+ * separate numbers when present (spaces inside a number are then formatting).
+ * Without them, spaces separate numbers only if every space-separated part is a whole
+ * number, so "+41 79 302 67 27" stays one number and "41793026727 41793026834" is two.
  */
 export function splitDestinations(text: string): string[] {
-  const separator = /[,;\n]/.test(text) ? /[,;\n]+/ : /\s+/;
-  return text
-    .split(separator)
-    .map((part) => part.trim())
-    .filter((part) => part !== '');
+  if (/[,;\n]/.test(text)) {
+    return text
+      .split(/[,;\n]+/)
+      .map((part) => part.trim())
+      .filter((part) => part !== '');
+  }
+  const trimmed = text.trim();
+  if (trimmed === '') return [];
+  const words = trimmed.split(/\s+/);
+  return words.every((word) => cleanDestination(word).ok) ? words : [trimmed];
 }
 
 /** Cleans every destination of a typed list; the first invalid one is returned as the failure. */
