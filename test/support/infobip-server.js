@@ -81,7 +81,7 @@ class InfobipTestServer {
     req.on('data', (chunk) => chunks.push(chunk));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      const record = { method: req.method, url: req.url, headers: req.headers, raw, body: undefined };
+      const record = { method: req.method, url: req.url, headers: req.headers, raw, body: undefined, receivedAt: Date.now() };
       try {
         record.body = JSON.parse(raw);
       } catch {

@@ -1,0 +1,240 @@
+'use strict';
+const should = require('should');
+const { helper, binarySms, infobipAccount, catchNode, smsFlow, collect, startInfobip, API_KEY } = require('../support/runtime');
+const { InfobipTestServer } = require('../support/infobip-server');
+
+const CREDENTIALS = { acc1: { apiKey: API_KEY } };
+
+/** Each input (by msg.seq) must end in its outputs or in exactly one error, never both, never neither. */
+function assertEachEndedOnce(count, outputs, errors, destinations = 1) {
+  const outputsBySeq = new Map();
+  for (const msg of outputs) outputsBySeq.set(msg.seq, (outputsBySeq.get(msg.seq) ?? 0) + 1);
+  const errorsBySeq = new Map();
+  for (const msg of errors) errorsBySeq.set(msg.seq, (errorsBySeq.get(msg.seq) ?? 0) + 1);
+  for (let seq = 0; seq < count; seq++) {
+    const out = outputsBySeq.get(seq) ?? 0;
+    const err = errorsBySeq.get(seq) ?? 0;
+    const ok = (out === destinations && err === 0) || (out === 0 && err === 1);
+    ok.should.be.true(`message ${seq} ended in ${out} outputs and ${err} errors`);
+  }
+  outputs.length.should.equal(outputsBySeq.size * destinations);
+}
+
+/** The server saw each message at most once (the payload carries the sequence number). */
+function assertReceivedAtMostOnce(server) {
+  const seen = new Set();
+  for (const { body } of server.requests) {
+    seen.has(body.binary.hex).should.be.false(`payload ${body.binary.hex} reached the server twice`);
+    seen.add(body.binary.hex);
+  }
+}
+
+function seqPayload(seq) {
+  return Buffer.from([seq >> 8, seq & 0xff]);
+}
+
+async function freePort() {
+  const probe = await new InfobipTestServer().start();
+  const port = probe.port;
+  await probe.stop();
+  return port;
+}
+
+describe('delivery under faults', function () {
+  let server;
+  beforeEach(async () => {
+    await helper.startServer();
+    server = await startInfobip();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    await server.stop();
+  });
+
+  async function load(accountOverrides = {}, baseUrl = server.baseUrl) {
+    await helper.load([infobipAccount, binarySms, catchNode], smsFlow(baseUrl, {}, accountOverrides), CREDENTIALS);
+  }
+
+  async function sendAll(count, settleMs = 150) {
+    const result = collect(count, settleMs);
+    for (let seq = 0; seq < count; seq++) helper.getNode('sms').receive({ payload: seqPayload(seq), seq });
+    return result;
+  }
+
+  function statusTexts() {
+    return helper.getNode('sms').status.args.map((args) => args[0].text);
+  }
+
+  describe('retried: the request provably sent nothing', function () {
+    it('429 with Retry-After waits as told, shows it, then succeeds', async function () {
+      await load();
+      server.plan({ status: 429, headers: { 'retry-after': '1' }, body: { requestError: { serviceException: { messageId: 'TOO_MANY_REQUESTS', text: 'Too many requests' } } } });
+      const { outputs, errors } = await sendAll(1);
+      errors.should.be.empty();
+      outputs.should.have.length(1);
+      server.requests.should.have.length(2);
+      (server.requests[1].receivedAt - server.requests[0].receivedAt).should.be.aboveOrEqual(950);
+      statusTexts().should.containEql('retrying in 1 s');
+      outputs[0].statusCode.should.equal(200);
+    });
+    it('429 without Retry-After backs off exponentially', async function () {
+      await load();
+      server.plan({ status: 429, raw: '' }, { status: 429, raw: '' });
+      const { outputs } = await sendAll(1);
+      outputs.should.have.length(1);
+      server.requests.should.have.length(3);
+      const firstWait = server.requests[1].receivedAt - server.requests[0].receivedAt;
+      const secondWait = server.requests[2].receivedAt - server.requests[1].receivedAt;
+      firstWait.should.be.within(450, 1500);
+      secondWait.should.be.within(950, 2500);
+    });
+    it('503 with an HTTP-date Retry-After is retried', async function () {
+      await load();
+      server.plan({ status: 503, headers: { 'retry-after': new Date(Date.now() + 1000).toUTCString() }, raw: 'busy' });
+      const { outputs, errors } = await sendAll(1);
+      errors.should.be.empty();
+      outputs.should.have.length(1);
+      server.requests.should.have.length(2);
+    });
+    it('gives up after the configured retries with one error naming the attempts', async function () {
+      await load({ retries: 1 });
+      server.plan({ status: 429, headers: { 'retry-after': '0' }, raw: '' }, { status: 429, headers: { 'retry-after': '0' }, raw: '' });
+      const { outputs, errors } = await sendAll(1);
+      outputs.should.be.empty();
+      errors.should.have.length(1);
+      errors[0].statusCode.should.equal(429);
+      errors[0].error.message.should.equal('Error: Infobip answered HTTP 429 (empty body) (after 2 attempts)');
+      server.requests.should.have.length(2);
+    });
+    it('a refused connection is retried until the server comes back', async function () {
+      const port = await freePort();
+      await load({}, `http://127.0.0.1:${port}`);
+      const later = new InfobipTestServer({ apiKey: API_KEY });
+      setTimeout(() => later.start(port), 200);
+      try {
+        const { outputs, errors } = await sendAll(1);
+        errors.should.be.empty();
+        outputs.should.have.length(1);
+        later.requests.should.have.length(1);
+      } finally {
+        await later.stop();
+      }
+    });
+    it('a connection that never comes up ends in one error saying nothing was sent', async function () {
+      const port = await freePort();
+      await load({ retries: 1 }, `http://127.0.0.1:${port}`);
+      const { outputs, errors } = await sendAll(1);
+      outputs.should.be.empty();
+      errors.should.have.length(1);
+      errors[0].error.message.should.match(/Could not connect to Infobip \(ECONNREFUSED\).*nothing was sent \(after 2 attempts\)/);
+      should(errors[0].statusCode).be.undefined();
+    });
+  });
+
+  describe('never retried: the request may have reached Infobip', function () {
+    it('500 is reported at once', async function () {
+      await load();
+      server.plan({ status: 500, raw: '' });
+      const { errors } = await sendAll(1);
+      errors.should.have.length(1);
+      server.requests.should.have.length(1);
+    });
+    it('a connection reset after the request was sent: the server saw it once, delivery unknown', async function () {
+      await load();
+      server.plan({ resetAfterBody: true });
+      const { outputs, errors } = await sendAll(1, 1500);
+      outputs.should.be.empty();
+      errors.should.have.length(1);
+      errors[0].error.message.should.match(/failed \(ECONNRESET\) after the request was sent, at \d+\.\d s: the delivery is unknown, so it was not retried/);
+      server.requests.should.have.length(1);
+      statusTexts().should.containEql('delivery unknown');
+    });
+    it('an answer slower than the timeout: delivery unknown, with the elapsed time, no retry', async function () {
+      await load({ timeout: 0.3 });
+      server.plan({ delayMs: 800 });
+      const { outputs, errors } = await sendAll(1, 1500);
+      outputs.should.be.empty();
+      errors.should.have.length(1);
+      errors[0].error.message.should.match(/No answer from Infobip within 0\.[3-9] s: the delivery is unknown/);
+      server.requests.should.have.length(1);
+    });
+  });
+
+  describe('limits', function () {
+    it('a burst of 5,000 messages: all delivered once, never more in flight than the limit', async function () {
+      await load({ concurrency: 4, queueLimit: 5000 });
+      server.delayMs = 1;
+      const { outputs, errors } = await sendAll(5000, 300);
+      errors.should.be.empty();
+      assertEachEndedOnce(5000, outputs, errors);
+      server.requests.should.have.length(5000);
+      assertReceivedAtMostOnce(server);
+      server.peakInFlight.should.be.within(2, 4);
+    });
+    it('a full queue fails the overflow at once with "queue full", and sends the rest', async function () {
+      await load({ concurrency: 1, queueLimit: 10 });
+      server.delayMs = 50;
+      const { outputs, errors } = await sendAll(30, 300);
+      assertEachEndedOnce(30, outputs, errors);
+      errors.should.have.length(19);
+      errors.forEach((msg) => msg.error.message.should.match(/Queue full: 10 messages already wait/));
+      outputs.should.have.length(11);
+      server.requests.should.have.length(11);
+    });
+    it('the rate limit spaces request starts', async function () {
+      await load({ rateLimit: 20 });
+      const { outputs } = await sendAll(6);
+      outputs.should.have.length(6);
+      const times = server.requests.map((request) => request.receivedAt);
+      for (let i = 1; i < times.length; i++) (times[i] - times[i - 1]).should.be.aboveOrEqual(35);
+    });
+  });
+
+  describe('closing', function () {
+    it('redeploying in the middle of a burst ends every message once and sends none twice', async function () {
+      await load({ concurrency: 2, queueLimit: 1000 });
+      server.delayMs = 20;
+      const result = sendAll(200, 300);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const flow = smsFlow(server.baseUrl, { name: 'renamed' }, { concurrency: 2, queueLimit: 1000 });
+      await helper.setFlows(flow, 'nodes', CREDENTIALS);
+      const { outputs, errors } = await result;
+      assertEachEndedOnce(200, outputs, errors);
+      errors.length.should.be.above(100);
+      errors.forEach((msg) => msg.error.message.should.match(/The node was closed \(redeploy or shutdown\) before the message was sent; nothing was sent/));
+      outputs.length.should.equal(server.requests.length);
+      assertReceivedAtMostOnce(server);
+    });
+    it('a message waiting to retry ends with "closed" when the node closes', async function () {
+      await load();
+      server.plan({ status: 429, headers: { 'retry-after': '30' }, raw: '' });
+      const result = sendAll(1, 100);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await helper.setFlows(smsFlow(server.baseUrl, { name: 'renamed' }), 'nodes', CREDENTIALS);
+      const { outputs, errors } = await result;
+      outputs.should.be.empty();
+      errors.should.have.length(1);
+      errors[0].error.message.should.match(/closed .* nothing was sent/);
+      server.requests.should.have.length(1);
+    });
+    it('a request in flight at close is awaited and its results still sent', async function () {
+      await load();
+      server.plan({ delayMs: 500 });
+      const result = sendAll(1, 100);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await helper.setFlows(smsFlow(server.baseUrl, { name: 'renamed' }), 'nodes', CREDENTIALS);
+      const { outputs, errors } = await result;
+      errors.should.be.empty();
+      outputs.should.have.length(1);
+    });
+    it('closing the account frees its connections', async function () {
+      await load();
+      await sendAll(3);
+      server.sockets.size.should.be.above(0);
+      await helper.unload();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      server.sockets.size.should.equal(0);
+    });
+  });
+});
