@@ -1,0 +1,198 @@
+'use strict';
+// The package as a user gets it: npm pack, npm install of the tarball into a fresh
+// Node-RED user directory, a real Node-RED started on it, and a message sent through it.
+const should = require('should');
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startNodeRed } = require('../support/red-process');
+const { InfobipTestServer } = require('../support/infobip-server');
+
+const root = path.resolve(__dirname, '..', '..');
+const MODULE = 'node-red-contrib-infobip-binary-sms';
+const API_KEY = 'packaged-install-key-42';
+
+function npm(args, cwd) {
+  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+describe('the packed tarball in a real Node-RED', function () {
+  this.timeout(180000);
+  let work;
+  let red;
+  let infobip;
+  let packed;
+
+  before(async function () {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'binary-sms-pack-'));
+    [packed] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], root));
+    const userDir = path.join(work, 'userdir');
+    fs.mkdirSync(userDir);
+    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }));
+    npm(['install', path.join(work, packed.filename), '--no-audit', '--no-fund', '--prefer-offline'], userDir);
+    infobip = await new InfobipTestServer({ apiKey: API_KEY }).start();
+    red = await startNodeRed({ userDir });
+  });
+
+  after(async function () {
+    await red?.stop();
+    await infobip?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('holds only what runs: compiled nodes, templates, locales, icons, examples', function () {
+    const files = packed.files.map((file) => file.path);
+    files.should.containDeep(['package.json', 'README.md', 'dist/binary-sms.js', 'dist/binary-sms.html', 'dist/infobip-account.js']);
+    files.should.containDeep(['dist/locales/en-US/binary-sms.json', 'dist/locales/en-US/binary-sms.html', 'dist/icons/binary-sms.svg']);
+    for (const file of files) {
+      file.should.not.match(/^(test|nodes|scripts|bench|\.ci)\//);
+      file.should.not.match(/\.ts$/);
+    }
+  });
+
+  it('registers both types from the package, with no load error', async function () {
+    const { json } = await red.request('GET', '/nodes');
+    const sets = json.filter((set) => set.module === MODULE);
+    sets.map((set) => set.types).flat().sort().should.eql(['binary-sms', 'infobip-account']);
+    sets.forEach((set) => {
+      should(set.err).be.undefined();
+      set.enabled.should.be.true();
+    });
+  });
+
+  it('serves the editor templates with the inlined rules and the help text', async function () {
+    const { text } = await red.request('GET', '/nodes', { accept: 'text/html' });
+    text.should.containEql('data-template-name="binary-sms"');
+    text.should.containEql('data-template-name="infobip-account"');
+    text.should.containEql('data-help-name="binary-sms"');
+    text.should.containEql('data-help-name="infobip-account"');
+    text.should.containEql('exports.isValidSender');
+    text.should.not.containEql('/* @rules */');
+  });
+
+  it('serves the en-US message catalog and the icon', async function () {
+    const { json: catalogs } = await red.request('GET', '/nodes/messages?lng=en-US');
+    catalogs[`${MODULE}/binary-sms`]['binary-sms'].label.to.should.equal('To');
+    catalogs[`${MODULE}/infobip-account`]['infobip-account'].label.apiKey.should.equal('API key');
+    const { json: icons } = await red.request('GET', '/icons');
+    icons[MODULE].should.containEql('binary-sms.svg');
+    const icon = await red.request('GET', `/icons/${MODULE}/binary-sms.svg`, { accept: 'image/svg+xml' });
+    icon.status.should.equal(200);
+    icon.text.should.match(/<svg/);
+  });
+
+  it('lists the examples under Import → Examples', async function () {
+    const files = fs.readdirSync(path.join(root, 'examples')).filter((file) => file.endsWith('.json'));
+    files.length.should.be.aboveOrEqual(3);
+    for (const file of files) {
+      const name = encodeURIComponent(file.replace(/\.json$/, ''));
+      const { status, json } = await red.request('GET', `/library/examples/flows/${MODULE}/${name}`);
+      status.should.equal(200, file);
+      json.some((node) => node.type === 'binary-sms').should.be.true(file);
+    }
+  });
+
+  it('sends a message to the local Infobip server, and keeps the key out of the flows', async function () {
+    await red.deploy([
+      { id: 'flow1', type: 'tab', label: 'install test' },
+      { id: 'acc1', type: 'infobip-account', name: 'local', baseUrl: infobip.baseUrl, authType: 'apiKey', credentials: { apiKey: API_KEY } },
+      { id: 'httpin1', type: 'http in', z: 'flow1', url: '/send', method: 'post', wires: [['sms1']] },
+      { id: 'sms1', type: 'binary-sms', z: 'flow1', account: 'acc1', to: '41793026727, 41793026834', dataCoding: 4, esmClass: 0, wires: [['join1']] },
+      { id: 'join1', type: 'join', z: 'flow1', mode: 'auto', wires: [['resp1']] },
+      { id: 'resp1', type: 'http response', z: 'flow1', wires: [] },
+    ]);
+    const response = await red.whenRouted('/api/send', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '0f c2 4a',
+    });
+    response.status.should.equal(200, red.output());
+    const statuses = await response.json();
+    statuses.map((entry) => entry.to).should.eql(['41793026727', '41793026834']);
+    statuses.forEach((entry) => entry.status.groupName.should.equal('PENDING'));
+    infobip.requests.should.have.length(1);
+    infobip.requests[0].body.binary.should.eql({ hex: '0f c2 4a', dataCoding: 4, esmClass: 0 });
+
+    const { text: flows } = await red.request('GET', '/flows');
+    flows.should.not.containEql(API_KEY);
+    const stored = fs.readFileSync(path.join(work, 'userdir', 'flows_cred.json'), 'utf8');
+    stored.should.not.containEql(API_KEY);
+  });
+});
+
+describe('the examples in a real Node-RED', function () {
+  this.timeout(120000);
+  const examplesDir = path.join(root, 'examples');
+  let red;
+  let infobip;
+  let userDir;
+
+  before(async function () {
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'binary-sms-examples-'));
+    infobip = await new InfobipTestServer({ apiKey: API_KEY }).start();
+    red = await startNodeRed({ userDir, nodesDir: [root] });
+  });
+  after(async function () {
+    await red?.stop();
+    await infobip?.stop();
+    fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  function pointAtTestServer(flow) {
+    return flow.map((node) =>
+      node.type === 'infobip-account' ? { ...node, baseUrl: infobip.baseUrl, credentials: { apiKey: API_KEY } } : node,
+    );
+  }
+
+  async function deployExample(file) {
+    const flow = JSON.parse(fs.readFileSync(path.join(examplesDir, file), 'utf8'));
+    flow.filter((node) => node.type !== 'tab' && node.z).some((node) => node.type === 'comment').should.be.true(`${file} explains itself`);
+    await red.deploy(pointAtTestServer(flow));
+    return flow;
+  }
+
+  async function inject(flow) {
+    const injectNode = flow.find((node) => node.type === 'inject');
+    const response = await red.whenRouted(`/inject/${injectNode.id}`, { method: 'POST' });
+    response.status.should.equal(200);
+  }
+
+  async function until(condition) {
+    const deadline = Date.now() + 10000;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error('timed out waiting for the test server');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it('01 sends the inject node\'s hex payload to two numbers', async function () {
+    infobip.reset();
+    await inject(await deployExample('01 send hex to two numbers.json'));
+    await until(() => infobip.requests.length === 1);
+    infobip.requests[0].body.to.should.eql(['41793026727', '41793026834']);
+    infobip.requests[0].body.binary.hex.should.equal('0f c2 4a bf 34 13 ba');
+  });
+
+  it('02 packs a device reading into bytes and sends it to a list', async function () {
+    infobip.reset();
+    await inject(await deployExample('02 device reading with join and catch.json'));
+    await until(() => infobip.requests.length === 1);
+    infobip.requests[0].body.to.should.eql(['41793026727', '447911123456', '99912345678']);
+    infobip.requests[0].body.binary.hex.should.equal('07 00 d7 de');
+  });
+
+  it('03 answers a POST with the statuses, and a bad request with the error', async function () {
+    infobip.reset();
+    await deployExample('03 HTTP endpoint.json');
+    const post = (body) =>
+      red.whenRouted('/api/binary-sms', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const ok = await post({ to: ['41793026727', '41793026834'], hex: '0f c2 4a' });
+    ok.status.should.equal(200);
+    (await ok.json()).map((entry) => entry.status.groupName).should.eql(['PENDING', 'PENDING']);
+    const bad = await post({ to: ['41793026727'], hex: 'xyz' });
+    bad.status.should.equal(500);
+    (await bad.json()).error.should.match(/msg\.payload is not hex/);
+    infobip.requests.should.have.length(1);
+  });
+});
