@@ -1,0 +1,78 @@
+'use strict';
+// Every message key the editor templates, the help and the runtime use exists in every
+// catalog, and every language has the same keys as en-US.
+const should = require('should');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..', '..');
+const LANGUAGES = ['en-US', 'de'];
+const NODES = ['binary-sms', 'infobip-account'];
+
+function flatten(object, prefix = '') {
+  return Object.entries(object).flatMap(([key, value]) =>
+    typeof value === 'object' ? flatten(value, `${prefix}${key}.`) : [`${prefix}${key}`],
+  );
+}
+
+function catalog(language, node) {
+  return JSON.parse(fs.readFileSync(path.join(root, 'locales', language, `${node}.json`), 'utf8'));
+}
+
+function usedKeys(node) {
+  const html = fs.readFileSync(path.join(root, 'nodes', `${node}.html`), 'utf8');
+  const keys = new Set();
+  for (const [, key] of html.matchAll(/data-i18n="(?:\[[a-z]+\])?([^"]+)"/g)) keys.add(key);
+  for (const [, key] of html.matchAll(/_\('([a-z-]+\.[A-Za-z.]+)'/g)) keys.add(key);
+  for (const [, key] of html.matchAll(/label: '([a-z-]+\.[A-Za-z.]+)'/g)) keys.add(key);
+  return [...keys].filter((key) => key.startsWith(`${node}.`));
+}
+
+function errorKeysThrownByRuntime() {
+  const keys = new Set();
+  for (const file of fs.readdirSync(path.join(root, 'nodes', 'lib')).concat(NODES.map((node) => `../${node}.ts`))) {
+    const source = fs.readFileSync(path.join(root, 'nodes', 'lib', file), 'utf8');
+    for (const [, key] of source.matchAll(/new (?:SmsError|SendFailure)\(\s*'([A-Za-z0-9]+)'/g)) keys.add(key);
+  }
+  return [...keys];
+}
+
+describe('message catalogs', function () {
+  for (const node of NODES) {
+    for (const language of LANGUAGES) {
+      it(`${language}/${node}.json has every key the editor uses`, function () {
+        const keys = new Set(flatten(catalog(language, node)));
+        const used = usedKeys(node);
+        used.length.should.be.above(5);
+        used.filter((key) => !keys.has(key)).should.be.empty();
+      });
+      it(`${language}/${node}.json has exactly the keys of en-US`, function () {
+        flatten(catalog(language, node)).sort().should.eql(flatten(catalog('en-US', node)).sort());
+      });
+      it(`${language}/${node}.html documents the node`, function () {
+        const help = fs.readFileSync(path.join(root, 'locales', language, `${node}.html`), 'utf8');
+        help.should.containEql(`data-help-name="${node}"`);
+      });
+    }
+  }
+
+  it('has a text for every error the runtime raises, in every language', function () {
+    const keys = errorKeysThrownByRuntime();
+    keys.push('http401');
+    keys.should.containDeep(['payloadEmpty', 'toInvalid', 'http', 'timeout', 'queueFull', 'closed']);
+    for (const language of LANGUAGES) {
+      const errors = catalog(language, 'binary-sms')['binary-sms'].errors;
+      keys.filter((key) => typeof errors[key] !== 'string').should.be.empty(language);
+    }
+  });
+
+  it('documents every msg property of the contract in the help of every language', function () {
+    for (const language of LANGUAGES) {
+      const help = fs.readFileSync(path.join(root, 'locales', language, 'binary-sms.html'), 'utf8');
+      for (const property of ['payload', 'to', 'from', 'dataCoding', 'esmClass', 'messageId', 'bulkId', 'parts', 'statusCode']) {
+        help.should.match(new RegExp(`<dt[^>]*>${property} <span class="property-type">`), `${language}: ${property}`);
+      }
+      help.should.match(/<h3>[^<]+<\/h3>[\s\S]*<h3>[^<]+<\/h3>[\s\S]*<h3>[^<]+<\/h3>[\s\S]*<h3>[^<]+<\/h3>/);
+    }
+  });
+});
