@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { AccountNode } from './lib/account';
 import { SmsError } from './lib/errors';
 import { responseToMessages } from './lib/outputs';
-import { Job } from './lib/pipeline';
+import { Job, JobHooks } from './lib/pipeline';
 import { NodeSettings, buildRequest } from './lib/request';
 import { NodeStatus, ThrottledStatus } from './lib/status';
 
@@ -49,9 +49,9 @@ export = function register(RED: NodeAPI): void {
 
     const showProgress = () => {
       if (jobs.size > 0) {
-        status.show({ fill: 'blue', shape: 'dot', text: RED._('binary-sms.status.sending', { count: jobs.size }) });
+        status.show('blue', 'dot', () => RED._('binary-sms.status.sending', { count: jobs.size }));
       } else {
-        status.show({ fill: 'green', shape: 'dot', text: RED._('binary-sms.status.sent', { count: sent }) });
+        status.show('green', 'dot', () => RED._('binary-sms.status.sent', { count: sent }));
       }
     };
 
@@ -60,15 +60,16 @@ export = function register(RED: NodeAPI): void {
       if (statusCode !== undefined) (msg as { statusCode?: number }).statusCode = statusCode;
       const key = error instanceof SmsError ? error.key : '';
       const reason = STATUS_OF_ERROR[key] ?? (key.startsWith('account') ? 'account' : 'input');
-      status.show({
-        fill: 'red',
-        shape: 'ring',
-        text: RED._(`binary-sms.status.failed.${reason}`, { status: statusCode ?? '' }),
-      });
+      status.show('red', 'ring', () => RED._(`binary-sms.status.failed.${reason}`, { status: statusCode ?? '' }));
       done(translate(error));
     };
 
-    if (!account) status.show({ fill: 'red', shape: 'ring', text: RED._('binary-sms.status.failed.account') });
+    const retryHooks: JobHooks = {
+      onRetryWait: (delayMs) =>
+        status.show('yellow', 'ring', () => RED._('binary-sms.status.retrying', { seconds: Math.ceil(delayMs / 1000) })),
+    };
+
+    if (!account) status.show('red', 'ring', () => RED._('binary-sms.status.failed.account'));
 
     node.on('input', (msg, send, done) => {
       if (!account) {
@@ -77,14 +78,7 @@ export = function register(RED: NodeAPI): void {
       }
       let job: Job;
       try {
-        job = account.submit(buildRequest(msg, settings), {
-          onRetryWait: (delayMs) =>
-            status.show({
-              fill: 'yellow',
-              shape: 'ring',
-              text: RED._('binary-sms.status.retrying', { seconds: Math.ceil(delayMs / 1000) }),
-            }),
-        });
+        job = account.submit(buildRequest(msg, settings), retryHooks);
       } catch (error) {
         fail(msg, error, done);
         return;

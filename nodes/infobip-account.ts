@@ -38,7 +38,7 @@ export = function register(RED: NodeAPI): void {
         queueLimit: Math.floor(setting(config.queueLimit, ACCOUNT_DEFAULTS.queueLimit, 1)),
         retries: Math.floor(setting(config.retries, ACCOUNT_DEFAULTS.retries, 0)),
       },
-      (request, signal) => client.send(request, signal),
+      (request, controller) => client.send(request, controller),
     );
 
     this.submit = (request, hooks) => {

@@ -83,31 +83,31 @@ export class InfobipClient {
       httpsAgent: this.agents.https,
       maxRedirects: 0,
       responseType: 'text',
+      transformRequest: (body: unknown) => body,
       transformResponse: (body: unknown) => body,
       validateStatus: () => true,
     });
   }
 
-  /** Sends one request. `signal` aborts it (the outcome is then unknown unless nothing was written). */
-  async send(request: SendRequest, signal?: AbortSignal): Promise<SendResult> {
+  /**
+   * Sends one request. Aborting `controller` cancels it; the client aborts it too on timeout.
+   * (One controller per attempt, shared with the caller, keeps bursts cheap.)
+   */
+  async send(request: SendRequest, controller = new AbortController()): Promise<SendResult> {
     const started = Date.now();
-    const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
     }, this.timeoutMs);
-    const abort = () => controller.abort();
-    signal?.addEventListener('abort', abort);
     try {
-      const response = await this.http.post<string>(SEND_PATH, request, { signal: controller.signal });
+      const response = await this.http.post<string>(SEND_PATH, JSON.stringify(request), { signal: controller.signal });
       return this.readResponse(response);
     } catch (error) {
       if (error instanceof SendFailure) throw error;
       throw this.transportFailure(error, timedOut, started);
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', abort);
     }
   }
 

@@ -17,7 +17,7 @@ export interface PipelineOptions {
   maxRetryWaitMs?: number;
 }
 
-export type SendAttempt = (request: SendRequest, signal: AbortSignal) => Promise<SendResult>;
+export type SendAttempt = (request: SendRequest, controller: AbortController) => Promise<SendResult>;
 
 export interface JobHooks {
   /** Called when a failed attempt will be retried after `delayMs`. */
@@ -166,7 +166,7 @@ export class Pipeline {
     job.controller = new AbortController();
     this.inFlight++;
     try {
-      this.settle(job, undefined, await this.attempt(job.request, job.controller.signal));
+      this.settle(job, undefined, await this.attempt(job.request, job.controller));
     } catch (error) {
       this.afterFailure(job, error as Error);
     } finally {

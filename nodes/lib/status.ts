@@ -4,13 +4,17 @@ export interface NodeStatus {
   text?: string;
 }
 
+type Fill = NonNullable<NodeStatus['fill']>;
+type Shape = NonNullable<NodeStatus['shape']>;
+
 /**
- * Shows a node's status without flooding the editor during bursts: a change of
- * colour shows at once, further updates of the same colour at most every `intervalMs`.
+ * Shows a node's status without flooding the editor during bursts: a change of colour
+ * shows at once, further updates of the same colour at most every `intervalMs`. The text
+ * is a function so that it is only built (and translated) when it is actually shown.
  */
 export class ThrottledStatus {
-  private shown?: NodeStatus;
-  private pending?: NodeStatus;
+  private shownFill?: Fill;
+  private pending?: () => NodeStatus;
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -18,19 +22,15 @@ export class ThrottledStatus {
     private readonly intervalMs = 250,
   ) {}
 
-  show(status: NodeStatus): void {
-    const shown = this.shown;
-    if (shown && shown.fill === status.fill && shown.shape === status.shape && shown.text === status.text) {
-      this.pending = undefined;
-      return;
-    }
-    if (this.timer && shown?.fill === status.fill) {
+  show(fill: Fill, shape: Shape, text: () => string): void {
+    const status = () => ({ fill, shape, text: text() });
+    if (this.timer && this.shownFill === fill) {
       this.pending = status;
       return;
     }
     this.pending = undefined;
-    this.shown = status;
-    this.apply(status);
+    this.shownFill = fill;
+    this.apply(status());
     if (!this.timer) this.startQuietPeriod();
   }
 
@@ -38,7 +38,7 @@ export class ThrottledStatus {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = undefined;
-    this.shown = undefined;
+    this.shownFill = undefined;
     this.apply({});
   }
 
@@ -47,7 +47,10 @@ export class ThrottledStatus {
       this.timer = undefined;
       const next = this.pending;
       this.pending = undefined;
-      if (next) this.show(next);
+      if (next) {
+        const status = next();
+        this.show(status.fill as Fill, status.shape as Shape, () => status.text ?? '');
+      }
     }, this.intervalMs);
   }
 }

@@ -3,8 +3,8 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 
-async function startNodeRed(options, { nodeBinary = process.execPath, env = process.env } = {}) {
-  const child = spawn(nodeBinary, [path.join(__dirname, 'embedded-red.js'), JSON.stringify(options)], {
+async function startNodeRed(options, { nodeBinary = process.execPath, env = process.env, execArgv = [] } = {}) {
+  const child = spawn(nodeBinary, [...execArgv, path.join(__dirname, 'embedded-red.js'), JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
   });

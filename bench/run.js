@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// `npm run bench`: one burst of 10,000 messages with two destinations each against the local
+// Infobip stand-in (own process, 127.0.0.1), measured three ways:
+//   (a) binary-sms inside a real Node-RED
+//   (b) core nodes only: Function → http request → Function splitting the statuses
+//   (c) a bare axios client with keep-alive at its best concurrency
+// and prints statuses per second, the Node-RED process's peak memory growth, and a/b, a/c.
+'use strict';
+const { fork } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const redProcess = require('../test/support/red-process');
+
+const root = path.resolve(__dirname, '..');
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10000);
+const DESTINATIONS = ['41793026727', '41793026834'];
+const API_KEY = 'bench-api-key-0123456789';
+const CONCURRENCIES = [4, 8, 16, 32, 64];
+
+function forked(script, args = [], env = {}) {
+  const child = fork(path.join(__dirname, script), args, { env: { ...process.env, ...env }, stdio: 'inherit' });
+  const message = new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  return { child, message };
+}
+
+function rssBytes(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+}
+
+/** The flow that fires the burst from a Function node and counts what comes back. */
+function burstFlow(sendNodes, entryId) {
+  return [
+    { id: 'benchtab', type: 'tab', label: 'bench' },
+    { id: 'go', type: 'inject', z: 'benchtab', props: [], once: false, wires: [['burst']] },
+    {
+      id: 'burst',
+      type: 'function',
+      z: 'benchtab',
+      outputs: 1,
+      func: `flow.set('bench', { start: Date.now(), statuses: 0, errors: 0, end: 0 });
+const payload = Buffer.from([0x0f, 0xc2, 0x4a, 0xbf, 0x34, 0x13, 0xba]);
+for (let i = 0; i < ${MESSAGES}; i++) node.send({ payload: Buffer.from(payload), to: ${JSON.stringify(DESTINATIONS)}, seq: i });
+return null;`,
+      wires: [[entryId]],
+    },
+    ...sendNodes,
+    {
+      id: 'counter',
+      type: 'function',
+      z: 'benchtab',
+      outputs: 0,
+      func: `const b = flow.get('bench'); b.statuses++; if (b.statuses + 2 * b.errors >= ${MESSAGES * 2}) b.end = Date.now(); return null;`,
+      wires: [],
+    },
+    { id: 'failures', type: 'catch', z: 'benchtab', scope: null, uncaught: false, wires: [['errcount']] },
+    {
+      id: 'errcount',
+      type: 'function',
+      z: 'benchtab',
+      outputs: 0,
+      func: `const b = flow.get('bench'); b.errors++; if (b.statuses + 2 * b.errors >= ${MESSAGES * 2}) b.end = Date.now(); return null;`,
+      wires: [],
+    },
+    { id: 'resultin', type: 'http in', z: 'benchtab', url: '/bench', method: 'get', wires: [['result']] },
+    { id: 'result', type: 'function', z: 'benchtab', outputs: 1, func: "msg.payload = flow.get('bench') || {}; return msg;", wires: [['resultout']] },
+    { id: 'resultout', type: 'http response', z: 'benchtab', wires: [] },
+  ];
+}
+
+function binarySmsNodes(baseUrl, concurrency) {
+  return [
+    { id: 'benchacc', type: 'infobip-account', baseUrl, authType: 'apiKey', concurrency, queueLimit: MESSAGES * 2, timeout: 60, retries: 0, credentials: { apiKey: API_KEY } },
+    { id: 'smsnode', type: 'binary-sms', z: 'benchtab', account: 'benchacc', to: '', dataCoding: 4, esmClass: 0, wires: [['counter']] },
+  ];
+}
+
+function coreNodes(baseUrl) {
+  return [
+    {
+      id: 'buildreq',
+      type: 'function',
+      z: 'benchtab',
+      outputs: 1,
+      func: `const hex = Array.from(msg.payload, (b) => b.toString(16).padStart(2, '0')).join(' ');
+msg.url = ${JSON.stringify(baseUrl + '/sms/1/binary/single')};
+msg.method = 'POST';
+msg.headers = { Authorization: 'App ${API_KEY}', 'Content-Type': 'application/json', Accept: 'application/json' };
+msg.payload = { to: msg.to, binary: { hex, dataCoding: 4, esmClass: 0 } };
+return msg;`,
+      wires: [['httpreq']],
+    },
+    { id: 'httpreq', type: 'http request', z: 'benchtab', method: 'use', ret: 'obj', paytoqs: 'ignore', url: '', persist: true, wires: [['splitstatus']] },
+    {
+      id: 'splitstatus',
+      type: 'function',
+      z: 'benchtab',
+      outputs: 1,
+      func: `if (msg.statusCode !== 200) { node.error('HTTP ' + msg.statusCode, msg); return null; }
+return [msg.payload.messages.map((entry) => { const out = RED.util.cloneMessage(msg); out.payload = entry; out.to = entry.to; out.messageId = entry.messageId; return out; })];`,
+      wires: [['counter']],
+    },
+  ];
+}
+
+async function runInNodeRed(label, sendNodes, entryId) {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'binary-sms-bench-'));
+  const red = await redProcess.startNodeRed({ userDir, nodesDir: [root] });
+  try {
+    await red.deploy(burstFlow(sendNodes, entryId));
+    await red.whenRouted('/api/bench', {});
+    const baseline = rssBytes(red.child.pid);
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(red.child.pid))), 20);
+    await red.request('POST', '/inject/go');
+    let result;
+    const deadline = Date.now() + 300000;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      result = (await red.request('GET', '/api/bench')).json;
+      if ((result && result.end) || Date.now() > deadline) break;
+    }
+    clearInterval(sampler);
+    peak = Math.max(peak, rssBytes(red.child.pid));
+    if (!result.end) throw new Error(`${label}: did not finish: ${JSON.stringify(result)}`);
+    return { label, statuses: result.statuses, errors: result.errors, ms: result.end - result.start, memoryGrowth: peak - baseline };
+  } finally {
+    await red.stop();
+    fs.rmSync(userDir, { recursive: true, force: true });
+  }
+}
+
+/** What Node-RED itself costs: the same burst and counter, each message turned into two statuses without HTTP. */
+function floorNodes() {
+  return [{ id: 'duplicate', type: 'function', z: 'benchtab', outputs: 1, func: 'return [[RED.util.cloneMessage(msg), msg]];', wires: [['counter']] }];
+}
+
+async function runAxios(baseUrl, concurrency) {
+  const { message } = forked('axios-client.js', [JSON.stringify({ baseUrl, apiKey: API_KEY, messages: MESSAGES, concurrency, destinations: DESTINATIONS })]);
+  return { label: `axios, ${concurrency} in flight`, concurrency, ...(await message) };
+}
+
+const perSecond = (run) => (run.statuses / run.ms) * 1000;
+const mb = (bytes) => (bytes / 1024 / 1024).toFixed(0);
+
+async function main() {
+  const server = forked('server.js', [], { API_KEY });
+  const { baseUrl } = await server.message;
+  try {
+    console.log(`Burst of ${MESSAGES} messages × ${DESTINATIONS.length} destinations against ${baseUrl} (own process); Node ${process.version}, ${os.cpus().length} cores\n`);
+    const axiosRuns = [];
+    for (const concurrency of CONCURRENCIES) {
+      const run = await runAxios(baseUrl, concurrency);
+      axiosRuns.push(run);
+      console.log(`  (c) axios with ${String(concurrency).padStart(2)} in flight: ${perSecond(run).toFixed(0)} statuses/s`);
+    }
+    const c = axiosRuns.reduce((best, run) => (perSecond(run) > perSecond(best) ? run : best));
+    const a = await runInNodeRed(`binary-sms, ${c.concurrency} in flight`, binarySmsNodes(baseUrl, c.concurrency), 'smsnode');
+    const b = await runInNodeRed('core nodes (function + http request + function)', coreNodes(baseUrl), 'buildreq');
+    const floor = await runInNodeRed('Node-RED alone: same burst, no HTTP', floorNodes(), 'duplicate');
+
+    console.log('\n| run | statuses/s | errors | time | Node-RED peak memory growth |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const [name, run] of [['(a)', a], ['(b)', b], ['(c)', c], ['(floor)', floor]]) {
+      const memory = run.memoryGrowth === undefined ? '–' : `${mb(run.memoryGrowth)} MB`;
+      console.log(`| ${name} ${run.label} | ${perSecond(run).toFixed(0)} | ${run.errors} | ${(run.ms / 1000).toFixed(2)} s | ${memory} |`);
+    }
+    const ab = perSecond(a) / perSecond(b);
+    const ac = perSecond(a) / perSecond(c);
+    console.log(`\na/b = ${ab.toFixed(2)} (target ≥ 1.5)   a/c = ${ac.toFixed(2)} (target ≥ 0.9)   a's memory growth = ${mb(a.memoryGrowth)} MB (target < 150 MB)`);
+    const met = ab >= 1.5 && ac >= 0.9 && a.memoryGrowth < 150 * 1024 * 1024 && a.errors === 0;
+    console.log(met ? 'All targets met.' : 'Some targets missed.');
+    console.log(`Node-RED alone (burst, routing, counting; no HTTP) takes ${(floor.ms / 1000).toFixed(2)} s of (a)'s ${(a.ms / 1000).toFixed(2)} s; (c) runs in a bare process without it.`);
+  } finally {
+    server.child.kill();
+  }
+}
+
+module.exports = { runInNodeRed, MESSAGES };
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

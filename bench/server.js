@@ -1,0 +1,7 @@
+'use strict';
+// The local Infobip stand-in in its own process, so that it does not share a core with the client measured.
+const { InfobipTestServer } = require('../test/support/infobip-server');
+
+new InfobipTestServer({ apiKey: process.env.API_KEY })
+  .start(0)
+  .then((server) => process.send({ baseUrl: server.baseUrl }));
