@@ -2,35 +2,25 @@
 // The package as a user gets it: npm pack, npm install of the tarball into a fresh
 // Node-RED user directory, a real Node-RED started on it, and a message sent through it.
 const should = require('should');
-const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startNodeRed } = require('../support/red-process');
 const { InfobipTestServer } = require('../support/infobip-server');
+const { pack, userDirWithPackage } = require('../support/packed');
 
 const root = path.resolve(__dirname, '..', '..');
 const MODULE = 'node-red-contrib-infobip-binary-sms';
 const API_KEY = 'packaged-install-key-42';
 
-function npm(args, cwd) {
-  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
 describe('the packed tarball in a real Node-RED', function () {
   this.timeout(180000);
-  let work;
+  let userDir;
   let red;
   let infobip;
-  let packed;
 
   before(async function () {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'binary-sms-pack-'));
-    [packed] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], root));
-    const userDir = path.join(work, 'userdir');
-    fs.mkdirSync(userDir);
-    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }));
-    npm(['install', path.join(work, packed.filename), '--no-audit', '--no-fund', '--prefer-offline'], userDir);
+    userDir = userDirWithPackage();
     infobip = await new InfobipTestServer({ apiKey: API_KEY }).start();
     red = await startNodeRed({ userDir });
   });
@@ -38,11 +28,11 @@ describe('the packed tarball in a real Node-RED', function () {
   after(async function () {
     await red?.stop();
     await infobip?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
+    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
 
   it('holds only what runs: compiled nodes, templates, locales, icons, examples', function () {
-    const files = packed.files.map((file) => file.path);
+    const { files } = pack();
     files.should.containDeep(['package.json', 'README.md', 'dist/binary-sms.js', 'dist/binary-sms.html', 'dist/infobip-account.js']);
     files.should.containDeep(['dist/locales/en-US/binary-sms.json', 'dist/locales/en-US/binary-sms.html', 'dist/icons/binary-sms.svg']);
     for (const file of files) {
@@ -116,7 +106,7 @@ describe('the packed tarball in a real Node-RED', function () {
 
     const { text: flows } = await red.request('GET', '/flows');
     flows.should.not.containEql(API_KEY);
-    const stored = fs.readFileSync(path.join(work, 'userdir', 'flows_cred.json'), 'utf8');
+    const stored = fs.readFileSync(path.join(userDir, 'flows_cred.json'), 'utf8');
     stored.should.not.containEql(API_KEY);
   });
 });

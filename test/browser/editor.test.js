@@ -1,0 +1,155 @@
+'use strict';
+// The editor as a person uses it, in Debian's Chromium driven by playwright-core, against a
+// real Node-RED with the packed tarball installed. Screenshots go to artifacts/ (git-ignored).
+const should = require('should');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startNodeRed } = require('../support/red-process');
+const { InfobipTestServer } = require('../support/infobip-server');
+const { userDirWithPackage, root } = require('../support/packed');
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.join(root, 'artifacts');
+const API_KEY = 'browser-test-key-7f3a9c';
+
+describe('the editor in a real browser', function () {
+  this.timeout(180000);
+  let red;
+  let infobip;
+  let browser;
+  let page;
+  let userDir;
+
+  before(async function () {
+    if (!fs.existsSync(CHROMIUM)) {
+      throw new Error(`Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (as root), or set CHROMIUM_PATH`);
+    }
+    const { chromium } = require('playwright-core');
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    userDir = userDirWithPackage();
+    infobip = await new InfobipTestServer({ apiKey: API_KEY }).start();
+    red = await startNodeRed({ userDir });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(red.url + '/');
+    await page.locator('.red-ui-palette-node[data-palette-type="binary-sms"]').waitFor({ state: 'attached', timeout: 60000 });
+  });
+
+  after(async function () {
+    await browser?.close();
+    await red?.stop();
+    await infobip?.stop();
+    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  const marked = (selector) => page.locator(selector).evaluate((element) => element.classList.contains('input-error'));
+  const entry = () => page.locator('.red-ui-palette-node[data-palette-type="binary-sms"]');
+
+  async function search(text) {
+    const input = page.locator('#red-ui-palette-search input');
+    await input.click();
+    await input.fill('');
+    await input.pressSequentially(text, { delay: 30 });
+    await page.waitForTimeout(300);
+  }
+
+  it('finds the node in the palette by "infobip" and by "sms"', async function () {
+    await search('infobip');
+    (await entry().isVisible()).should.be.true();
+    (await page.locator('.red-ui-palette-node[data-palette-type="inject"]').isVisible()).should.be.false();
+    await search('sms');
+    (await entry().isVisible()).should.be.true();
+    (await entry().getAttribute('data-palette-label')).should.equal('Infobip SMS');
+  });
+
+  it('configures a node and a new account in the dialogs, marking a bad sender, and deploys', async function () {
+    await entry().dragTo(page.locator('#red-ui-workspace-chart'), { targetPosition: { x: 300, y: 200 } });
+    const placed = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group');
+    await placed.first().waitFor();
+    await placed.first().dblclick();
+    await page.locator('#node-input-from').waitFor();
+
+    await page.locator('#node-input-btn-account-add').click();
+    await page.locator('#node-config-input-baseUrl').waitFor();
+    (await page.locator('#node-config-input-baseUrl').inputValue()).should.equal('https://api.infobip.com');
+    (await page.locator('#node-config-input-apiKey').isVisible()).should.be.true();
+    const delivery = {};
+    for (const field of ['concurrency', 'rateLimit', 'queueLimit', 'timeout', 'retries']) {
+      delivery[field] = await page.locator(`#node-config-input-${field}`).inputValue();
+    }
+    delivery.should.eql({ concurrency: '8', rateLimit: '0', queueLimit: '1000', timeout: '30', retries: '3' });
+    (await page.locator('#node-config-input-password').isVisible()).should.be.false();
+    await page.locator('#node-config-input-authType').selectOption('basic');
+    (await page.locator('#node-config-input-password').isVisible()).should.be.true();
+    (await page.locator('#node-config-input-apiKey').isVisible()).should.be.false();
+    await page.locator('#node-config-input-authType').selectOption('apiKey');
+    await page.locator('#node-config-input-name').fill('Test account');
+    await page.locator('#node-config-input-baseUrl').fill('not a url');
+    await page.locator('#node-config-input-name').click();
+    (await marked('#node-config-input-baseUrl')).should.be.true('#node-config-input-baseUrl marked invalid');
+    await page.locator('#node-config-input-baseUrl').fill(infobip.baseUrl);
+    await page.locator('#node-config-input-apiKey').fill(API_KEY);
+    await page.locator('#node-config-input-name').click();
+    (await marked('#node-config-input-baseUrl')).should.be.false('#node-config-input-baseUrl marked invalid');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'account-dialog.png') });
+    await page.locator('#node-config-dialog-ok').click();
+    await page.locator('#node-config-input-baseUrl').waitFor({ state: 'detached' });
+
+    await page.locator('#node-input-from').fill('X!');
+    await page.locator('#node-input-to').click();
+    (await marked('#node-input-from')).should.be.true('#node-input-from marked invalid');
+    await page.locator('#node-input-from').fill('InfoSMS');
+    await page.locator('#node-input-to').fill('+41 79 302 67 27, 41793026834');
+    await page.locator('#node-input-name').click();
+    (await marked('#node-input-from')).should.be.false('#node-input-from marked invalid');
+    (await marked('#node-input-to')).should.be.false('#node-input-to marked invalid');
+    await page.locator('#node-input-dataCoding-preset').selectOption('8');
+    await page.locator('#node-input-esmClass-preset').selectOption('custom');
+    await page.locator('#node-input-esmClass-custom').fill('300');
+    await page.locator('#node-input-name').click();
+    (await marked('#node-input-esmClass-custom')).should.be.true('#node-input-esmClass-custom marked invalid');
+    await page.locator('#node-input-esmClass-custom').fill('64');
+    await page.locator('#node-input-name').click();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'binary-sms-dialog.png') });
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-from').waitFor({ state: 'detached' });
+
+    (await placed.first().textContent()).should.containEql('SMS to +41793026727 +1');
+    await page.locator('#red-ui-header-button-deploy').click();
+    let flows;
+    for (let i = 0; i < 50; i++) {
+      flows = (await red.request('GET', '/flows')).json;
+      if (flows.some((node) => node.type === 'binary-sms')) break;
+      await page.waitForTimeout(200);
+    }
+    const sms = flows.find((node) => node.type === 'binary-sms');
+    const account = flows.find((node) => node.type === 'infobip-account');
+    sms.should.have.properties({ from: 'InfoSMS', to: '+41 79 302 67 27, 41793026834', account: account.id });
+    String(sms.dataCoding).should.equal('8');
+    String(sms.esmClass).should.equal('64');
+    account.should.have.properties({ name: 'Test account', baseUrl: infobip.baseUrl, authType: 'apiKey' });
+    JSON.stringify(flows).should.not.containEql(API_KEY);
+    fs.readFileSync(path.join(userDir, 'flows_cred.json'), 'utf8').should.not.containEql(API_KEY);
+    const stored = await red.request('GET', `/credentials/infobip-account/${account.id}`);
+    stored.json.should.have.properties({ has_apiKey: true });
+    JSON.stringify(stored.json).should.not.containEql(API_KEY);
+  });
+
+  it('shows the help with every documented msg property', async function () {
+    await page.locator('#red-ui-workspace-chart .red-ui-flow-node-group').first().click();
+    await page.locator('#red-ui-tab-help-link-button').click();
+    await page.locator('.red-ui-help dl.message-properties').first().waitFor();
+    const help = page.locator('.red-ui-help').filter({ has: page.locator('dl.message-properties') }).last();
+    const text = await help.innerText();
+    for (const property of ['payload', 'to', 'from', 'dataCoding', 'esmClass', 'messageId', 'bulkId', 'parts', 'statusCode']) {
+      text.should.containEql(property);
+    }
+    text.should.containEql('Inputs');
+    text.should.containEql('Outputs');
+    text.should.containEql('References');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'help.png') });
+  });
+});
