@@ -72,7 +72,8 @@ describe('the editor in a real browser', function () {
     await placed.first().dblclick();
     await page.locator('#node-input-from').waitFor();
 
-    await page.locator('#node-input-btn-account-add').click();
+    // Node-RED 4+ has an add button beside the select; 3.x has one lookup button that adds when nothing is chosen.
+    await page.locator('#node-input-btn-account-add').or(page.locator('#node-input-lookup-account')).click();
     await page.locator('#node-config-input-baseUrl').waitFor();
     (await page.locator('#node-config-input-baseUrl').inputValue()).should.equal('https://api.infobip.com');
     (await page.locator('#node-config-input-apiKey').isVisible()).should.be.true();
@@ -140,7 +141,8 @@ describe('the editor in a real browser', function () {
 
   it('shows the help with every documented msg property', async function () {
     await page.locator('#red-ui-workspace-chart .red-ui-flow-node-group').first().click();
-    await page.locator('#red-ui-tab-help-link-button').click();
+    // Node-RED 3 and 4 link the sidebar tabs with buttons; 5 has a sidebar tab bar.
+    await page.locator('#red-ui-tab-help-link-button').or(page.locator('.red-ui-sidebar-tab-bar button:has(.fa-book)')).first().click();
     await page.locator('.red-ui-help dl.message-properties').first().waitFor();
     const help = page.locator('.red-ui-help').filter({ has: page.locator('dl.message-properties') }).last();
     const text = await help.innerText();

@@ -1,7 +1,7 @@
 'use strict';
 const should = require('should');
 const vm = require('node:vm');
-const { helper, binarySms, infobipAccount, catchNode, joinNode, smsFlow, collect, startInfobip, API_KEY } = require('../support/runtime');
+const { helper, binarySms, infobipAccount, catchNode, joinNode, functionNode, smsFlow, collect, startInfobip, API_KEY } = require('../support/runtime');
 
 const CREDENTIALS = { acc1: { apiKey: API_KEY } };
 
@@ -54,7 +54,7 @@ describe('binary-sms sends what it is given', function () {
         outputs: 1,
         wires: [['sms']],
       });
-      await helper.load([infobipAccount, binarySms, catchNode, require('@node-red/nodes/core/function/10-function.js')], flow, CREDENTIALS);
+      await helper.load([infobipAccount, binarySms, catchNode, functionNode], flow, CREDENTIALS);
       const result = collect(1);
       helper.getNode('fn').receive({ payload: 'x' });
       const { outputs, errors } = await result;

@@ -2,9 +2,11 @@
 // Starts embedded-red.js as a child process and talks to its admin API.
 const { spawn } = require('node:child_process');
 const path = require('node:path');
+const { nodeRedDir } = require('./node-red-under-test');
 
 async function startNodeRed(options, { nodeBinary = process.execPath, env = process.env, execArgv = [] } = {}) {
-  const child = spawn(nodeBinary, [...execArgv, path.join(__dirname, 'embedded-red.js'), JSON.stringify(options)], {
+  const withNodeRed = { nodeRedDir, ...options };
+  const child = spawn(nodeBinary, [...execArgv, path.join(__dirname, 'embedded-red.js'), JSON.stringify(withNodeRed)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
   });

@@ -4,10 +4,11 @@
 // _() reads the node's own message catalog, as in a real runtime.
 const path = require('node:path');
 const helper = require('node-red-node-test-helper');
-const { i18n } = require('@node-red/util');
 const { InfobipTestServer } = require('./infobip-server');
+const { nodeRedDir, requireFromNodeRed } = require('./node-red-under-test');
 
-helper.init(require.resolve('node-red'));
+const { i18n } = requireFromNodeRed('@node-red/util');
+helper.init(path.join(nodeRedDir, 'lib', 'red.js'));
 
 const dist = path.resolve(__dirname, '..', '..', 'dist');
 
@@ -25,8 +26,9 @@ function withCatalog(name) {
 
 const binarySms = withCatalog('binary-sms');
 const infobipAccount = withCatalog('infobip-account');
-const catchNode = require('@node-red/nodes/core/common/25-catch.js');
-const joinNode = require('@node-red/nodes/core/sequence/17-split.js');
+const catchNode = requireFromNodeRed('@node-red/nodes/core/common/25-catch.js');
+const joinNode = requireFromNodeRed('@node-red/nodes/core/sequence/17-split.js');
+const functionNode = requireFromNodeRed('@node-red/nodes/core/function/10-function.js');
 
 const API_KEY = 'test-api-key-0123456789';
 
@@ -84,4 +86,4 @@ async function startInfobip(options) {
   return new InfobipTestServer({ apiKey: API_KEY, ...options }).start();
 }
 
-module.exports = { helper, binarySms, infobipAccount, catchNode, joinNode, smsFlow, collect, startInfobip, API_KEY };
+module.exports = { helper, binarySms, infobipAccount, catchNode, joinNode, functionNode, smsFlow, collect, startInfobip, API_KEY };
