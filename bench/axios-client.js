@@ -18,7 +18,10 @@ async function main() {
   async function worker() {
     while (next < messages) {
       next++;
-      const response = await client.post('/sms/1/binary/single', { to: destinations, binary: { hex, dataCoding: 4, esmClass: 0 } });
+      const response = await client.post('/sms/1/binary/single', {
+        to: destinations,
+        binary: { hex, dataCoding: 4, esmClass: 0 },
+      });
       statuses += response.data.messages.length;
     }
   }

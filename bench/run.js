@@ -67,15 +67,41 @@ return null;`,
       wires: [],
     },
     { id: 'resultin', type: 'http in', z: 'benchtab', url: '/bench', method: 'get', wires: [['result']] },
-    { id: 'result', type: 'function', z: 'benchtab', outputs: 1, func: "msg.payload = flow.get('bench') || {}; return msg;", wires: [['resultout']] },
+    {
+      id: 'result',
+      type: 'function',
+      z: 'benchtab',
+      outputs: 1,
+      func: "msg.payload = flow.get('bench') || {}; return msg;",
+      wires: [['resultout']],
+    },
     { id: 'resultout', type: 'http response', z: 'benchtab', wires: [] },
   ];
 }
 
 function binarySmsNodes(baseUrl, concurrency) {
   return [
-    { id: 'benchacc', type: 'infobip-account', baseUrl, authType: 'apiKey', concurrency, queueLimit: MESSAGES * 2, timeout: 60, retries: 0, credentials: { apiKey: API_KEY } },
-    { id: 'smsnode', type: 'binary-sms', z: 'benchtab', account: 'benchacc', to: '', dataCoding: 4, esmClass: 0, wires: [['counter']] },
+    {
+      id: 'benchacc',
+      type: 'infobip-account',
+      baseUrl,
+      authType: 'apiKey',
+      concurrency,
+      queueLimit: MESSAGES * 2,
+      timeout: 60,
+      retries: 0,
+      credentials: { apiKey: API_KEY },
+    },
+    {
+      id: 'smsnode',
+      type: 'binary-sms',
+      z: 'benchtab',
+      account: 'benchacc',
+      to: '',
+      dataCoding: 4,
+      esmClass: 0,
+      wires: [['counter']],
+    },
   ];
 }
 
@@ -94,7 +120,17 @@ msg.payload = { to: msg.to, binary: { hex, dataCoding: 4, esmClass: 0 } };
 return msg;`,
       wires: [['httpreq']],
     },
-    { id: 'httpreq', type: 'http request', z: 'benchtab', method: 'use', ret: 'obj', paytoqs: 'ignore', url: '', persist: true, wires: [['splitstatus']] },
+    {
+      id: 'httpreq',
+      type: 'http request',
+      z: 'benchtab',
+      method: 'use',
+      ret: 'obj',
+      paytoqs: 'ignore',
+      url: '',
+      persist: true,
+      wires: [['splitstatus']],
+    },
     {
       id: 'splitstatus',
       type: 'function',
@@ -127,7 +163,13 @@ async function runInNodeRed(label, sendNodes, entryId) {
     clearInterval(sampler);
     peak = Math.max(peak, rssBytes(red.child.pid));
     if (!result.end) throw new Error(`${label}: did not finish: ${JSON.stringify(result)}`);
-    return { label, statuses: result.statuses, errors: result.errors, ms: result.end - result.start, memoryGrowth: peak - baseline };
+    return {
+      label,
+      statuses: result.statuses,
+      errors: result.errors,
+      ms: result.end - result.start,
+      memoryGrowth: peak - baseline,
+    };
   } finally {
     await red.stop();
     fs.rmSync(userDir, { recursive: true, force: true });
@@ -136,11 +178,22 @@ async function runInNodeRed(label, sendNodes, entryId) {
 
 /** What Node-RED itself costs: the same burst and counter, each message turned into two statuses without HTTP. */
 function floorNodes() {
-  return [{ id: 'duplicate', type: 'function', z: 'benchtab', outputs: 1, func: 'return [[RED.util.cloneMessage(msg), msg]];', wires: [['counter']] }];
+  return [
+    {
+      id: 'duplicate',
+      type: 'function',
+      z: 'benchtab',
+      outputs: 1,
+      func: 'return [[RED.util.cloneMessage(msg), msg]];',
+      wires: [['counter']],
+    },
+  ];
 }
 
 async function runAxios(baseUrl, concurrency) {
-  const { message } = forked('axios-client.js', [JSON.stringify({ baseUrl, apiKey: API_KEY, messages: MESSAGES, concurrency, destinations: DESTINATIONS })]);
+  const { message } = forked('axios-client.js', [
+    JSON.stringify({ baseUrl, apiKey: API_KEY, messages: MESSAGES, concurrency, destinations: DESTINATIONS }),
+  ]);
   return { label: `axios, ${concurrency} in flight`, concurrency, ...(await message) };
 }
 
@@ -151,30 +204,49 @@ async function main() {
   const server = forked('server.js', [], { API_KEY });
   const { baseUrl } = await server.message;
   try {
-    console.log(`Burst of ${MESSAGES} messages × ${DESTINATIONS.length} destinations against ${baseUrl} (own process); Node ${process.version}, ${os.cpus().length} cores\n`);
+    console.log(
+      `Burst of ${MESSAGES} messages × ${DESTINATIONS.length} destinations against ${baseUrl} (own process); Node ${process.version}, ${os.cpus().length} cores\n`,
+    );
     const axiosRuns = [];
     for (const concurrency of CONCURRENCIES) {
       const run = await runAxios(baseUrl, concurrency);
       axiosRuns.push(run);
-      console.log(`  (c) axios with ${String(concurrency).padStart(2)} in flight: ${perSecond(run).toFixed(0)} statuses/s`);
+      console.log(
+        `  (c) axios with ${String(concurrency).padStart(2)} in flight: ${perSecond(run).toFixed(0)} statuses/s`,
+      );
     }
     const c = axiosRuns.reduce((best, run) => (perSecond(run) > perSecond(best) ? run : best));
-    const a = await runInNodeRed(`binary-sms, ${c.concurrency} in flight`, binarySmsNodes(baseUrl, c.concurrency), 'smsnode');
+    const a = await runInNodeRed(
+      `binary-sms, ${c.concurrency} in flight`,
+      binarySmsNodes(baseUrl, c.concurrency),
+      'smsnode',
+    );
     const b = await runInNodeRed('core nodes (function + http request + function)', coreNodes(baseUrl), 'buildreq');
     const floor = await runInNodeRed('Node-RED alone: same burst, no HTTP', floorNodes(), 'duplicate');
 
     console.log('\n| run | statuses/s | errors | time | Node-RED peak memory growth |');
     console.log('|---|---:|---:|---:|---:|');
-    for (const [name, run] of [['(a)', a], ['(b)', b], ['(c)', c], ['(floor)', floor]]) {
+    for (const [name, run] of [
+      ['(a)', a],
+      ['(b)', b],
+      ['(c)', c],
+      ['(floor)', floor],
+    ]) {
       const memory = run.memoryGrowth === undefined ? '–' : `${mb(run.memoryGrowth)} MB`;
-      console.log(`| ${name} ${run.label} | ${perSecond(run).toFixed(0)} | ${run.errors} | ${(run.ms / 1000).toFixed(2)} s | ${memory} |`);
+      console.log(
+        `| ${name} ${run.label} | ${perSecond(run).toFixed(0)} | ${run.errors} | ${(run.ms / 1000).toFixed(2)} s | ${memory} |`,
+      );
     }
     const ab = perSecond(a) / perSecond(b);
     const ac = perSecond(a) / perSecond(c);
-    console.log(`\na/b = ${ab.toFixed(2)} (target ≥ 1.5)   a/c = ${ac.toFixed(2)} (target ≥ 0.9)   a's memory growth = ${mb(a.memoryGrowth)} MB (target < 150 MB)`);
+    console.log(
+      `\na/b = ${ab.toFixed(2)} (target ≥ 1.5)   a/c = ${ac.toFixed(2)} (target ≥ 0.9)   a's memory growth = ${mb(a.memoryGrowth)} MB (target < 150 MB)`,
+    );
     const met = ab >= 1.5 && ac >= 0.9 && a.memoryGrowth < 150 * 1024 * 1024 && a.errors === 0;
     console.log(met ? 'All targets met.' : 'Some targets missed.');
-    console.log(`Node-RED alone (burst, routing, counting; no HTTP) takes ${(floor.ms / 1000).toFixed(2)} s of (a)'s ${(a.ms / 1000).toFixed(2)} s; (c) runs in a bare process without it.`);
+    console.log(
+      `Node-RED alone (burst, routing, counting; no HTTP) takes ${(floor.ms / 1000).toFixed(2)} s of (a)'s ${(a.ms / 1000).toFixed(2)} s; (c) runs in a bare process without it.`,
+    );
   } finally {
     server.child.kill();
   }

@@ -28,11 +28,12 @@ const STATUS_OF_ERROR: Record<string, string> = {
 export = function register(RED: NodeAPI): void {
   function BinarySmsNode(this: Node, config: BinarySmsConfig): void {
     RED.nodes.createNode(this, config);
-    const node = this;
     const account = RED.nodes.getNode(config.account) as AccountNode | null;
     const settings: NodeSettings = config;
     const jobs = new Set<Job>();
-    const status = new ThrottledStatus((shown: NodeStatus) => node.status(shown));
+    const status = new ThrottledStatus((shown: NodeStatus) => {
+      this.status(shown);
+    });
     let sent = 0;
 
     const translate = (error: unknown): Error => {
@@ -66,12 +67,14 @@ export = function register(RED: NodeAPI): void {
 
     const retryHooks: JobHooks = {
       onRetryWait: (delayMs) =>
-        status.show('yellow', 'ring', () => RED._('binary-sms.status.retrying', { seconds: Math.ceil(delayMs / 1000) })),
+        status.show('yellow', 'ring', () =>
+          RED._('binary-sms.status.retrying', { seconds: Math.ceil(delayMs / 1000) }),
+        ),
     };
 
     if (!account) status.show('red', 'ring', () => RED._('binary-sms.status.failed.account'));
 
-    node.on('input', (msg, send, done) => {
+    this.on('input', (msg, send, done) => {
       if (!account) {
         fail(msg, new SmsError('noAccount'), done);
         return;
@@ -90,7 +93,9 @@ export = function register(RED: NodeAPI): void {
           jobs.delete(job);
           let outputs;
           try {
-            outputs = responseToMessages(msg, result, RED.util.generateId(), RED.util.cloneMessage);
+            outputs = responseToMessages(msg, result, RED.util.generateId(), (message) =>
+              RED.util.cloneMessage(message),
+            );
           } catch (error) {
             fail(msg, error, done);
             return;
@@ -107,7 +112,7 @@ export = function register(RED: NodeAPI): void {
       );
     });
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    this.on('close', (_removed: boolean, done: () => void) => {
       const closing = account ? account.closeJobs(jobs) : Promise.resolve();
       closing.finally(() => status.clear()).then(done, done);
     });

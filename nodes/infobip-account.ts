@@ -57,11 +57,15 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('infobip-account', InfobipAccountNode as unknown as Parameters<typeof RED.nodes.registerType>[1], {
-    credentials: {
-      apiKey: { type: 'password' },
-      username: { type: 'text' },
-      password: { type: 'password' },
+  RED.nodes.registerType(
+    'infobip-account',
+    InfobipAccountNode as unknown as Parameters<typeof RED.nodes.registerType>[1],
+    {
+      credentials: {
+        apiKey: { type: 'password' },
+        username: { type: 'text' },
+        password: { type: 'password' },
+      },
     },
-  });
+  );
 };

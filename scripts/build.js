@@ -18,7 +18,10 @@ for (const file of fs.readdirSync(path.join(root, 'nodes'))) {
   if (!file.endsWith('.html')) continue;
   const template = fs.readFileSync(path.join(root, 'nodes', file), 'utf8');
   if (!template.includes('/* @rules */')) throw new Error(`${file} lacks the /* @rules */ marker`);
-  fs.writeFileSync(path.join(dist, file), template.replace('/* @rules */', () => inlineRules));
+  fs.writeFileSync(
+    path.join(dist, file),
+    template.replace('/* @rules */', () => inlineRules),
+  );
 }
 fs.cpSync(path.join(root, 'locales'), path.join(dist, 'locales'), { recursive: true });
 fs.cpSync(path.join(root, 'icons'), path.join(dist, 'icons'), { recursive: true });

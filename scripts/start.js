@@ -28,7 +28,10 @@ async function main() {
   const example = JSON.parse(fs.readFileSync(path.join(root, 'examples', '01 send hex to two numbers.json'), 'utf8'));
   for (const node of example) {
     if (node.type === 'infobip-account') {
-      Object.assign(node, { name: realApi ? 'Infobip (from environment)' : 'Local test server', baseUrl: account.baseUrl });
+      Object.assign(node, {
+        name: realApi ? 'Infobip (from environment)' : 'Local test server',
+        baseUrl: account.baseUrl,
+      });
       node.credentials = { apiKey: account.apiKey };
     }
   }

@@ -17,7 +17,10 @@ const TARGETS = [
 function install(dir, spec) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'matrix', private: true }));
-  execFileSync('npm', ['install', spec, '--no-audit', '--no-fund', '--no-package-lock'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['install', spec, '--no-audit', '--no-fund', '--no-package-lock'], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 function installedVersion(dir, name) {

@@ -27,4 +27,3 @@ export interface AccountNode extends Node<AccountCredentials> {
 export const ACCOUNT_DEFAULTS = { concurrency: 8, rateLimit: 0, queueLimit: 1000, timeout: 30, retries: 3 };
 /** How long closing waits for requests in flight; below Node-RED's 15 s close timeout. */
 export const CLOSE_GRACE_MS = 10_000;
-

@@ -50,7 +50,14 @@ export class SendFailure extends SmsError {
 }
 
 /** Errors raised before a byte reached the server: no connection was ever made. */
-const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+]);
 const SEND_PATH = '/sms/1/binary/single';
 
 export function authorizationHeader(credentials: Credentials): string {

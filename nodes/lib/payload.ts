@@ -1,4 +1,4 @@
-import { SmsError } from './errors';
+import { SmsError, preview } from './errors';
 
 const HEX_PAIRS = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 const HEX_SEPARATORS = /[\s:,-]+/;
@@ -46,7 +46,7 @@ function hexStringToBytes(text: string): Uint8Array {
 function checkByteArray(values: unknown[]): number[] {
   values.forEach((value, index) => {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) {
-      throw new SmsError('payloadArrayValue', { index, value: shorten(String(value)) });
+      throw new SmsError('payloadArrayValue', { index, value: preview(value) });
     }
   });
   return values as number[];
@@ -55,10 +55,7 @@ function checkByteArray(values: unknown[]): number[] {
 function isSerialisedBuffer(value: unknown): value is { type: 'Buffer'; data: unknown[] } {
   const candidate = value as { type?: unknown; data?: unknown } | null;
   return (
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    candidate.type === 'Buffer' &&
-    Array.isArray(candidate.data)
+    typeof candidate === 'object' && candidate !== null && candidate.type === 'Buffer' && Array.isArray(candidate.data)
   );
 }
 

@@ -1,4 +1,4 @@
-import { SmsError } from './errors';
+import { SmsError, preview } from './errors';
 import { payloadToHex } from './payload';
 import { cleanDestination, isValidSender, parseByteValue, splitDestinations } from './rules';
 
@@ -70,7 +70,7 @@ function sender(fromMessage: unknown, fromSettings: string): string | undefined 
   }
   const text = typeof fromMessage === 'number' ? String(fromMessage) : fromMessage;
   if (typeof text !== 'string' || !isValidSender(text)) {
-    throw new SmsError('fromInvalid', { field: 'msg.from', value: String(fromMessage) });
+    throw new SmsError('fromInvalid', { field: 'msg.from', value: preview(fromMessage) });
   }
   return text;
 }
@@ -80,7 +80,7 @@ function byteSetting(name: 'dataCoding' | 'esmClass', fromMessage: unknown, from
   const value = useMessage ? fromMessage : fromSettings === undefined || fromSettings === '' ? 0 : fromSettings;
   const parsed = parseByteValue(value);
   if (parsed === undefined) {
-    throw new SmsError('byteValue', { field: `${useMessage ? 'msg' : 'node'}.${name}`, value: String(value) });
+    throw new SmsError('byteValue', { field: `${useMessage ? 'msg' : 'node'}.${name}`, value: preview(value) });
   }
   return parsed;
 }

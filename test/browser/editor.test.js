@@ -1,7 +1,7 @@
 'use strict';
 // The editor as a person uses it, in Debian's Chromium driven by playwright-core, against a
 // real Node-RED with the packed tarball installed. Screenshots go to artifacts/ (git-ignored).
-const should = require('should');
+require('should');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startNodeRed } = require('../support/red-process');
@@ -22,7 +22,9 @@ describe('the editor in a real browser', function () {
 
   before(async function () {
     if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (as root), or set CHROMIUM_PATH`);
+      throw new Error(
+        `Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (as root), or set CHROMIUM_PATH`,
+      );
     }
     const { chromium } = require('playwright-core');
     fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -31,11 +33,21 @@ describe('the editor in a real browser', function () {
     red = await startNodeRed({ userDir });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(red.url + '/');
-    await page.locator('.red-ui-palette-node[data-palette-type="binary-sms"]').waitFor({ state: 'attached', timeout: 60000 });
+    await page
+      .locator('.red-ui-palette-node[data-palette-type="binary-sms"]')
+      .waitFor({ state: 'attached', timeout: 60000 });
   });
 
   after(async function () {
@@ -142,11 +154,28 @@ describe('the editor in a real browser', function () {
   it('shows the help with every documented msg property', async function () {
     await page.locator('#red-ui-workspace-chart .red-ui-flow-node-group').first().click();
     // Node-RED 3 and 4 link the sidebar tabs with buttons; 5 has a sidebar tab bar.
-    await page.locator('#red-ui-tab-help-link-button').or(page.locator('.red-ui-sidebar-tab-bar button:has(.fa-book)')).first().click();
+    await page
+      .locator('#red-ui-tab-help-link-button')
+      .or(page.locator('.red-ui-sidebar-tab-bar button:has(.fa-book)'))
+      .first()
+      .click();
     await page.locator('.red-ui-help dl.message-properties').first().waitFor();
-    const help = page.locator('.red-ui-help').filter({ has: page.locator('dl.message-properties') }).last();
+    const help = page
+      .locator('.red-ui-help')
+      .filter({ has: page.locator('dl.message-properties') })
+      .last();
     const text = await help.innerText();
-    for (const property of ['payload', 'to', 'from', 'dataCoding', 'esmClass', 'messageId', 'bulkId', 'parts', 'statusCode']) {
+    for (const property of [
+      'payload',
+      'to',
+      'from',
+      'dataCoding',
+      'esmClass',
+      'messageId',
+      'bulkId',
+      'parts',
+      'statusCode',
+    ]) {
       text.should.containEql(property);
     }
     text.should.containEql('Inputs');

@@ -33,8 +33,18 @@ describe('the packed tarball in a real Node-RED', function () {
 
   it('holds only what runs: compiled nodes, templates, locales, icons, examples', function () {
     const { files } = pack();
-    files.should.containDeep(['package.json', 'README.md', 'dist/binary-sms.js', 'dist/binary-sms.html', 'dist/infobip-account.js']);
-    files.should.containDeep(['dist/locales/en-US/binary-sms.json', 'dist/locales/en-US/binary-sms.html', 'dist/icons/binary-sms.svg']);
+    files.should.containDeep([
+      'package.json',
+      'README.md',
+      'dist/binary-sms.js',
+      'dist/binary-sms.html',
+      'dist/infobip-account.js',
+    ]);
+    files.should.containDeep([
+      'dist/locales/en-US/binary-sms.json',
+      'dist/locales/en-US/binary-sms.html',
+      'dist/icons/binary-sms.svg',
+    ]);
     for (const file of files) {
       file.should.not.match(/^(test|nodes|scripts|bench|\.ci)\//);
       file.should.not.match(/\.ts$/);
@@ -44,7 +54,11 @@ describe('the packed tarball in a real Node-RED', function () {
   it('registers both types from the package, with no load error', async function () {
     const { json } = await red.request('GET', '/nodes');
     const sets = json.filter((set) => set.module === MODULE);
-    sets.map((set) => set.types).flat().sort().should.eql(['binary-sms', 'infobip-account']);
+    sets
+      .map((set) => set.types)
+      .flat()
+      .sort()
+      .should.eql(['binary-sms', 'infobip-account']);
     sets.forEach((set) => {
       should(set.err).be.undefined();
       set.enabled.should.be.true();
@@ -86,9 +100,25 @@ describe('the packed tarball in a real Node-RED', function () {
   it('sends a message to the local Infobip server, and keeps the key out of the flows', async function () {
     await red.deploy([
       { id: 'flow1', type: 'tab', label: 'install test' },
-      { id: 'acc1', type: 'infobip-account', name: 'local', baseUrl: infobip.baseUrl, authType: 'apiKey', credentials: { apiKey: API_KEY } },
+      {
+        id: 'acc1',
+        type: 'infobip-account',
+        name: 'local',
+        baseUrl: infobip.baseUrl,
+        authType: 'apiKey',
+        credentials: { apiKey: API_KEY },
+      },
       { id: 'httpin1', type: 'http in', z: 'flow1', url: '/send', method: 'post', wires: [['sms1']] },
-      { id: 'sms1', type: 'binary-sms', z: 'flow1', account: 'acc1', to: '41793026727, 41793026834', dataCoding: 4, esmClass: 0, wires: [['join1']] },
+      {
+        id: 'sms1',
+        type: 'binary-sms',
+        z: 'flow1',
+        account: 'acc1',
+        to: '41793026727, 41793026834',
+        dataCoding: 4,
+        esmClass: 0,
+        wires: [['join1']],
+      },
       { id: 'join1', type: 'join', z: 'flow1', mode: 'auto', wires: [['resp1']] },
       { id: 'resp1', type: 'http response', z: 'flow1', wires: [] },
     ]);
@@ -137,7 +167,10 @@ describe('the examples in a real Node-RED', function () {
 
   async function deployExample(file) {
     const flow = JSON.parse(fs.readFileSync(path.join(examplesDir, file), 'utf8'));
-    flow.filter((node) => node.type !== 'tab' && node.z).some((node) => node.type === 'comment').should.be.true(`${file} explains itself`);
+    flow
+      .filter((node) => node.type !== 'tab' && node.z)
+      .some((node) => node.type === 'comment')
+      .should.be.true(`${file} explains itself`);
     await red.deploy(pointAtTestServer(flow));
     return flow;
   }
@@ -156,7 +189,7 @@ describe('the examples in a real Node-RED', function () {
     }
   }
 
-  it('01 sends the inject node\'s hex payload to two numbers', async function () {
+  it("01 sends the inject node's hex payload to two numbers", async function () {
     infobip.reset();
     await inject(await deployExample('01 send hex to two numbers.json'));
     await until(() => infobip.requests.length === 1);
@@ -176,7 +209,11 @@ describe('the examples in a real Node-RED', function () {
     infobip.reset();
     await deployExample('03 HTTP endpoint.json');
     const post = (body) =>
-      red.whenRouted('/api/binary-sms', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      red.whenRouted('/api/binary-sms', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const ok = await post({ to: ['41793026727', '41793026834'], hex: '0f c2 4a' });
     ok.status.should.equal(200);
     (await ok.json()).map((entry) => entry.status.groupName).should.eql(['PENDING', 'PENDING']);

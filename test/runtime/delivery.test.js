@@ -1,6 +1,15 @@
 'use strict';
 const should = require('should');
-const { helper, binarySms, infobipAccount, catchNode, smsFlow, collect, startInfobip, API_KEY } = require('../support/runtime');
+const {
+  helper,
+  binarySms,
+  infobipAccount,
+  catchNode,
+  smsFlow,
+  collect,
+  startInfobip,
+  API_KEY,
+} = require('../support/runtime');
 const { InfobipTestServer } = require('../support/infobip-server');
 
 const CREDENTIALS = { acc1: { apiKey: API_KEY } };
@@ -69,7 +78,11 @@ describe('delivery under faults', function () {
   describe('retried: the request provably sent nothing', function () {
     it('429 with Retry-After waits as told, shows it, then succeeds', async function () {
       await load();
-      server.plan({ status: 429, headers: { 'retry-after': '1' }, body: { requestError: { serviceException: { messageId: 'TOO_MANY_REQUESTS', text: 'Too many requests' } } } });
+      server.plan({
+        status: 429,
+        headers: { 'retry-after': '1' },
+        body: { requestError: { serviceException: { messageId: 'TOO_MANY_REQUESTS', text: 'Too many requests' } } },
+      });
       const { outputs, errors } = await sendAll(1);
       errors.should.be.empty();
       outputs.should.have.length(1);
@@ -99,7 +112,10 @@ describe('delivery under faults', function () {
     });
     it('gives up after the configured retries with one error naming the attempts', async function () {
       await load({ retries: 1 });
-      server.plan({ status: 429, headers: { 'retry-after': '0' }, raw: '' }, { status: 429, headers: { 'retry-after': '0' }, raw: '' });
+      server.plan(
+        { status: 429, headers: { 'retry-after': '0' }, raw: '' },
+        { status: 429, headers: { 'retry-after': '0' }, raw: '' },
+      );
       const { outputs, errors } = await sendAll(1);
       outputs.should.be.empty();
       errors.should.have.length(1);
@@ -127,7 +143,9 @@ describe('delivery under faults', function () {
       const { outputs, errors } = await sendAll(1);
       outputs.should.be.empty();
       errors.should.have.length(1);
-      errors[0].error.message.should.match(/Could not connect to Infobip \(ECONNREFUSED\).*nothing was sent \(after 2 attempts\)/);
+      errors[0].error.message.should.match(
+        /Could not connect to Infobip \(ECONNREFUSED\).*nothing was sent \(after 2 attempts\)/,
+      );
       should(errors[0].statusCode).be.undefined();
     });
   });
@@ -146,7 +164,9 @@ describe('delivery under faults', function () {
       const { outputs, errors } = await sendAll(1, 1500);
       outputs.should.be.empty();
       errors.should.have.length(1);
-      errors[0].error.message.should.match(/failed \(ECONNRESET\) after the request was sent, at \d+\.\d s: the delivery is unknown, so it was not retried/);
+      errors[0].error.message.should.match(
+        /failed \(ECONNRESET\) after the request was sent, at \d+\.\d s: the delivery is unknown, so it was not retried/,
+      );
       server.requests.should.have.length(1);
       statusTexts().should.containEql('delivery unknown');
     });
@@ -202,7 +222,11 @@ describe('delivery under faults', function () {
       const { outputs, errors } = await result;
       assertEachEndedOnce(200, outputs, errors);
       errors.length.should.be.above(100);
-      errors.forEach((msg) => msg.error.message.should.match(/The node was closed \(redeploy or shutdown\) before the message was sent; nothing was sent/));
+      errors.forEach((msg) =>
+        msg.error.message.should.match(
+          /The node was closed \(redeploy or shutdown\) before the message was sent; nothing was sent/,
+        ),
+      );
       outputs.length.should.equal(server.requests.length);
       assertReceivedAtMostOnce(server);
     });

@@ -1,6 +1,15 @@
 'use strict';
 const should = require('should');
-const { helper, binarySms, infobipAccount, catchNode, smsFlow, collect, startInfobip, API_KEY } = require('../support/runtime');
+const {
+  helper,
+  binarySms,
+  infobipAccount,
+  catchNode,
+  smsFlow,
+  collect,
+  startInfobip,
+  API_KEY,
+} = require('../support/runtime');
 
 const CREDENTIALS = { acc1: { apiKey: API_KEY } };
 
@@ -17,7 +26,11 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
   });
 
   async function load(smsOverrides = {}, accountOverrides = {}, credentials = CREDENTIALS) {
-    await helper.load([infobipAccount, binarySms, catchNode], smsFlow(server.baseUrl, smsOverrides, accountOverrides), credentials);
+    await helper.load(
+      [infobipAccount, binarySms, catchNode],
+      smsFlow(server.baseUrl, smsOverrides, accountOverrides),
+      credentials,
+    );
   }
 
   /** Sends one message and expects exactly one error and no output. */
@@ -36,14 +49,34 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
       ['a payload that is not hex', { payload: 'hello' }, /msg\.payload is not hex: "hello"/],
       ['an odd number of hex digits', { payload: 'abc' }, /odd number of hex digits in "abc"/],
       ['an empty payload', { payload: '' }, /msg\.payload is empty/],
-      ['a missing payload', {}, /msg\.payload has type undefined: give a Buffer, a Uint8Array, an array of integers 0–255 or a hex string/],
+      [
+        'a missing payload',
+        {},
+        /msg\.payload has type undefined: give a Buffer, a Uint8Array, an array of integers 0–255 or a hex string/,
+      ],
       ['an object payload', { payload: { a: 1 } }, /msg\.payload has type object/],
       ['a byte out of range', { payload: [1, 300] }, /msg\.payload\[1\] is 300: every byte must be an integer 0–255/],
-      ['a destination with letters', { payload: 'ab', to: '41abc' }, /Invalid destination "41abc" in msg\.to: use international format/],
-      ['msg.to of the wrong type', { payload: 'ab', to: { n: 1 } }, /msg\.to has type object: give a string or an array of strings/],
+      [
+        'a destination with letters',
+        { payload: 'ab', to: '41abc' },
+        /Invalid destination "41abc" in msg\.to: use international format/,
+      ],
+      [
+        'msg.to of the wrong type',
+        { payload: 'ab', to: { n: 1 } },
+        /msg\.to has type object: give a string or an array of strings/,
+      ],
       ['an empty msg.to', { payload: 'ab', to: [] }, /msg\.to is empty/],
-      ['a sender too long', { payload: 'ab', from: 'MuchTooLongName' }, /Invalid sender "MuchTooLongName" in msg\.from: use 3–11 letters/],
-      ['a data coding out of range', { payload: 'ab', dataCoding: 256 }, /Invalid msg\.dataCoding "256": use an integer from 0 to 255/],
+      [
+        'a sender too long',
+        { payload: 'ab', from: 'MuchTooLongName' },
+        /Invalid sender "MuchTooLongName" in msg\.from: use 3–11 letters/,
+      ],
+      [
+        'a data coding out of range',
+        { payload: 'ab', dataCoding: 256 },
+        /Invalid msg\.dataCoding "256": use an integer from 0 to 255/,
+      ],
       ['a non-integer ESM class', { payload: 'ab', esmClass: 'x' }, /Invalid msg\.esmClass "x"/],
     ];
     for (const [name, msg, text] of cases) {
@@ -54,7 +87,9 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
         caught.error.message.should.match(text);
         should(caught.statusCode).be.undefined();
         server.requests.should.be.empty();
-        helper.getNode('sms').status.lastCall.args[0].should.have.properties({ fill: 'red', shape: 'ring', text: 'invalid input' });
+        helper
+          .getNode('sms')
+          .status.lastCall.args[0].should.have.properties({ fill: 'red', shape: 'ring', text: 'invalid input' });
       });
     }
 
@@ -66,7 +101,9 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
     });
     it('says how to fix a missing destination', async function () {
       await load({ to: '' });
-      (await failure({ payload: 'ab' })).error.message.should.match(/No destination: set msg\.to or the node's "To" setting/);
+      (await failure({ payload: 'ab' })).error.message.should.match(
+        /No destination: set msg\.to or the node's "To" setting/,
+      );
     });
     it('says when no account is selected', async function () {
       await load({ account: '' });
@@ -77,12 +114,14 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
       (await failure({ payload: 'ab' })).error.message.should.match(/has no API key/);
       await helper.unload();
       await load({}, { baseUrl: 'api.infobip.com' });
-      (await failure({ payload: 'ab' })).error.message.should.match(/base URL "api\.infobip\.com" is not an http\(s\) URL/);
+      (await failure({ payload: 'ab' })).error.message.should.match(
+        /base URL "api\.infobip\.com" is not an http\(s\) URL/,
+      );
       server.requests.should.be.empty();
     });
   });
 
-  describe('HTTP errors carry the status and Infobip\'s text', function () {
+  describe("HTTP errors carry the status and Infobip's text", function () {
     it('401: says the credentials were refused and where to fix them', async function () {
       await load({}, {}, { acc1: { apiKey: 'wrong-key-123' } });
       const caught = await failure({ payload: 'ab' });
@@ -104,13 +143,19 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
         const caught = await failure({ payload: 'ab' });
         const detail = Object.values(exception)[0];
         caught.statusCode.should.equal(status);
-        caught.error.message.should.equal(`Error: Infobip answered HTTP ${status} (${detail.messageId}: ${detail.text})`);
+        caught.error.message.should.equal(
+          `Error: Infobip answered HTTP ${status} (${detail.messageId}: ${detail.text})`,
+        );
         server.requests.should.have.length(1);
       });
     }
     it('an HTML error page from a proxy', async function () {
       await load();
-      server.plan({ status: 502, raw: '<!DOCTYPE html><html><body>Bad gateway</body></html>', contentType: 'text/html' });
+      server.plan({
+        status: 502,
+        raw: '<!DOCTYPE html><html><body>Bad gateway</body></html>',
+        contentType: 'text/html',
+      });
       const caught = await failure({ payload: 'ab' });
       caught.statusCode.should.equal(502);
       caught.error.message.should.equal('Error: Infobip answered HTTP 502 (HTML page)');
@@ -134,7 +179,9 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
         server.plan({ status: 200, raw });
         const caught = await failure({ payload: 'ab' });
         caught.statusCode.should.equal(200);
-        caught.error.message.should.match(/^Error: Infobip answered HTTP 200 but not with a list of message statuses \(.+\): the delivery is unknown$/);
+        caught.error.message.should.match(
+          /^Error: Infobip answered HTTP 200 but not with a list of message statuses \(.+\): the delivery is unknown$/,
+        );
         server.requests.should.have.length(1);
         helper.getNode('sms').status.lastCall.args[0].should.have.properties({ fill: 'red', text: 'bad response' });
       });

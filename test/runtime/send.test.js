@@ -1,7 +1,18 @@
 'use strict';
 const should = require('should');
 const vm = require('node:vm');
-const { helper, binarySms, infobipAccount, catchNode, joinNode, functionNode, smsFlow, collect, startInfobip, API_KEY } = require('../support/runtime');
+const {
+  helper,
+  binarySms,
+  infobipAccount,
+  catchNode,
+  joinNode,
+  functionNode,
+  smsFlow,
+  collect,
+  startInfobip,
+  API_KEY,
+} = require('../support/runtime');
 
 const CREDENTIALS = { acc1: { apiKey: API_KEY } };
 
@@ -88,17 +99,17 @@ describe('binary-sms sends what it is given', function () {
       });
     });
     it('signs in with username and password when the account says so', async function () {
-      await helper.load(
-        [infobipAccount, binarySms, catchNode],
-        smsFlow(server.baseUrl, {}, { authType: 'basic' }),
-        { acc1: { username: 'demo', password: 'demo-password' } },
-      );
+      await helper.load([infobipAccount, binarySms, catchNode], smsFlow(server.baseUrl, {}, { authType: 'basic' }), {
+        acc1: { username: 'demo', password: 'demo-password' },
+      });
       const result = collect(1);
       helper.getNode('sms').receive({ payload: 'ab' });
       const { outputs, errors } = await result;
       errors.should.be.empty();
       outputs.should.have.length(1);
-      server.requests[0].headers.authorization.should.equal('Basic ' + Buffer.from('demo:demo-password').toString('base64'));
+      server.requests[0].headers.authorization.should.equal(
+        'Basic ' + Buffer.from('demo:demo-password').toString('base64'),
+      );
     });
     it('accepts a per-account base URL with a trailing slash', async function () {
       await send({ payload: 'ab' }, {});

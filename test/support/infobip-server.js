@@ -81,7 +81,14 @@ class InfobipTestServer {
     req.on('data', (chunk) => chunks.push(chunk));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      const record = { method: req.method, url: req.url, headers: req.headers, raw, body: undefined, receivedAt: Date.now() };
+      const record = {
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        raw,
+        body: undefined,
+        receivedAt: Date.now(),
+      };
       try {
         record.body = JSON.parse(raw);
       } catch {
@@ -109,7 +116,10 @@ class InfobipTestServer {
     if (behaviour.status || behaviour.raw !== undefined) {
       const body = behaviour.raw ?? behaviour.body ?? '';
       const text = typeof body === 'string' ? body : JSON.stringify(body);
-      res.writeHead(behaviour.status ?? 200, { 'content-type': behaviour.contentType ?? 'application/json', ...behaviour.headers });
+      res.writeHead(behaviour.status ?? 200, {
+        'content-type': behaviour.contentType ?? 'application/json',
+        ...behaviour.headers,
+      });
       res.end(text);
       return;
     }
@@ -155,12 +165,16 @@ function validate(body) {
   if (!Array.isArray(to) || to.length === 0) return 'Field "to" is missing';
   const bad = to.find((number) => typeof number !== 'string' || !DESTINATION.test(number));
   if (bad !== undefined) return `Invalid destination address: ${bad}`;
-  if (body.from !== undefined && (typeof body.from !== 'string' || !/^(\d{3,14}|[A-Za-z0-9 ._&-]{3,11})$/.test(body.from))) {
+  if (
+    body.from !== undefined &&
+    (typeof body.from !== 'string' || !/^(\d{3,14}|[A-Za-z0-9 ._&-]{3,11})$/.test(body.from))
+  ) {
     return `Invalid sender: ${body.from}`;
   }
   const binary = body.binary;
   if (typeof binary !== 'object' || binary === null) return 'Field "binary" is missing';
-  if (typeof binary.hex !== 'string' || !HEX.test(binary.hex)) return 'Field "binary.hex" is not space-separated hex pairs';
+  if (typeof binary.hex !== 'string' || !HEX.test(binary.hex))
+    return 'Field "binary.hex" is not space-separated hex pairs';
   for (const field of ['dataCoding', 'esmClass']) {
     const value = binary[field];
     if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= 255)) {

@@ -45,8 +45,12 @@ async function startNodeRed(options, { nodeBinary = process.execPath, env = proc
       return { status: response.status, text, json };
     },
     async deploy(flows) {
-      const response = await this.request('POST', '/flows', { body: flows, headers: { 'Node-RED-Deployment-Type': 'full' } });
-      if (response.status !== 200 && response.status !== 204) throw new Error(`deploy failed: ${response.status} ${response.text}`);
+      const response = await this.request('POST', '/flows', {
+        body: flows,
+        headers: { 'Node-RED-Deployment-Type': 'full' },
+      });
+      if (response.status !== 200 && response.status !== 204)
+        throw new Error(`deploy failed: ${response.status} ${response.text}`);
     },
     /** Fetches a route served by a just-deployed flow, waiting (up to 10 s) until the flow serves it. */
     async whenRouted(route, init) {

@@ -77,7 +77,10 @@ function collect(expected, settleMs = 100) {
       errors.push(msg);
       check();
     });
-    setTimeout(() => reject(new Error(`timed out: ${outputs.length} outputs, ${errors.length} errors of ${expected}`)), 15000).unref();
+    setTimeout(
+      () => reject(new Error(`timed out: ${outputs.length} outputs, ${errors.length} errors of ${expected}`)),
+      15000,
+    ).unref();
   });
   return done;
 }
@@ -86,4 +89,15 @@ async function startInfobip(options) {
   return new InfobipTestServer({ apiKey: API_KEY, ...options }).start();
 }
 
-module.exports = { helper, binarySms, infobipAccount, catchNode, joinNode, functionNode, smsFlow, collect, startInfobip, API_KEY };
+module.exports = {
+  helper,
+  binarySms,
+  infobipAccount,
+  catchNode,
+  joinNode,
+  functionNode,
+  smsFlow,
+  collect,
+  startInfobip,
+  API_KEY,
+};

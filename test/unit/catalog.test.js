@@ -1,7 +1,7 @@
 'use strict';
 // Every message key the editor templates, the help and the runtime use exists in every
 // catalog, and every language has the same keys as en-US.
-const should = require('should');
+require('should');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -47,7 +47,9 @@ describe('message catalogs', function () {
         used.filter((key) => !keys.has(key)).should.be.empty();
       });
       it(`${language}/${node}.json has exactly the keys of en-US`, function () {
-        flatten(catalog(language, node)).sort().should.eql(flatten(catalog('en-US', node)).sort());
+        flatten(catalog(language, node))
+          .sort()
+          .should.eql(flatten(catalog('en-US', node)).sort());
       });
       it(`${language}/${node}.html documents the node`, function () {
         const help = fs.readFileSync(path.join(root, 'locales', language, `${node}.html`), 'utf8');
@@ -69,7 +71,17 @@ describe('message catalogs', function () {
   it('documents every msg property of the contract in the help of every language', function () {
     for (const language of LANGUAGES) {
       const help = fs.readFileSync(path.join(root, 'locales', language, 'binary-sms.html'), 'utf8');
-      for (const property of ['payload', 'to', 'from', 'dataCoding', 'esmClass', 'messageId', 'bulkId', 'parts', 'statusCode']) {
+      for (const property of [
+        'payload',
+        'to',
+        'from',
+        'dataCoding',
+        'esmClass',
+        'messageId',
+        'bulkId',
+        'parts',
+        'statusCode',
+      ]) {
         help.should.match(new RegExp(`<dt[^>]*>${property} <span class="property-type">`), `${language}: ${property}`);
       }
       help.should.match(/<h3>[^<]+<\/h3>[\s\S]*<h3>[^<]+<\/h3>[\s\S]*<h3>[^<]+<\/h3>[\s\S]*<h3>[^<]+<\/h3>/);

@@ -1,5 +1,5 @@
 'use strict';
-const should = require('should');
+require('should');
 const vm = require('node:vm');
 const { payloadToHex } = require('../../dist/lib/payload');
 

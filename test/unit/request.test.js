@@ -24,11 +24,10 @@ describe('buildRequest', function () {
 
   describe('destinations', function () {
     it('splits the node setting on commas, semicolons and line breaks, keeping spaces inside numbers', function () {
-      buildRequest({ payload: 'ab' }, { ...SETTINGS, to: '+41 79 302 67 27, +44 (7911) 123-456;\n4915112345678' }).to.should.eql([
-        '41793026727',
-        '447911123456',
-        '4915112345678',
-      ]);
+      buildRequest(
+        { payload: 'ab' },
+        { ...SETTINGS, to: '+41 79 302 67 27, +44 (7911) 123-456;\n4915112345678' },
+      ).to.should.eql(['41793026727', '447911123456', '4915112345678']);
     });
     it('keeps a spaced-out number whole when there is no comma', function () {
       buildRequest({ payload: 'ab' }, { ...SETTINGS, to: '+41 79 302 67 27' }).to.should.eql(['41793026727']);
@@ -66,7 +65,10 @@ describe('buildRequest', function () {
       refusal({ payload: 'ab', to: '123456' }).key.should.equal('toInvalid');
       refusal({ payload: 'ab', to: '1234567890123456' }).key.should.equal('toInvalid');
       refusal({ payload: 'ab', to: '41 79#3026727' }).key.should.equal('toInvalid');
-      refusal({ payload: 'ab' }, { ...SETTINGS, to: '4179 abc' }).params.should.eql({ field: 'node.to', value: '4179 abc' });
+      refusal({ payload: 'ab' }, { ...SETTINGS, to: '4179 abc' }).params.should.eql({
+        field: 'node.to',
+        value: '4179 abc',
+      });
     });
   });
 
@@ -81,13 +83,17 @@ describe('buildRequest', function () {
       );
     });
     it('accepts 3–11 alphanumeric characters or 3–14 digits', function () {
-      for (const ok of ['ABC', 'Company Ltd', 'A.B_C&D-E', '123', '12345678901234']) rules.isValidSender(ok).should.be.true(ok);
+      for (const ok of ['ABC', 'Company Ltd', 'A.B_C&D-E', '123', '12345678901234'])
+        rules.isValidSender(ok).should.be.true(ok);
       for (const bad of ['AB', 'CompanyName12', '12', '123456789012345', 'Ünïcode', ' ABC', '...', 'A+B']) {
         rules.isValidSender(bad).should.be.false(bad);
       }
     });
     it('refuses an invalid sender, naming where it came from', function () {
-      refusal({ payload: 'ab', from: 'AB' }).should.eql({ key: 'fromInvalid', params: { field: 'msg.from', value: 'AB' } });
+      refusal({ payload: 'ab', from: 'AB' }).should.eql({
+        key: 'fromInvalid',
+        params: { field: 'msg.from', value: 'AB' },
+      });
       refusal({ payload: 'ab', from: ['ABC'] }).key.should.equal('fromInvalid');
       refusal({ payload: 'ab' }, { ...SETTINGS, from: 'WayTooLongSender' }).params.field.should.equal('node.from');
     });
@@ -100,7 +106,10 @@ describe('buildRequest', function () {
         dataCoding: 8,
         esmClass: 64,
       });
-      buildRequest({ payload: 'ab' }, { ...SETTINGS, dataCoding: '', esmClass: undefined }).binary.dataCoding.should.equal(0);
+      buildRequest(
+        { payload: 'ab' },
+        { ...SETTINGS, dataCoding: '', esmClass: undefined },
+      ).binary.dataCoding.should.equal(0);
       buildRequest({ payload: 'ab', dataCoding: 4, esmClass: '64' }, SETTINGS).binary.should.eql({
         hex: 'ab',
         dataCoding: 4,
