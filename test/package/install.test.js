@@ -32,7 +32,8 @@ describe('the packed tarball in a real Node-RED', function () {
   });
 
   it('holds only what runs: compiled nodes, templates, locales, icons, examples', function () {
-    const { files } = pack();
+    const { files, size } = pack();
+    size.should.be.below(100 * 1024);
     files.should.containDeep([
       'package.json',
       'README.md',
