@@ -151,6 +151,20 @@ describe('the editor in a real browser', function () {
     JSON.stringify(stored.json).should.not.containEql(API_KEY);
   });
 
+  it('never shows the stored API key back in the account dialog', async function () {
+    await page.locator('#red-ui-workspace-chart .red-ui-flow-node-group').first().dblclick();
+    await page.locator('#node-input-btn-account-edit').or(page.locator('#node-input-lookup-account')).click();
+    await page.locator('#node-config-input-apiKey').waitFor();
+    const shown = await page.locator('#node-config-input-apiKey').inputValue();
+    shown.should.not.equal(API_KEY);
+    shown.should.not.containEql(API_KEY.slice(0, 8));
+    (await page.content()).should.not.containEql(API_KEY);
+    await page.locator('#node-config-dialog-cancel').click();
+    await page.locator('#node-config-input-apiKey').waitFor({ state: 'detached' });
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-input-from').waitFor({ state: 'detached' });
+  });
+
   it('shows the help with every documented msg property', async function () {
     await page.locator('#red-ui-workspace-chart .red-ui-flow-node-group').first().click();
     // Node-RED 3 and 4 link the sidebar tabs with buttons; 5 has a sidebar tab bar.
