@@ -7,6 +7,7 @@ const path = require('node:path');
 const { startNodeRed } = require('../support/red-process');
 const { InfobipTestServer } = require('../support/infobip-server');
 const { userDirWithPackage, root } = require('../support/packed');
+const { MESSAGE_PROPERTIES } = require('../support/contract');
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(root, 'artifacts');
@@ -179,17 +180,7 @@ describe('the editor in a real browser', function () {
       .filter({ has: page.locator('dl.message-properties') })
       .last();
     const text = await help.innerText();
-    for (const property of [
-      'payload',
-      'to',
-      'from',
-      'dataCoding',
-      'esmClass',
-      'messageId',
-      'bulkId',
-      'parts',
-      'statusCode',
-    ]) {
+    for (const property of MESSAGE_PROPERTIES) {
       text.should.containEql(property);
     }
     text.should.containEql('Inputs');

@@ -1,18 +1,7 @@
 'use strict';
 const should = require('should');
-const {
-  helper,
-  binarySms,
-  infobipAccount,
-  catchNode,
-  smsFlow,
-  collect,
-  startInfobip,
-  API_KEY,
-} = require('../support/runtime');
+const { helper, smsFlow, collect, withRuntime, API_KEY, CREDENTIALS } = require('../support/runtime');
 const { InfobipTestServer } = require('../support/infobip-server');
-
-const CREDENTIALS = { acc1: { apiKey: API_KEY } };
 
 /** Each input (by msg.seq) must end in its outputs or in exactly one error, never both, never neither. */
 function assertEachEndedOnce(count, outputs, errors, destinations = 1) {
@@ -50,20 +39,10 @@ async function freePort() {
 }
 
 describe('delivery under faults', function () {
-  let server;
-  beforeEach(async () => {
-    await helper.startServer();
-    server = await startInfobip();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    await server.stop();
-  });
+  const env = withRuntime();
 
-  async function load(accountOverrides = {}, baseUrl = server.baseUrl) {
-    await helper.load([infobipAccount, binarySms, catchNode], smsFlow(baseUrl, {}, accountOverrides), CREDENTIALS);
-  }
+  const load = (accountOverrides = {}, baseUrl = env.server.baseUrl) =>
+    env.load({}, accountOverrides, CREDENTIALS, baseUrl);
 
   async function sendAll(count, settleMs = 150) {
     const result = collect(count, settleMs);
@@ -78,7 +57,7 @@ describe('delivery under faults', function () {
   describe('retried: the request provably sent nothing', function () {
     it('429 with Retry-After waits as told, shows it, then succeeds', async function () {
       await load();
-      server.plan({
+      env.server.plan({
         status: 429,
         headers: { 'retry-after': '1' },
         body: { requestError: { serviceException: { messageId: 'TOO_MANY_REQUESTS', text: 'Too many requests' } } },
@@ -86,33 +65,37 @@ describe('delivery under faults', function () {
       const { outputs, errors } = await sendAll(1);
       errors.should.be.empty();
       outputs.should.have.length(1);
-      server.requests.should.have.length(2);
-      (server.requests[1].receivedAt - server.requests[0].receivedAt).should.be.aboveOrEqual(950);
+      env.server.requests.should.have.length(2);
+      (env.server.requests[1].receivedAt - env.server.requests[0].receivedAt).should.be.aboveOrEqual(950);
       statusTexts().should.containEql('retrying in 1 s');
       outputs[0].statusCode.should.equal(200);
     });
     it('429 without Retry-After backs off exponentially', async function () {
       await load();
-      server.plan({ status: 429, raw: '' }, { status: 429, raw: '' });
+      env.server.plan({ status: 429, raw: '' }, { status: 429, raw: '' });
       const { outputs } = await sendAll(1);
       outputs.should.have.length(1);
-      server.requests.should.have.length(3);
-      const firstWait = server.requests[1].receivedAt - server.requests[0].receivedAt;
-      const secondWait = server.requests[2].receivedAt - server.requests[1].receivedAt;
+      env.server.requests.should.have.length(3);
+      const firstWait = env.server.requests[1].receivedAt - env.server.requests[0].receivedAt;
+      const secondWait = env.server.requests[2].receivedAt - env.server.requests[1].receivedAt;
       firstWait.should.be.within(450, 1500);
       secondWait.should.be.within(950, 2500);
     });
     it('503 with an HTTP-date Retry-After is retried', async function () {
       await load();
-      server.plan({ status: 503, headers: { 'retry-after': new Date(Date.now() + 1000).toUTCString() }, raw: 'busy' });
+      env.server.plan({
+        status: 503,
+        headers: { 'retry-after': new Date(Date.now() + 1000).toUTCString() },
+        raw: 'busy',
+      });
       const { outputs, errors } = await sendAll(1);
       errors.should.be.empty();
       outputs.should.have.length(1);
-      server.requests.should.have.length(2);
+      env.server.requests.should.have.length(2);
     });
     it('gives up after the configured retries with one error naming the attempts', async function () {
       await load({ retries: 1 });
-      server.plan(
+      env.server.plan(
         { status: 429, headers: { 'retry-after': '0' }, raw: '' },
         { status: 429, headers: { 'retry-after': '0' }, raw: '' },
       );
@@ -121,9 +104,9 @@ describe('delivery under faults', function () {
       errors.should.have.length(1);
       errors[0].statusCode.should.equal(429);
       errors[0].error.message.should.equal('Error: Infobip answered HTTP 429 (empty body) (after 2 attempts)');
-      server.requests.should.have.length(2);
+      env.server.requests.should.have.length(2);
     });
-    it('a refused connection is retried until the server comes back', async function () {
+    it('a refused connection is retried until the env.server comes back', async function () {
       const port = await freePort();
       await load({}, `http://127.0.0.1:${port}`);
       const later = new InfobipTestServer({ apiKey: API_KEY });
@@ -153,60 +136,60 @@ describe('delivery under faults', function () {
   describe('never retried: the request may have reached Infobip', function () {
     it('500 is reported at once', async function () {
       await load();
-      server.plan({ status: 500, raw: '' });
+      env.server.plan({ status: 500, raw: '' });
       const { errors } = await sendAll(1);
       errors.should.have.length(1);
-      server.requests.should.have.length(1);
+      env.server.requests.should.have.length(1);
     });
-    it('a connection reset after the request was sent: the server saw it once, delivery unknown', async function () {
+    it('a connection reset after the request was sent: the env.server saw it once, delivery unknown', async function () {
       await load();
-      server.plan({ resetAfterBody: true });
+      env.server.plan({ resetAfterBody: true });
       const { outputs, errors } = await sendAll(1, 1500);
       outputs.should.be.empty();
       errors.should.have.length(1);
       errors[0].error.message.should.match(
         /failed \(ECONNRESET\) after the request was sent, at \d+\.\d s: the delivery is unknown, so it was not retried/,
       );
-      server.requests.should.have.length(1);
+      env.server.requests.should.have.length(1);
       statusTexts().should.containEql('delivery unknown');
     });
     it('an answer slower than the timeout: delivery unknown, with the elapsed time, no retry', async function () {
       await load({ timeout: 0.3 });
-      server.plan({ delayMs: 800 });
+      env.server.plan({ delayMs: 800 });
       const { outputs, errors } = await sendAll(1, 1500);
       outputs.should.be.empty();
       errors.should.have.length(1);
       errors[0].error.message.should.match(/No answer from Infobip within 0\.[3-9] s: the delivery is unknown/);
-      server.requests.should.have.length(1);
+      env.server.requests.should.have.length(1);
     });
   });
 
   describe('limits', function () {
     it('a burst of 5,000 messages: all delivered once, never more in flight than the limit', async function () {
       await load({ concurrency: 4, queueLimit: 5000 });
-      server.delayMs = 1;
+      env.server.delayMs = 1;
       const { outputs, errors } = await sendAll(5000, 300);
       errors.should.be.empty();
       assertEachEndedOnce(5000, outputs, errors);
-      server.requests.should.have.length(5000);
-      assertReceivedAtMostOnce(server);
-      server.peakInFlight.should.be.within(2, 4);
+      env.server.requests.should.have.length(5000);
+      assertReceivedAtMostOnce(env.server);
+      env.server.peakInFlight.should.be.within(2, 4);
     });
     it('a full queue fails the overflow at once with "queue full", and sends the rest', async function () {
       await load({ concurrency: 1, queueLimit: 10 });
-      server.delayMs = 50;
+      env.server.delayMs = 50;
       const { outputs, errors } = await sendAll(30, 300);
       assertEachEndedOnce(30, outputs, errors);
       errors.should.have.length(19);
       errors.forEach((msg) => msg.error.message.should.match(/Queue full: 10 messages already wait/));
       outputs.should.have.length(11);
-      server.requests.should.have.length(11);
+      env.server.requests.should.have.length(11);
     });
     it('the rate limit spaces request starts', async function () {
       await load({ rateLimit: 20 });
       const { outputs } = await sendAll(6);
       outputs.should.have.length(6);
-      const times = server.requests.map((request) => request.receivedAt);
+      const times = env.server.requests.map((request) => request.receivedAt);
       for (let i = 1; i < times.length; i++) (times[i] - times[i - 1]).should.be.aboveOrEqual(35);
     });
   });
@@ -214,10 +197,10 @@ describe('delivery under faults', function () {
   describe('closing', function () {
     it('redeploying in the middle of a burst ends every message once and sends none twice', async function () {
       await load({ concurrency: 2, queueLimit: 1000 });
-      server.delayMs = 20;
+      env.server.delayMs = 20;
       const result = sendAll(200, 300);
       await new Promise((resolve) => setTimeout(resolve, 150));
-      const flow = smsFlow(server.baseUrl, { name: 'renamed' }, { concurrency: 2, queueLimit: 1000 });
+      const flow = smsFlow(env.server.baseUrl, { name: 'renamed' }, { concurrency: 2, queueLimit: 1000 });
       await helper.setFlows(flow, 'nodes', CREDENTIALS);
       const { outputs, errors } = await result;
       assertEachEndedOnce(200, outputs, errors);
@@ -227,27 +210,27 @@ describe('delivery under faults', function () {
           /The node was closed \(redeploy or shutdown\) before the message was sent; nothing was sent/,
         ),
       );
-      outputs.length.should.equal(server.requests.length);
-      assertReceivedAtMostOnce(server);
+      outputs.length.should.equal(env.server.requests.length);
+      assertReceivedAtMostOnce(env.server);
     });
     it('a message waiting to retry ends with "closed" when the node closes', async function () {
       await load();
-      server.plan({ status: 429, headers: { 'retry-after': '30' }, raw: '' });
+      env.server.plan({ status: 429, headers: { 'retry-after': '30' }, raw: '' });
       const result = sendAll(1, 100);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      await helper.setFlows(smsFlow(server.baseUrl, { name: 'renamed' }), 'nodes', CREDENTIALS);
+      await helper.setFlows(smsFlow(env.server.baseUrl, { name: 'renamed' }), 'nodes', CREDENTIALS);
       const { outputs, errors } = await result;
       outputs.should.be.empty();
       errors.should.have.length(1);
       errors[0].error.message.should.match(/closed .* nothing was sent/);
-      server.requests.should.have.length(1);
+      env.server.requests.should.have.length(1);
     });
     it('a request in flight at close is awaited and its results still sent', async function () {
       await load();
-      server.plan({ delayMs: 500 });
+      env.server.plan({ delayMs: 500 });
       const result = sendAll(1, 100);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      await helper.setFlows(smsFlow(server.baseUrl, { name: 'renamed' }), 'nodes', CREDENTIALS);
+      await helper.setFlows(smsFlow(env.server.baseUrl, { name: 'renamed' }), 'nodes', CREDENTIALS);
       const { outputs, errors } = await result;
       errors.should.be.empty();
       outputs.should.have.length(1);
@@ -255,10 +238,10 @@ describe('delivery under faults', function () {
     it('closing the account frees its connections', async function () {
       await load();
       await sendAll(3);
-      server.sockets.size.should.be.above(0);
+      env.server.sockets.size.should.be.above(0);
       await helper.unload();
       await new Promise((resolve) => setTimeout(resolve, 100));
-      server.sockets.size.should.equal(0);
+      env.server.sockets.size.should.equal(0);
     });
   });
 });

@@ -1,37 +1,11 @@
 'use strict';
 const should = require('should');
-const {
-  helper,
-  binarySms,
-  infobipAccount,
-  catchNode,
-  smsFlow,
-  collect,
-  startInfobip,
-  API_KEY,
-} = require('../support/runtime');
-
-const CREDENTIALS = { acc1: { apiKey: API_KEY } };
+const { helper, collect, withRuntime, API_KEY } = require('../support/runtime');
 
 describe('binary-sms reports every failure once, to the Catch node', function () {
-  let server;
-  beforeEach(async () => {
-    await helper.startServer();
-    server = await startInfobip();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    await server.stop();
-  });
+  const env = withRuntime();
 
-  async function load(smsOverrides = {}, accountOverrides = {}, credentials = CREDENTIALS) {
-    await helper.load(
-      [infobipAccount, binarySms, catchNode],
-      smsFlow(server.baseUrl, smsOverrides, accountOverrides),
-      credentials,
-    );
-  }
+  const load = (...args) => env.load(...args);
 
   /** Sends one message and expects exactly one error and no output. */
   async function failure(msg) {
@@ -86,7 +60,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
         caught.marker.should.equal('original');
         caught.error.message.should.match(text);
         should(caught.statusCode).be.undefined();
-        server.requests.should.be.empty();
+        env.server.requests.should.be.empty();
         helper
           .getNode('sms')
           .status.lastCall.args[0].should.have.properties({ fill: 'red', shape: 'ring', text: 'invalid input' });
@@ -97,7 +71,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
       await load({ to: '12' });
       const caught = await failure({ payload: 'ab' });
       caught.error.message.should.match(/Invalid destination "12" in the node's "to" setting/);
-      server.requests.should.be.empty();
+      env.server.requests.should.be.empty();
     });
     it('says how to fix a missing destination', async function () {
       await load({ to: '' });
@@ -117,7 +91,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
       (await failure({ payload: 'ab' })).error.message.should.match(
         /base URL "api\.infobip\.com" is not an http\(s\) URL/,
       );
-      server.requests.should.be.empty();
+      env.server.requests.should.be.empty();
     });
   });
 
@@ -129,7 +103,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
       caught.error.message.should.equal(
         "Error: Infobip answered HTTP 401 Unauthorized (UNAUTHORIZED: Invalid login details). Check the account's API key, or its username and password, and its base URL.",
       );
-      server.requests.should.have.length(1);
+      env.server.requests.should.have.length(1);
       helper.getNode('sms').status.lastCall.args[0].should.have.properties({ fill: 'red', text: 'HTTP 401' });
     });
     for (const [status, exception] of [
@@ -139,19 +113,19 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
     ]) {
       it(`${status}: not retried, with Infobip's error text`, async function () {
         await load();
-        server.plan({ status, body: { requestError: exception } });
+        env.server.plan({ status, body: { requestError: exception } });
         const caught = await failure({ payload: 'ab' });
         const detail = Object.values(exception)[0];
         caught.statusCode.should.equal(status);
         caught.error.message.should.equal(
           `Error: Infobip answered HTTP ${status} (${detail.messageId}: ${detail.text})`,
         );
-        server.requests.should.have.length(1);
+        env.server.requests.should.have.length(1);
       });
     }
     it('an HTML error page from a proxy', async function () {
       await load();
-      server.plan({
+      env.server.plan({
         status: 502,
         raw: '<!DOCTYPE html><html><body>Bad gateway</body></html>',
         contentType: 'text/html',
@@ -162,7 +136,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
     });
     it('an empty error body', async function () {
       await load();
-      server.plan({ status: 404, raw: '' });
+      env.server.plan({ status: 404, raw: '' });
       (await failure({ payload: 'ab' })).error.message.should.equal('Error: Infobip answered HTTP 404 (empty body)');
     });
   });
@@ -176,13 +150,13 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
     ]) {
       it(`200 with ${name}: delivery unknown, not retried`, async function () {
         await load();
-        server.plan({ status: 200, raw });
+        env.server.plan({ status: 200, raw });
         const caught = await failure({ payload: 'ab' });
         caught.statusCode.should.equal(200);
         caught.error.message.should.match(
           /^Error: Infobip answered HTTP 200 but not with a list of message statuses \(.+\): the delivery is unknown$/,
         );
-        server.requests.should.have.length(1);
+        env.server.requests.should.have.length(1);
         helper.getNode('sms').status.lastCall.args[0].should.have.properties({ fill: 'red', text: 'bad response' });
       });
     }
@@ -199,10 +173,10 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
       });
     }
 
-    it('keeps the API key out of messages, errors, statuses and logs, even when the server echoes it', async function () {
+    it('keeps the API key out of messages, errors, statuses and logs, even when the env.server echoes it', async function () {
       await load();
       const echo = `App ${API_KEY}`;
-      server.plan(
+      env.server.plan(
         { status: 400, body: { requestError: { serviceException: { messageId: 'BAD', text: `header was ${echo}` } } } },
         { status: 500, raw: `raw echo: ${API_KEY}` },
         { resetAfterBody: true },
@@ -222,7 +196,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
       const credentials = { acc1: { username: 'demo', password: 'demo-password' } };
       await load({}, { authType: 'basic' }, credentials);
       const basic = Buffer.from('demo:demo-password').toString('base64');
-      server.plan({ status: 401, raw: `bad credentials Basic ${basic} demo-password` });
+      env.server.plan({ status: 401, raw: `bad credentials Basic ${basic} demo-password` });
       const caught = await failure({ payload: 'ab' });
       const visible = everythingVisible([], [caught]);
       visible.should.not.containEql('demo-password');

@@ -10,26 +10,16 @@ const {
   functionNode,
   smsFlow,
   collect,
-  startInfobip,
+  withRuntime,
   API_KEY,
+  CREDENTIALS,
 } = require('../support/runtime');
 
-const CREDENTIALS = { acc1: { apiKey: API_KEY } };
-
 describe('binary-sms sends what it is given', function () {
-  let server;
-  beforeEach(async () => {
-    await helper.startServer();
-    server = await startInfobip();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    await server.stop();
-  });
+  const env = withRuntime();
 
   async function send(msg, smsOverrides = {}, expected = 1) {
-    await helper.load([infobipAccount, binarySms, catchNode], smsFlow(server.baseUrl, smsOverrides), CREDENTIALS);
+    await helper.load([infobipAccount, binarySms, catchNode], smsFlow(env.server.baseUrl, smsOverrides), CREDENTIALS);
     const result = collect(expected);
     helper.getNode('sms').receive(msg);
     const { outputs, errors } = await result;
@@ -50,13 +40,13 @@ describe('binary-sms sends what it is given', function () {
     for (const [name, payload, hex] of forms) {
       it(`sends ${name} as space-separated lower-case hex`, async function () {
         await send({ payload: payload() });
-        server.requests.should.have.length(1);
-        server.requests[0].body.binary.hex.should.equal(hex);
+        env.server.requests.should.have.length(1);
+        env.server.requests[0].body.binary.hex.should.equal(hex);
       });
     }
 
     it('sends a Uint8Array built in a real Function node', async function () {
-      const flow = smsFlow(server.baseUrl);
+      const flow = smsFlow(env.server.baseUrl);
       flow.push({
         id: 'fn',
         type: 'function',
@@ -71,14 +61,14 @@ describe('binary-sms sends what it is given', function () {
       const { outputs, errors } = await result;
       errors.should.be.empty();
       outputs.should.have.length(1);
-      server.requests[0].body.binary.hex.should.equal('01 a0 ff');
+      env.server.requests[0].body.binary.hex.should.equal('01 a0 ff');
     });
   });
 
   describe('request body and headers', function () {
     it('posts JSON with the App API key and the node settings', async function () {
       await send({ payload: 'ab' }, { from: 'InfoSMS', dataCoding: '8', esmClass: '64' });
-      const { headers, body, url, method } = server.requests[0];
+      const { headers, body, url, method } = env.server.requests[0];
       method.should.equal('POST');
       url.should.equal('/sms/1/binary/single');
       headers.authorization.should.equal(`App ${API_KEY}`);
@@ -92,33 +82,37 @@ describe('binary-sms sends what it is given', function () {
         { from: 'InfoSMS', dataCoding: '8', esmClass: '64' },
         2,
       );
-      server.requests[0].body.should.eql({
+      env.server.requests[0].body.should.eql({
         from: '4412345',
         to: ['447911123456', '4915112345678'],
         binary: { hex: 'ab', dataCoding: 4, esmClass: 0 },
       });
     });
     it('signs in with username and password when the account says so', async function () {
-      await helper.load([infobipAccount, binarySms, catchNode], smsFlow(server.baseUrl, {}, { authType: 'basic' }), {
-        acc1: { username: 'demo', password: 'demo-password' },
-      });
+      await helper.load(
+        [infobipAccount, binarySms, catchNode],
+        smsFlow(env.server.baseUrl, {}, { authType: 'basic' }),
+        {
+          acc1: { username: 'demo', password: 'demo-password' },
+        },
+      );
       const result = collect(1);
       helper.getNode('sms').receive({ payload: 'ab' });
       const { outputs, errors } = await result;
       errors.should.be.empty();
       outputs.should.have.length(1);
-      server.requests[0].headers.authorization.should.equal(
+      env.server.requests[0].headers.authorization.should.equal(
         'Basic ' + Buffer.from('demo:demo-password').toString('base64'),
       );
     });
     it('accepts a per-account base URL with a trailing slash', async function () {
       await send({ payload: 'ab' }, {});
       await helper.unload();
-      await helper.load([infobipAccount, binarySms, catchNode], smsFlow(server.baseUrl + '/'), CREDENTIALS);
+      await helper.load([infobipAccount, binarySms, catchNode], smsFlow(env.server.baseUrl + '/'), CREDENTIALS);
       const result = collect(1);
       helper.getNode('sms').receive({ payload: 'cd' });
       (await result).outputs.should.have.length(1);
-      server.requests[1].url.should.equal('/sms/1/binary/single');
+      env.server.requests[1].url.should.equal('/sms/1/binary/single');
     });
   });
 
@@ -127,7 +121,7 @@ describe('binary-sms sends what it is given', function () {
       const input = { payload: 'ab', to: '41793026727, 41793026834', topic: 'meter-7' };
       const outputs = await send(input, {}, 2);
       outputs.should.have.length(2);
-      server.requests.should.have.length(1);
+      env.server.requests.should.have.length(1);
       outputs.forEach((msg, index) => {
         msg.topic.should.equal('meter-7');
         msg.payload.should.have.properties(['to', 'status', 'smsCount', 'messageId']);
@@ -158,7 +152,7 @@ describe('binary-sms sends what it is given', function () {
       outputs[1].to.should.equal('99912345678');
     });
     it('lets a Join node in automatic mode rebuild the list of results', async function () {
-      const flow = smsFlow(server.baseUrl, { wires: [['joiner']] });
+      const flow = smsFlow(env.server.baseUrl, { wires: [['joiner']] });
       flow.push({ id: 'joiner', type: 'join', z: 'tab1', mode: 'auto', wires: [['out']] });
       await helper.load([infobipAccount, binarySms, catchNode, joinNode], flow, CREDENTIALS);
       const result = collect(1, 200);

@@ -89,6 +89,35 @@ async function startInfobip(options) {
   return new InfobipTestServer({ apiKey: API_KEY, ...options }).start();
 }
 
+const CREDENTIALS = { acc1: { apiKey: API_KEY } };
+
+/**
+ * Gives each test of the calling describe() the helper's Node-RED and a fresh local Infobip
+ * server (`env.server`), and `env.load()` to load smsFlow against it.
+ */
+function withRuntime() {
+  const env = {
+    server: undefined,
+    async load(smsOverrides = {}, accountOverrides = {}, credentials = CREDENTIALS, baseUrl = env.server.baseUrl) {
+      await helper.load(
+        [infobipAccount, binarySms, catchNode],
+        smsFlow(baseUrl, smsOverrides, accountOverrides),
+        credentials,
+      );
+    },
+  };
+  beforeEach(async () => {
+    await helper.startServer();
+    env.server = await startInfobip();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    await env.server.stop();
+  });
+  return env;
+}
+
 module.exports = {
   helper,
   binarySms,
@@ -99,5 +128,7 @@ module.exports = {
   smsFlow,
   collect,
   startInfobip,
+  withRuntime,
   API_KEY,
+  CREDENTIALS,
 };

@@ -4,6 +4,7 @@
 require('should');
 const fs = require('node:fs');
 const path = require('node:path');
+const { MESSAGE_PROPERTIES } = require('../support/contract');
 
 const root = path.resolve(__dirname, '..', '..');
 const LANGUAGES = ['en-US', 'de'];
@@ -71,17 +72,7 @@ describe('message catalogs', function () {
   it('documents every msg property of the contract in the help of every language', function () {
     for (const language of LANGUAGES) {
       const help = fs.readFileSync(path.join(root, 'locales', language, 'binary-sms.html'), 'utf8');
-      for (const property of [
-        'payload',
-        'to',
-        'from',
-        'dataCoding',
-        'esmClass',
-        'messageId',
-        'bulkId',
-        'parts',
-        'statusCode',
-      ]) {
+      for (const property of MESSAGE_PROPERTIES) {
         help.should.match(new RegExp(`<dt[^>]*>${property} <span class="property-type">`), `${language}: ${property}`);
       }
       help.should.match(/<h3>[^<]+<\/h3>[\s\S]*<h3>[^<]+<\/h3>[\s\S]*<h3>[^<]+<\/h3>[\s\S]*<h3>[^<]+<\/h3>/);

@@ -1,0 +1,15 @@
+'use strict';
+/** Every msg property the binary-sms node reads or writes: the help must document each. */
+const MESSAGE_PROPERTIES = [
+  'payload',
+  'to',
+  'from',
+  'dataCoding',
+  'esmClass',
+  'messageId',
+  'bulkId',
+  'parts',
+  'statusCode',
+];
+
+module.exports = { MESSAGE_PROPERTIES };
