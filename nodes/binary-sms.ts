@@ -10,7 +10,7 @@ interface BinarySmsConfig extends NodeDef, NodeSettings {
   account: string;
 }
 
-/** Short status texts by error key; anything else shows as "error". */
+/** Which short status text (binary-sms.status.failed.*) each error shows; input errors show "invalid input". */
 const STATUS_OF_ERROR: Record<string, string> = {
   http: 'http',
   http401: 'http',
@@ -23,6 +23,10 @@ const STATUS_OF_ERROR: Record<string, string> = {
   queueFull: 'queueFull',
   closed: 'closed',
   retryAfterTooLong: 'http',
+  noAccount: 'account',
+  accountBaseUrl: 'account',
+  accountNoApiKey: 'account',
+  accountNoPassword: 'account',
 };
 
 export = function register(RED: NodeAPI): void {
@@ -60,7 +64,7 @@ export = function register(RED: NodeAPI): void {
       const statusCode = error instanceof SmsError ? error.statusCode : undefined;
       if (statusCode !== undefined) (msg as { statusCode?: number }).statusCode = statusCode;
       const key = error instanceof SmsError ? error.key : '';
-      const reason = STATUS_OF_ERROR[key] ?? (key.startsWith('account') ? 'account' : 'input');
+      const reason = STATUS_OF_ERROR[key] ?? 'input';
       status.show('red', 'ring', () => RED._(`binary-sms.status.failed.${reason}`, { status: statusCode ?? '' }));
       done(translate(error));
     };

@@ -82,6 +82,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
     it('says when no account is selected', async function () {
       await load({ account: '' });
       (await failure({ payload: 'ab' })).error.message.should.match(/No Infobip account is selected/);
+      helper.getNode('sms').status.lastCall.args[0].should.have.properties({ fill: 'red', text: 'account not set up' });
     });
     it('says when the account has no API key or a bad base URL', async function () {
       await load({}, {}, { acc1: {} });
