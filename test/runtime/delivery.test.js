@@ -106,7 +106,19 @@ describe('delivery under faults', function () {
       errors[0].error.message.should.equal('Error: Infobip answered HTTP 429 (empty body) (after 2 attempts)');
       env.server.requests.should.have.length(2);
     });
-    it('a refused connection is retried until the env.server comes back', async function () {
+    it('a Retry-After longer than a minute fails at once instead of holding the message', async function () {
+      await load();
+      env.server.plan({ status: 429, headers: { 'retry-after': '3600' }, raw: '' });
+      const { outputs, errors } = await sendAll(1);
+      outputs.should.be.empty();
+      errors.should.have.length(1);
+      errors[0].statusCode.should.equal(429);
+      errors[0].error.message.should.match(
+        /Infobip asked to retry after 3600 s, longer than the node waits; nothing was sent/,
+      );
+      env.server.requests.should.have.length(1);
+    });
+    it('a refused connection is retried until the server comes back', async function () {
       const port = await freePort();
       await load({}, `http://127.0.0.1:${port}`);
       const later = new InfobipTestServer({ apiKey: API_KEY });
@@ -141,7 +153,7 @@ describe('delivery under faults', function () {
       errors.should.have.length(1);
       env.server.requests.should.have.length(1);
     });
-    it('a connection reset after the request was sent: the env.server saw it once, delivery unknown', async function () {
+    it('a connection reset after the request was sent: the server saw it once, delivery unknown', async function () {
       await load();
       env.server.plan({ resetAfterBody: true });
       const { outputs, errors } = await sendAll(1, 1500);

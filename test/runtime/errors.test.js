@@ -174,7 +174,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
       });
     }
 
-    it('keeps the API key out of messages, errors, statuses and logs, even when the env.server echoes it', async function () {
+    it('keeps the API key out of messages, errors, statuses and logs, even when the server echoes it', async function () {
       await load();
       const echo = `App ${API_KEY}`;
       env.server.plan(
