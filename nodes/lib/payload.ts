@@ -35,9 +35,9 @@ function hexStringToBytes(text: string): Uint8Array {
   const bytes: number[] = [];
   for (const group of groups) {
     if (!/^[0-9a-fA-F]*$/.test(group)) {
-      throw new SmsError('payloadHexCharacter', { text: shorten(group) });
+      throw new SmsError('payloadHexCharacter', { text: preview(group) });
     }
-    if (group.length % 2 !== 0) throw new SmsError('payloadHexOdd', { text: shorten(group) });
+    if (group.length % 2 !== 0) throw new SmsError('payloadHexOdd', { text: preview(group) });
     for (let i = 0; i < group.length; i += 2) bytes.push(parseInt(group.slice(i, i + 2), 16));
   }
   return Uint8Array.from(bytes);
@@ -63,8 +63,4 @@ function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   return typeof value;
-}
-
-function shorten(text: string): string {
-  return text.length > 20 ? text.slice(0, 20) + '…' : text;
 }
