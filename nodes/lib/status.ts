@@ -14,7 +14,7 @@ type Shape = NonNullable<NodeStatus['shape']>;
  */
 export class ThrottledStatus {
   private shownFill?: Fill;
-  private pending?: () => NodeStatus;
+  private pending?: { fill: Fill; shape: Shape; text: () => string };
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -23,14 +23,13 @@ export class ThrottledStatus {
   ) {}
 
   show(fill: Fill, shape: Shape, text: () => string): void {
-    const status = () => ({ fill, shape, text: text() });
     if (this.timer && this.shownFill === fill) {
-      this.pending = status;
+      this.pending = { fill, shape, text };
       return;
     }
     this.pending = undefined;
     this.shownFill = fill;
-    this.apply(status());
+    this.apply({ fill, shape, text: text() });
     if (!this.timer) this.startQuietPeriod();
   }
 
@@ -47,10 +46,7 @@ export class ThrottledStatus {
       this.timer = undefined;
       const next = this.pending;
       this.pending = undefined;
-      if (next) {
-        const status = next();
-        this.show(status.fill as Fill, status.shape as Shape, () => status.text ?? '');
-      }
+      if (next) this.show(next.fill, next.shape, next.text);
     }, this.intervalMs);
   }
 }
