@@ -10,7 +10,7 @@ const { fork } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const redProcess = require('../test/support/red-process');
+const { startNodeRed } = require('../test/support/red-process');
 
 const root = path.resolve(__dirname, '..');
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10000);
@@ -145,7 +145,7 @@ return [msg.payload.messages.map((entry) => { const out = RED.util.cloneMessage(
 
 async function runInNodeRed(label, sendNodes, entryId) {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'binary-sms-bench-'));
-  const red = await redProcess.startNodeRed({ userDir, nodesDir: [root] });
+  const red = await startNodeRed({ userDir, nodesDir: [root] });
   try {
     await red.deploy(burstFlow(sendNodes, entryId));
     await red.whenRouted('/api/bench', {});

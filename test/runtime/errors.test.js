@@ -5,7 +5,7 @@ const { helper, collect, withRuntime, API_KEY } = require('../support/runtime');
 describe('binary-sms reports every failure once, to the Catch node', function () {
   const env = withRuntime();
 
-  const load = (...args) => env.load(...args);
+  const { load } = env;
 
   /** Sends one message and expects exactly one error and no output. */
   async function failure(msg) {

@@ -19,7 +19,7 @@ describe('binary-sms sends what it is given', function () {
   const env = withRuntime();
 
   async function send(msg, smsOverrides = {}, expected = 1) {
-    await helper.load([infobipAccount, binarySms, catchNode], smsFlow(env.server.baseUrl, smsOverrides), CREDENTIALS);
+    await env.load(smsOverrides);
     const result = collect(expected);
     helper.getNode('sms').receive(msg);
     const { outputs, errors } = await result;
@@ -89,13 +89,7 @@ describe('binary-sms sends what it is given', function () {
       });
     });
     it('signs in with username and password when the account says so', async function () {
-      await helper.load(
-        [infobipAccount, binarySms, catchNode],
-        smsFlow(env.server.baseUrl, {}, { authType: 'basic' }),
-        {
-          acc1: { username: 'demo', password: 'demo-password' },
-        },
-      );
+      await env.load({}, { authType: 'basic' }, { acc1: { username: 'demo', password: 'demo-password' } });
       const result = collect(1);
       helper.getNode('sms').receive({ payload: 'ab' });
       const { outputs, errors } = await result;
@@ -108,7 +102,7 @@ describe('binary-sms sends what it is given', function () {
     it('accepts a per-account base URL with a trailing slash', async function () {
       await send({ payload: 'ab' }, {});
       await helper.unload();
-      await helper.load([infobipAccount, binarySms, catchNode], smsFlow(env.server.baseUrl + '/'), CREDENTIALS);
+      await env.load({}, {}, CREDENTIALS, env.server.baseUrl + '/');
       const result = collect(1);
       helper.getNode('sms').receive({ payload: 'cd' });
       (await result).outputs.should.have.length(1);
