@@ -59,6 +59,21 @@ describe('the editor in a real browser', function () {
   });
 
   const marked = (selector) => page.locator(selector).evaluate((element) => element.classList.contains('input-error'));
+  /** Opens the node's edit tray by double-clicking it, as a person would; a double-click that lands
+   *  while the editor is still busy (e.g. just after a deploy) is repeated, up to three times. */
+  async function openNodeDialog() {
+    const placed = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group').first();
+    for (let attempt = 1; ; attempt++) {
+      await placed.dblclick();
+      try {
+        await page.locator('#node-input-from').waitFor({ timeout: 5000 });
+        return;
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
+  }
+
   const entry = () => page.locator('.red-ui-palette-node[data-palette-type="binary-sms"]');
 
   async function search(text) {
@@ -82,8 +97,7 @@ describe('the editor in a real browser', function () {
     await entry().dragTo(page.locator('#red-ui-workspace-chart'), { targetPosition: { x: 300, y: 200 } });
     const placed = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group');
     await placed.first().waitFor();
-    await placed.first().dblclick();
-    await page.locator('#node-input-from').waitFor();
+    await openNodeDialog();
 
     // Node-RED 4+ has an add button beside the select; 3.x has one lookup button that adds when nothing is chosen.
     await page.locator('#node-input-btn-account-add').or(page.locator('#node-input-lookup-account')).click();
@@ -153,7 +167,7 @@ describe('the editor in a real browser', function () {
   });
 
   it('never shows the stored API key back in the account dialog', async function () {
-    await page.locator('#red-ui-workspace-chart .red-ui-flow-node-group').first().dblclick();
+    await openNodeDialog();
     await page.locator('#node-input-btn-account-edit').or(page.locator('#node-input-lookup-account')).click();
     await page.locator('#node-config-input-apiKey').waitFor();
     const shown = await page.locator('#node-config-input-apiKey').inputValue();
