@@ -1,10 +1,14 @@
-import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { AccountNode } from './lib/account';
-import { SmsError } from './lib/errors';
+import type { SendResult } from './lib/client';
+import { SmsError, preview } from './lib/errors';
 import { responseToMessages } from './lib/outputs';
 import { Job, JobHooks } from './lib/pipeline';
-import { NodeSettings, buildRequest } from './lib/request';
+import { NodeSettings, SendRequest, buildRequest, checkNodeSettings } from './lib/request';
 import { NodeStatus, ThrottledStatus } from './lib/status';
+
+type Send = (msg: NodeMessage) => void;
+type Done = (err?: Error) => void;
 
 interface BinarySmsConfig extends NodeDef, NodeSettings {
   account: string;
@@ -20,6 +24,9 @@ const STATUS_OF_ERROR: Record<string, string> = {
   abortedInFlight: 'unknown',
   notConnected: 'network',
   notSent: 'network',
+  proxyRefused: 'network',
+  missingStatus: 'unknown',
+  throttledTooLong: 'http',
   queueFull: 'queueFull',
   closed: 'closed',
   retryAfterTooLong: 'http',
@@ -27,6 +34,7 @@ const STATUS_OF_ERROR: Record<string, string> = {
   accountBaseUrl: 'account',
   accountNoApiKey: 'account',
   accountNoPassword: 'account',
+  accountNumber: 'account',
 };
 
 export = function register(RED: NodeAPI): void {
@@ -76,7 +84,50 @@ export = function register(RED: NodeAPI): void {
         ),
     };
 
-    if (!account) status.show('red', 'ring', () => RED._('binary-sms.status.failed.account'));
+    const settingProblems = checkNodeSettings(settings);
+    if (!account || account.configError) {
+      status.show('red', 'ring', () => RED._('binary-sms.status.failed.account'));
+    } else if (settingProblems.length > 0) {
+      const first = translate(settingProblems[0]).message;
+      status.show('red', 'ring', () => first);
+    }
+    if (settingProblems.length > 0) {
+      this.warn(settingProblems.map((problem) => translate(problem).message).join('\n'));
+    }
+
+    /** Emits one message per destination Infobip listed; an error names those it did not. */
+    const deliver = (msg: NodeMessageInFlow, request: SendRequest, result: SendResult, send: Send, done: Done) => {
+      const { messages, missing, unexpected } = responseToMessages(
+        msg,
+        request.to,
+        result,
+        RED.util.generateId(),
+        (message) => RED.util.cloneMessage(message),
+      );
+      if (unexpected.length > 0) {
+        this.warn(
+          RED._('binary-sms.warn.unexpected', { count: unexpected.length, numbers: preview(unexpected.join(', ')) }),
+        );
+      }
+      sent += messages.length;
+      // One send() per message: Node-RED then clones none of them (each is already a copy).
+      for (const message of messages) send(message);
+      if (missing.length > 0) {
+        (msg as { to?: unknown }).to = missing;
+        fail(
+          msg,
+          new SmsError(
+            'missingStatus',
+            { count: missing.length, numbers: preview(missing.join(', ')) },
+            result.statusCode,
+          ),
+          done,
+        );
+      } else {
+        done();
+        showProgress();
+      }
+    };
 
     this.on('input', (msg, send, done) => {
       if (!account) {
@@ -95,19 +146,11 @@ export = function register(RED: NodeAPI): void {
       job.result.then(
         (result) => {
           jobs.delete(job);
-          let outputs;
           try {
-            outputs = responseToMessages(msg, result, RED.util.generateId(), (message) =>
-              RED.util.cloneMessage(message),
-            );
+            deliver(msg, job.request, result, send, done);
           } catch (error) {
             fail(msg, error, done);
-            return;
           }
-          sent += outputs.length;
-          send([outputs]);
-          done();
-          showProgress();
         },
         (error: unknown) => {
           jobs.delete(job);

@@ -3,12 +3,7 @@ import { InfobipClient } from './lib/client';
 import { SmsError } from './lib/errors';
 import { ACCOUNT_DEFAULTS, AccountConfig, AccountNode, CLOSE_GRACE_MS } from './lib/account';
 import { Job, Pipeline } from './lib/pipeline';
-import { normaliseBaseUrl } from './lib/rules';
-
-function setting(value: string | number | undefined, fallback: number, min: number): number {
-  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  return typeof number === 'number' && Number.isFinite(number) && number >= min ? number : fallback;
-}
+import { ACCOUNT_NUMBERS, AccountNumber, normaliseBaseUrl, parseAccountNumber } from './lib/rules';
 
 export = function register(RED: NodeAPI): void {
   function InfobipAccountNode(this: AccountNode, config: AccountConfig): void {
@@ -16,35 +11,53 @@ export = function register(RED: NodeAPI): void {
     const credentials = this.credentials ?? {};
     const baseUrl = normaliseBaseUrl(config.baseUrl ?? '');
     const authType = config.authType === 'basic' ? 'basic' : 'apiKey';
-    let configError: SmsError | undefined;
-    if (!baseUrl) configError = new SmsError('accountBaseUrl', { value: config.baseUrl ?? '' });
-    else if (authType === 'apiKey' && !credentials.apiKey) configError = new SmsError('accountNoApiKey');
-    else if (authType === 'basic' && !(credentials.username && credentials.password)) {
-      configError = new SmsError('accountNoPassword');
+    const problems: { field: string; error: SmsError }[] = [];
+    if (!baseUrl)
+      problems.push({ field: 'baseUrl', error: new SmsError('accountBaseUrl', { value: config.baseUrl ?? '' }) });
+    if (authType === 'apiKey' && !credentials.apiKey) {
+      problems.push({ field: 'apiKey', error: new SmsError('accountNoApiKey') });
     }
+    if (authType === 'basic' && !(credentials.username && credentials.password)) {
+      problems.push({ field: 'password', error: new SmsError('accountNoPassword') });
+    }
+    const number = (field: AccountNumber): number | undefined => {
+      const parsed = parseAccountNumber(field, config[field]);
+      if (parsed.ok) return parsed.value;
+      const { min, max } = ACCOUNT_NUMBERS[field];
+      const name = RED._(`infobip-account.label.${field}`);
+      problems.push({ field, error: new SmsError('accountNumber', { name, value: parsed.value, min, max }) });
+      return undefined;
+    };
 
-    const concurrency = Math.floor(setting(config.concurrency, ACCOUNT_DEFAULTS.concurrency, 1));
+    const concurrency = number('concurrency') ?? ACCOUNT_DEFAULTS.concurrency;
     const client = new InfobipClient({
       ...credentials,
       authType,
       baseUrl: baseUrl ?? 'http://invalid',
-      timeoutMs: setting(config.timeout, ACCOUNT_DEFAULTS.timeout, 0.001) * 1000,
+      timeoutMs: (number('timeout') ?? ACCOUNT_DEFAULTS.timeout) * 1000,
       maxSockets: concurrency,
     });
     const pipeline = new Pipeline(
       {
         concurrency,
-        ratePerSecond: setting(config.rateLimit, ACCOUNT_DEFAULTS.rateLimit, 0),
-        queueLimit: Math.floor(setting(config.queueLimit, ACCOUNT_DEFAULTS.queueLimit, 1)),
-        retries: Math.floor(setting(config.retries, ACCOUNT_DEFAULTS.retries, 0)),
+        ratePerSecond: number('rateLimit') ?? ACCOUNT_DEFAULTS.rateLimit,
+        // Node-RED's convention for nodes that buffer: no limit unless settings.js sets one.
+        queueLimit: number('queueLimit') || Number(RED.settings.nodeMessageBufferMaxLength) || 0,
+        retries: number('retries') ?? ACCOUNT_DEFAULTS.retries,
+        throttleWaitMs: (number('throttleWait') ?? ACCOUNT_DEFAULTS.throttleWait) * 1000,
       },
       (request, controller) => client.send(request, controller),
     );
+    this.configError = problems[0]?.error;
+    if (problems.length > 0) {
+      const fields = problems.map(({ field }) => RED._(`infobip-account.label.${field}`)).join(', ');
+      this.warn(RED._('infobip-account.warn.invalid', { fields }));
+    }
 
     this.submit = (request, hooks) => {
-      if (!configError) return pipeline.submit(request, hooks);
+      if (!this.configError) return pipeline.submit(request, hooks);
       const refused = new Job(request, hooks);
-      refused.reject(configError);
+      refused.reject(this.configError);
       return refused;
     };
     this.closeJobs = (jobs) => pipeline.closeJobs(jobs, CLOSE_GRACE_MS);

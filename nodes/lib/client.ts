@@ -1,7 +1,8 @@
 import http from 'node:http';
-import https from 'node:https';
 import axios, { AxiosInstance, AxiosResponse } from 'axios';
+import { ProxyRefused, createAgents } from './agent';
 import { SmsError } from './errors';
+import { Redactor } from './redact';
 import { SendRequest } from './request';
 
 export interface Credentials {
@@ -15,6 +16,8 @@ export interface ClientOptions extends Credentials {
   baseUrl: string;
   timeoutMs: number;
   maxSockets: number;
+  /** How long an idle pooled connection is kept (default IDLE_SOCKET_MS). */
+  idleSocketMs?: number;
 }
 
 /** One entry of `messages` in Infobip's SMSResponse, passed on untouched. */
@@ -36,12 +39,18 @@ export interface SendResult {
   body: SmsResponse;
 }
 
-/** How a failed attempt may be handled: only `retryable` failures provably did not send an SMS. */
+/**
+ * How a failed attempt may be handled. `throttled`: Infobip said the account is over its limit
+ * (429/503), nothing was sent, the whole account should slow down. `notSent`: the request
+ * provably never reached Infobip. `final`: it may have reached Infobip, or retrying cannot help.
+ */
+export type FailureKind = 'throttled' | 'notSent' | 'final';
+
 export class SendFailure extends SmsError {
   constructor(
     key: string,
     params: Record<string, string | number>,
-    readonly retryable: boolean,
+    readonly kind: FailureKind,
     statusCode?: number,
     readonly retryAfterMs?: number,
   ) {
@@ -71,23 +80,26 @@ export function authorizationHeader(credentials: Credentials): string {
 /** Talks to one Infobip account over keep-alive connections; never retries by itself. */
 export class InfobipClient {
   private readonly http: AxiosInstance;
-  private readonly agents: { http: http.Agent; https: https.Agent };
-  private readonly secrets: string[];
+  private readonly agents: { http: http.Agent; https: http.Agent };
+  private readonly redactor: Redactor;
   private readonly timeoutMs: number;
 
   constructor(options: ClientOptions) {
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, scheduling: 'lifo' as const };
-    this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+    this.agents = createAgents(options.baseUrl, {
+      maxSockets: options.maxSockets,
+      timeoutMs: options.timeoutMs,
+      idleSocketMs: options.idleSocketMs,
+    });
     const authorization = authorizationHeader(options);
-    this.secrets = [authorization, options.apiKey, options.password, authorization.split(' ')[1]].filter(
-      (secret): secret is string => typeof secret === 'string' && secret.length >= 4,
-    );
+    this.redactor = new Redactor([authorization, authorization.split(' ')[1], options.apiKey, options.password]);
     this.timeoutMs = options.timeoutMs;
     this.http = axios.create({
       baseURL: options.baseUrl,
       headers: { Authorization: authorization, 'Content-Type': 'application/json', Accept: 'application/json' },
       httpAgent: this.agents.http,
       httpsAgent: this.agents.https,
+      // The https agent tunnels through HTTPS_PROXY itself, so a refused tunnel is known to have sent nothing.
+      proxy: false,
       maxRedirects: 0,
       responseType: 'text',
       transformRequest: (body: unknown) => body,
@@ -126,44 +138,51 @@ export class InfobipClient {
 
   private readResponse(response: AxiosResponse<string>): SendResult {
     const status = response.status;
-    const body = parseJson(response.data);
+    const raw = typeof response.data === 'string' ? response.data : '';
+    const body = parseJson(raw);
     if (status >= 200 && status < 300) {
-      if (isSmsResponse(body)) return { statusCode: status, body };
-      throw new SendFailure('badResponse', { status, detail: this.describeBody(response.data, body) }, false, status);
+      if (isSmsResponse(body)) {
+        return { statusCode: status, body: this.redactor.mayHoldSecret(raw) ? this.redactor.value(body) : body };
+      }
+      throw new SendFailure('badResponse', { status, detail: this.describeBody(raw, body) }, 'final', status);
     }
-    const detail = this.describeBody(response.data, body);
+    const detail = this.describeBody(raw, body);
     if (status === 429 || status === 503) {
       const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
-      throw new SendFailure('http', { status, detail }, true, status, retryAfterMs);
+      throw new SendFailure('http', { status, detail }, 'throttled', status, retryAfterMs);
     }
-    throw new SendFailure(status === 401 ? 'http401' : 'http', { status, detail }, false, status);
+    throw new SendFailure(status === 401 ? 'http401' : 'http', { status, detail }, 'final', status);
   }
 
   private transportFailure(error: unknown, timedOut: boolean, started: number): SendFailure {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    if (timedOut) return new SendFailure('timeout', { seconds }, false);
-    const failure = error as { code?: string; cause?: { code?: string }; request?: { writableFinished?: boolean } };
-    const code = failure.cause?.code ?? failure.code ?? 'unknown';
-    if (code === 'ERR_CANCELED') return new SendFailure('abortedInFlight', { seconds }, false);
-    if (NOT_CONNECTED.has(code)) return new SendFailure('notConnected', { code }, true);
-    if (failure.request && failure.request.writableFinished === false) {
-      return new SendFailure('notSent', { code }, true);
+    if (timedOut) return new SendFailure('timeout', { seconds }, 'final');
+    const failure = error as {
+      code?: string;
+      cause?: { code?: string } & Partial<ProxyRefused>;
+      request?: { writableFinished?: boolean };
+    };
+    const cause = failure.cause ?? failure;
+    const code = cause.code ?? failure.code ?? 'unknown';
+    if (cause instanceof ProxyRefused) {
+      return new SendFailure('proxyRefused', { proxy: cause.proxy, status: cause.statusCode }, 'notSent');
     }
-    return new SendFailure('connectionLost', { code, seconds }, false);
+    if (code === 'ERR_CANCELED') return new SendFailure('abortedInFlight', { seconds }, 'final');
+    if (NOT_CONNECTED.has(code)) return new SendFailure('notConnected', { code }, 'notSent');
+    if (failure.request && failure.request.writableFinished === false) {
+      return new SendFailure('notSent', { code }, 'notSent');
+    }
+    return new SendFailure('connectionLost', { code, seconds }, 'final');
   }
 
   /** Infobip's own error text when present, else a short, secret-free description of the body. */
   private describeBody(raw: string, parsed: unknown): string {
-    const exception = serviceException(parsed);
-    if (exception) return this.redact(exception);
-    const text = typeof raw === 'string' ? raw.trim() : '';
+    const text = infobipErrorText(parsed) ?? raw.trim();
     if (text === '') return 'empty body';
     if (/^<(!doctype|html)/i.test(text)) return 'HTML page';
-    return this.redact(text.length > 120 ? text.slice(0, 120) + '…' : text);
-  }
-
-  private redact(text: string): string {
-    return this.secrets.reduce((result, secret) => result.split(secret).join('***'), text);
+    // Redact before cutting: a cut could split a secret and let its first part through.
+    const clean = this.redactor.text(text);
+    return clean.length > 120 ? clean.slice(0, 120) + '…' : clean;
   }
 }
 
@@ -182,23 +201,39 @@ function isSmsResponse(body: unknown): body is SmsResponse {
   if (candidate.messages.length === 0) return false;
   return candidate.messages.every(
     (entry: { to?: unknown; status?: unknown } | null) =>
-      typeof entry === 'object' && entry !== null && typeof entry.to === 'string' && typeof entry.status === 'object',
+      typeof entry === 'object' &&
+      entry !== null &&
+      typeof entry.to === 'string' &&
+      typeof entry.status === 'object' &&
+      entry.status !== null &&
+      !Array.isArray(entry.status),
   );
 }
 
-function serviceException(body: unknown): string | undefined {
-  const error = (body as { requestError?: Record<string, { messageId?: unknown; text?: unknown }> } | null)
-    ?.requestError;
-  const exception = error?.serviceException ?? error?.policyException;
-  if (!exception) return undefined;
-  const parts = [exception.messageId, exception.text].filter((part) => typeof part === 'string' && part !== '');
-  return parts.length > 0 ? parts.join(': ') : undefined;
+/** The error text of either of Infobip's error bodies: `requestError.serviceException` or `{ errorCode, description }`. */
+function infobipErrorText(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { requestError, errorCode, description } = body as {
+    requestError?: Record<string, { messageId?: unknown; text?: unknown } | undefined>;
+    errorCode?: unknown;
+    description?: unknown;
+  };
+  const exception = requestError?.serviceException ?? requestError?.policyException;
+  const parts = exception ? [exception.messageId, exception.text] : [errorCode, description];
+  const present = parts.filter((part): part is string => typeof part === 'string' && part !== '');
+  return present.length > 0 ? present.join(': ') : undefined;
 }
 
-/** Retry-After as milliseconds: delta-seconds or an HTTP date. */
+/** Retry-After as milliseconds: non-negative whole seconds or an HTTP date; anything else is ignored. */
 export function parseRetryAfter(header: unknown, now = Date.now()): number | undefined {
-  if (typeof header !== 'string' || header.trim() === '') return undefined;
-  if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
-  const date = Date.parse(header);
+  if (typeof header !== 'string') return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  if (!HTTP_DATE.test(value)) return undefined;
+  const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
+
+/** The three date forms HTTP allows (RFC 9110 5.6.7): IMF-fixdate, RFC 850 and asctime. */
+const HTTP_DATE =
+  /^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]+, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/;

@@ -1,4 +1,4 @@
-import { SendResult } from './client';
+import { MessageResult, SendResult } from './client';
 
 export interface OutputMessage {
   payload: unknown;
@@ -10,20 +10,46 @@ export interface OutputMessage {
   [property: string]: unknown;
 }
 
+export interface Outputs {
+  /** One message per requested destination that Infobip listed, in Infobip's order. */
+  messages: OutputMessage[];
+  /** Requested destinations Infobip gave no status for: their delivery is unknown. */
+  missing: string[];
+  /** Entries for numbers that were not requested, or listed again; not emitted. */
+  unexpected: string[];
+}
+
 /**
- * One message per destination, in the API's order: a copy of the input carrying that
- * destination's result, with msg.parts set so a Join node in automatic mode rebuilds the list.
+ * Matches Infobip's answer to the destinations sent: each requested destination it lists gets
+ * one message (a copy of the input carrying that destination's result, with msg.parts set so a
+ * Join node in automatic mode rebuilds the list). Only what an output keeps is copied: never
+ * the input's payload or its (possibly long) list of destinations.
  */
 export function responseToMessages<T extends object>(
   input: T,
+  requested: readonly string[],
   { statusCode, body: response }: SendResult,
   sequenceId: string,
   clone: (message: T) => T,
-): OutputMessage[] {
-  const count = response.messages.length;
-  const outerParts = (input as { parts?: unknown }).parts;
-  return response.messages.map((result, index) => {
-    const message = (index === count - 1 ? input : clone(input)) as unknown as OutputMessage;
+): Outputs {
+  const wanted = new Set(requested);
+  const listed: MessageResult[] = [];
+  const unexpected: string[] = [];
+  for (const result of response.messages) {
+    if (wanted.delete(result.to)) listed.push(result);
+    else unexpected.push(result.to);
+  }
+  const missing = requested.filter((number) => wanted.has(number));
+
+  const template = { ...input } as T & { payload?: unknown; to?: unknown };
+  delete template.payload;
+  delete template.to;
+  const count = listed.length;
+  const messages = listed.map((result, index) => {
+    // The input itself becomes the last output, unless it is still needed for the error.
+    const reuseInput = index === count - 1 && missing.length === 0;
+    const message = (reuseInput ? input : clone(template)) as unknown as OutputMessage;
+    const outerParts = message.parts;
     message.payload = result;
     message.to = result.to;
     message.messageId = result.messageId;
@@ -34,4 +60,5 @@ export function responseToMessages<T extends object>(
     if (outerParts !== undefined) message.parts.parts = outerParts;
     return message;
   });
+  return { messages, missing, unexpected };
 }

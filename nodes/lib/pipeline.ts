@@ -7,14 +7,14 @@ export interface PipelineOptions {
   concurrency: number;
   /** Request starts per second at most; 0 for no limit. */
   ratePerSecond: number;
-  /** Jobs waiting for a free slot at most. */
+  /** Jobs waiting for a free slot at most; 0 for no limit. */
   queueLimit: number;
-  /** Extra attempts for failures that provably sent nothing. */
+  /** Extra attempts after a network failure that provably sent nothing. */
   retries: number;
+  /** How long one message may wait out the account's 429/503 answers before it fails. */
+  throttleWaitMs: number;
   /** First backoff delay without Retry-After; doubles per retry, with jitter. */
   backoffMs?: number;
-  /** A Retry-After longer than this fails the job instead of holding it. */
-  maxRetryWaitMs?: number;
 }
 
 export type SendAttempt = (request: SendRequest, controller: AbortController) => Promise<SendResult>;
@@ -30,6 +30,10 @@ type JobState = 'queued' | 'backingOff' | 'inFlight' | 'settled';
 export class Job {
   state: JobState = 'queued';
   attempts = 0;
+  networkFailures = 0;
+  /** When the account first answered this job with 429/503. */
+  throttledSince?: number;
+  startedAt = 0;
   cancelled = false;
   timer?: NodeJS.Timeout;
   controller?: AbortController;
@@ -51,8 +55,59 @@ export class Job {
 const MAX_BACKOFF_MS = 30_000;
 
 /**
+ * The account's pace, learnt from its 429 answers: the first sets it to what Infobip accepted
+ * in the last second, each later one (for a request started after the last slowdown) cuts it
+ * by a fifth, and every second of accepted requests without one raises it by a tenth. A minute
+ * without any 429 forgets it.
+ */
+export class AdaptivePace {
+  private rate = Infinity;
+  private lastSlowdownAt = -Infinity;
+  private lastThrottleAt = -Infinity;
+  private lastSpeedupAt = -Infinity;
+  /** Accepted requests per 100 ms, for the last second. */
+  private readonly buckets = new Array<number>(10).fill(0);
+  private bucketAt = 0;
+
+  /** Milliseconds between request starts; 0 while no limit was learnt. */
+  interval(): number {
+    return Number.isFinite(this.rate) ? 1000 / this.rate : 0;
+  }
+
+  accepted(now: number): void {
+    this.count(now, 1);
+    if (!Number.isFinite(this.rate)) return;
+    if (now - this.lastThrottleAt > 60_000) {
+      this.rate = Infinity;
+    } else if (now - this.lastSpeedupAt >= 1000 && now - this.lastSlowdownAt >= 1000) {
+      this.rate = this.rate * 1.1 + 1;
+      this.lastSpeedupAt = now;
+    }
+  }
+
+  throttled(startedAt: number, now: number): void {
+    this.lastThrottleAt = now;
+    if (startedAt < this.lastSlowdownAt) return;
+    this.count(now, 0);
+    const acceptedLastSecond = this.buckets.reduce((sum, count) => sum + count, 0);
+    this.rate = Math.max(1, Number.isFinite(this.rate) ? this.rate * 0.8 : acceptedLastSecond);
+    this.lastSlowdownAt = now;
+  }
+
+  private count(now: number, accepted: number): void {
+    const bucket = Math.floor(now / 100);
+    const stale = Math.min(this.buckets.length, bucket - this.bucketAt);
+    for (let i = 1; i <= stale; i++) this.buckets[(this.bucketAt + i) % this.buckets.length] = 0;
+    this.bucketAt = Math.max(this.bucketAt, bucket);
+    this.buckets[bucket % this.buckets.length] += accepted;
+  }
+}
+
+/**
  * The request pipeline of one account: a FIFO queue in front of a concurrency
  * limit and an optional rate limit, with retries only for failures that sent nothing.
+ * A 429 or 503 pauses the whole account until Retry-After (or a backoff) has passed and
+ * slows it to a learnt pace, so messages wait instead of failing.
  * (Written out rather than taken from a queue library because each waiting job
  * must end in its own error on close, and retries must re-enter at the front.)
  */
@@ -62,6 +117,9 @@ export class Pipeline {
   private queued = 0;
   private inFlight = 0;
   private nextStartAt = 0;
+  private pausedUntil = 0;
+  private consecutiveThrottles = 0;
+  private readonly pace = new AdaptivePace();
   private rateTimer?: NodeJS.Timeout;
   private closed = false;
   private readonly active = new Set<Job>();
@@ -75,7 +133,7 @@ export class Pipeline {
     const job = new Job(request, hooks);
     if (this.closed) {
       this.settle(job, new SmsError('closed'));
-    } else if (this.queued >= this.options.queueLimit) {
+    } else if (this.options.queueLimit > 0 && this.queued >= this.options.queueLimit) {
       this.settle(job, new SmsError('queueFull', { limit: this.options.queueLimit }));
     } else {
       this.active.add(job);
@@ -141,15 +199,17 @@ export class Pipeline {
   }
 
   private pump(): void {
-    const interval = this.options.ratePerSecond > 0 ? 1000 / this.options.ratePerSecond : 0;
+    const userInterval = this.options.ratePerSecond > 0 ? 1000 / this.options.ratePerSecond : 0;
     while (this.inFlight < this.options.concurrency && this.queued > 0) {
       const now = Date.now();
-      if (interval > 0 && now < this.nextStartAt) {
+      const interval = Math.max(userInterval, this.pace.interval());
+      const startAt = Math.max(this.pausedUntil, interval > 0 ? this.nextStartAt : 0);
+      if (now < startAt) {
         if (!this.rateTimer) {
           this.rateTimer = setTimeout(() => {
             this.rateTimer = undefined;
             this.pump();
-          }, this.nextStartAt - now);
+          }, startAt - now);
         }
         return;
       }
@@ -163,10 +223,14 @@ export class Pipeline {
   private async run(job: Job): Promise<void> {
     job.state = 'inFlight';
     job.attempts++;
+    job.startedAt = Date.now();
     job.controller = new AbortController();
     this.inFlight++;
     try {
-      this.settle(job, undefined, await this.attempt(job.request, job.controller));
+      const response = await this.attempt(job.request, job.controller);
+      this.consecutiveThrottles = 0;
+      this.pace.accepted(Date.now());
+      this.settle(job, undefined, response);
     } catch (error) {
       this.afterFailure(job, error as Error);
     } finally {
@@ -177,23 +241,47 @@ export class Pipeline {
   }
 
   private afterFailure(job: Job, error: Error): void {
-    const retryable = error instanceof SendFailure && error.retryable;
-    if (!retryable || job.cancelled || this.closed || job.attempts > this.options.retries) {
+    const kind = error instanceof SendFailure ? error.kind : 'final';
+    if (kind === 'final' || job.cancelled || this.closed) {
       this.settle(job, error);
+    } else if (kind === 'throttled') {
+      this.afterThrottle(job, error as SendFailure);
+    } else if (++job.networkFailures > this.options.retries) {
+      this.settle(job, error);
+    } else {
+      const delayMs = this.backoff(job.networkFailures);
+      job.state = 'backingOff';
+      job.hooks.onRetryWait?.(delayMs);
+      job.timer = setTimeout(() => {
+        this.enqueue(job, true);
+        this.pump();
+      }, delayMs);
+    }
+  }
+
+  /** The account is over its limit: pause it, slow it down, and put the job back at the front. */
+  private afterThrottle(job: Job, failure: SendFailure): void {
+    const now = Date.now();
+    const delayMs = failure.retryAfterMs ?? this.backoff(++this.consecutiveThrottles);
+    const waitLimit = this.options.throttleWaitMs;
+    if (delayMs > waitLimit) {
+      const seconds = Math.ceil(delayMs / 1000);
+      this.settle(job, new SmsError('retryAfterTooLong', { seconds }, failure.statusCode));
       return;
     }
-    const delayMs = error.retryAfterMs ?? this.backoff(job.attempts);
-    const maxWait = this.options.maxRetryWaitMs ?? 60_000;
-    if (delayMs > maxWait) {
-      this.settle(job, new SmsError('retryAfterTooLong', { seconds: Math.ceil(delayMs / 1000) }, error.statusCode));
+    job.throttledSince ??= now;
+    this.pausedUntil = Math.max(this.pausedUntil, now + delayMs);
+    this.pace.throttled(job.startedAt, now);
+    if (this.pausedUntil - job.throttledSince > waitLimit) {
+      const seconds = Math.round((now - job.throttledSince) / 1000);
+      this.settle(
+        job,
+        new SmsError('throttledTooLong', { status: failure.statusCode ?? 429, seconds }, failure.statusCode),
+      );
       return;
     }
-    job.state = 'backingOff';
-    job.hooks.onRetryWait?.(delayMs);
-    job.timer = setTimeout(() => {
-      this.enqueue(job, true);
-      this.pump();
-    }, delayMs);
+    job.hooks.onRetryWait?.(this.pausedUntil - now);
+    this.enqueue(job, true);
   }
 
   /** Exponential backoff with "equal jitter": half fixed, half random. */

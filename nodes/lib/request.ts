@@ -37,6 +37,24 @@ export function buildRequest(msg: MessageFields, settings: NodeSettings): SendRe
   return request;
 }
 
+/** Every invalid setting of a binary-sms node, in dialog order; checked when the node starts. */
+export function checkNodeSettings(settings: NodeSettings): SmsError[] {
+  const problems: SmsError[] = [];
+  const check = (validate: () => unknown) => {
+    try {
+      validate();
+    } catch (error) {
+      if (error instanceof SmsError) problems.push(error);
+      else throw error;
+    }
+  };
+  check(() => sender(undefined, settings.from ?? ''));
+  if ((settings.to ?? '').trim() !== '') check(() => destinations(undefined, settings.to ?? ''));
+  check(() => byteSetting('dataCoding', undefined, settings.dataCoding));
+  check(() => byteSetting('esmClass', undefined, settings.esmClass));
+  return problems;
+}
+
 function destinations(fromMessage: unknown, fromSettings: string): string[] {
   let candidates: unknown[];
   let field: string;

@@ -73,3 +73,31 @@ export function normaliseBaseUrl(text: string): string | undefined {
   if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/i.test(trimmed)) return undefined;
   return trimmed;
 }
+
+/** Bounds of the account's numeric settings; empty means the default. */
+export const ACCOUNT_NUMBERS = {
+  concurrency: { min: 1, max: 256, integer: true },
+  rateLimit: { min: 0, max: 10000, integer: false },
+  /** 0 or empty: Node-RED's nodeMessageBufferMaxLength (no limit unless set). */
+  queueLimit: { min: 0, max: 100000000, integer: true },
+  /** Seconds; setTimeout holds at most 2^31-1 ms. */
+  timeout: { min: 0.1, max: 2147483, integer: false },
+  retries: { min: 0, max: 10, integer: true },
+  /** Seconds a message may wait out 429/503 answers before it fails. */
+  throttleWait: { min: 1, max: 86400, integer: false },
+};
+
+export type AccountNumber = keyof typeof ACCOUNT_NUMBERS;
+
+/** A numeric setting as typed in the editor: undefined when empty, else a number within its bounds. */
+export function parseAccountNumber(name: AccountNumber, value: unknown): Check<number | undefined> {
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    return { ok: true, value: undefined };
+  }
+  const { min, max, integer } = ACCOUNT_NUMBERS[name];
+  const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
+  if (!Number.isFinite(number) || number < min || number > max || (integer && !Number.isInteger(number))) {
+    return { ok: false, value: typeof value === 'string' ? value : JSON.stringify(value) };
+  }
+  return { ok: true, value: number };
+}

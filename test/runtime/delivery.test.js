@@ -93,20 +93,29 @@ describe('delivery under faults', function () {
       outputs.should.have.length(1);
       env.server.requests.should.have.length(2);
     });
-    it('gives up after the configured retries with one error naming the attempts', async function () {
-      await load({ retries: 1 });
-      env.server.plan(
-        { status: 429, headers: { 'retry-after': '0' }, raw: '' },
-        { status: 429, headers: { 'retry-after': '0' }, raw: '' },
-      );
+    it('429s do not use up the retries: the message waits them out', async function () {
+      await load({ retries: 0 });
+      const tooMany = { status: 429, headers: { 'retry-after': '0' }, raw: '' };
+      env.server.plan(tooMany, tooMany, tooMany);
       const { outputs, errors } = await sendAll(1);
+      errors.should.be.empty();
+      outputs.should.have.length(1);
+      env.server.requests.should.have.length(4);
+    });
+    it('a message that waits out 429s longer than the account allows fails, saying nothing was sent', async function () {
+      await load({ throttleWait: 1 });
+      const tooMany = { status: 429, headers: { 'retry-after': '1' }, raw: '' };
+      env.server.plan(tooMany, tooMany, tooMany);
+      const { outputs, errors } = await sendAll(1, 300);
       outputs.should.be.empty();
       errors.should.have.length(1);
       errors[0].statusCode.should.equal(429);
-      errors[0].error.message.should.equal('Error: Infobip answered HTTP 429 (empty body) (after 2 attempts)');
+      errors[0].error.message.should.equal(
+        'Error: Infobip kept answering HTTP 429 (too many requests) for 1 s, longer than the account waits; nothing was sent (after 2 attempts)',
+      );
       env.server.requests.should.have.length(2);
     });
-    it('a Retry-After longer than a minute fails at once instead of holding the message', async function () {
+    it('a Retry-After longer than the account waits fails at once instead of holding the message', async function () {
       await load();
       env.server.plan({ status: 429, headers: { 'retry-after': '3600' }, raw: '' });
       const { outputs, errors } = await sendAll(1);

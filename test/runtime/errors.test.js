@@ -49,9 +49,9 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
       [
         'a data coding out of range',
         { payload: 'ab', dataCoding: 256 },
-        /Invalid msg\.dataCoding "256": use an integer from 0 to 255/,
+        /Invalid value "256" in msg\.dataCoding: use an integer from 0 to 255/,
       ],
-      ['a non-integer ESM class', { payload: 'ab', esmClass: 'x' }, /Invalid msg\.esmClass "x"/],
+      ['a non-integer ESM class', { payload: 'ab', esmClass: 'x' }, /Invalid value "x" in msg\.esmClass/],
     ];
     for (const [name, msg, text] of cases) {
       it(`refuses ${name}`, async function () {

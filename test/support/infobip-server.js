@@ -24,13 +24,21 @@ function serviceError(messageId, text) {
 
 class InfobipTestServer {
   /**
-   * @param {{apiKey?: string, username?: string, password?: string, delayMs?: number}} options
+   * @param {{apiKey?: string, username?: string, password?: string, delayMs?: number,
+   *   ratePerSecond?: number, forgetIdleMs?: number, keepAliveHint?: number}} options
+   * `ratePerSecond`: accept that many sends per wall-clock second, answer 429 with `Retry-After: 1`
+   * beyond, as an account's rate limit does. `forgetIdleMs`: a request on a connection idle for
+   * longer is never answered, like a NAT that forgot the connection. `keepAliveHint`: announce
+   * `Keep-Alive: timeout=N` (seconds).
    */
   constructor(options = {}) {
     this.apiKey = options.apiKey ?? 'test-api-key-0123456789';
     this.username = options.username ?? 'demo';
     this.password = options.password ?? 'demo-password';
     this.delayMs = options.delayMs ?? 0;
+    this.ratePerSecond = options.ratePerSecond ?? 0;
+    this.forgetIdleMs = options.forgetIdleMs ?? 0;
+    this.keepAliveHint = options.keepAliveHint;
     /** Behaviours for the next requests, consumed in order: see `plan`. */
     this.planned = [];
     this.reset();
@@ -49,6 +57,11 @@ class InfobipTestServer {
     this.requests = [];
     this.inFlight = 0;
     this.peakInFlight = 0;
+    /** Requests on forgotten connections (never answered, never recorded). */
+    this.lost = 0;
+    /** Sends refused by the rate limit. */
+    this.throttled = 0;
+    this.window = { second: 0, count: 0 };
   }
 
   /**
@@ -71,12 +84,25 @@ class InfobipTestServer {
     return this;
   }
 
+  /** The sends Infobip accepted (answered 200). */
+  accepted() {
+    return this.requests.filter((record) => record.statusCode === 200);
+  }
+
   async stop() {
     for (const socket of this.sockets) socket.destroy();
     await new Promise((resolve) => this.server.close(() => resolve()));
   }
 
   handle(req, res) {
+    const socket = req.socket;
+    if (this.forgetIdleMs > 0 && socket.idleSince !== undefined && Date.now() - socket.idleSince > this.forgetIdleMs) {
+      this.lost++;
+      return;
+    }
+    socket.idleSince = undefined;
+    res.on('finish', () => (socket.idleSince = Date.now()));
+    if (this.keepAliveHint !== undefined) res.setHeader('keep-alive', `timeout=${this.keepAliveHint}`);
     const chunks = [];
     req.on('data', (chunk) => chunks.push(chunk));
     req.on('end', () => {
@@ -95,9 +121,10 @@ class InfobipTestServer {
         // recorded as raw only
       }
       this.requests.push(record);
+      res.on('finish', () => (record.statusCode = res.statusCode));
       this.inFlight++;
       this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
-      const behaviour = this.planned.shift() ?? {};
+      const behaviour = this.planned.shift() ?? this.rateLimited() ?? {};
       const finish = () => {
         this.inFlight--;
         this.respond(req, res, record, behaviour);
@@ -127,6 +154,20 @@ class InfobipTestServer {
     const text = JSON.stringify(body);
     res.writeHead(statusCode, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
+  }
+
+  /** The 429 of an account over its per-second limit, or undefined within it. */
+  rateLimited() {
+    if (this.ratePerSecond <= 0) return undefined;
+    const second = Math.floor(Date.now() / 1000);
+    if (this.window.second !== second) this.window = { second, count: 0 };
+    if (++this.window.count <= this.ratePerSecond) return undefined;
+    this.throttled++;
+    return {
+      status: 429,
+      headers: { 'retry-after': '1' },
+      body: { errorCode: 'E429', description: 'Too many requests', action: 'Slow down' },
+    };
   }
 
   answer(req, record) {
