@@ -134,29 +134,31 @@ export = function register(RED: NodeAPI): void {
         fail(msg, new SmsError('noAccount'), done);
         return;
       }
-      let job: Job;
+      let request: SendRequest;
       try {
-        job = account.submit(buildRequest(msg, settings), retryHooks);
+        request = buildRequest(msg, settings);
       } catch (error) {
         fail(msg, error, done);
         return;
       }
-      jobs.add(job);
-      showProgress();
-      job.result.then(
-        (result) => {
-          jobs.delete(job);
-          try {
-            deliver(msg, job.request, result, send, done);
-          } catch (error) {
-            fail(msg, error, done);
-          }
-        },
-        (error: unknown) => {
-          jobs.delete(job);
+      // The listener may run before submit returns (queue full, closed): then the job is never tracked.
+      let job: Job | undefined = undefined;
+      job = account.submit(request, retryHooks, (error, result) => {
+        if (job) jobs.delete(job);
+        if (error || !result) {
           fail(msg, error, done);
-        },
-      );
+          return;
+        }
+        try {
+          deliver(msg, request, result, send, done);
+        } catch (failure) {
+          fail(msg, failure, done);
+        }
+      });
+      if (job.state !== 'settled') {
+        jobs.add(job);
+        showProgress();
+      }
     });
 
     this.on('close', (_removed: boolean, done: () => void) => {

@@ -54,10 +54,10 @@ export = function register(RED: NodeAPI): void {
       this.warn(RED._('infobip-account.warn.invalid', { fields }));
     }
 
-    this.submit = (request, hooks) => {
-      if (!this.configError) return pipeline.submit(request, hooks);
-      const refused = new Job(request, hooks);
-      refused.reject(this.configError);
+    this.submit = (request, hooks, listener) => {
+      if (!this.configError) return pipeline.submit(request, hooks, listener);
+      const refused = new Job(request, hooks, listener);
+      refused.end(this.configError);
       return refused;
     };
     this.closeJobs = (jobs) => pipeline.closeJobs(jobs, CLOSE_GRACE_MS);

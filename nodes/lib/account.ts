@@ -1,6 +1,6 @@
 import type { Node, NodeDef } from 'node-red';
 import { SmsError } from './errors';
-import { Job, JobHooks } from './pipeline';
+import { Job, JobHooks, JobListener } from './pipeline';
 import { SendRequest } from './request';
 
 export interface AccountConfig extends NodeDef {
@@ -24,7 +24,7 @@ export interface AccountCredentials {
 export interface AccountNode extends Node<AccountCredentials> {
   /** The first problem of the account's settings; every send fails with it. */
   configError?: SmsError;
-  submit(request: SendRequest, hooks: JobHooks): Job;
+  submit(request: SendRequest, hooks: JobHooks, listener: JobListener): Job;
   closeJobs(jobs: Iterable<Job>): Promise<void>;
 }
 
