@@ -18,8 +18,12 @@ const DESTINATIONS = ['41793026727', '41793026834'];
 const API_KEY = 'bench-api-key-0123456789';
 const CONCURRENCIES = [4, 8, 16, 32, 64];
 
-function forked(script, args = [], env = {}) {
-  const child = fork(path.join(__dirname, script), args, { env: { ...process.env, ...env }, stdio: 'inherit' });
+function forked(script, args = [], env = {}, execArgv = []) {
+  const child = fork(path.join(__dirname, script), args, {
+    env: { ...process.env, ...env },
+    stdio: 'inherit',
+    execArgv,
+  });
   const message = new Promise((resolve, reject) => {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
@@ -247,6 +251,30 @@ async function main() {
     console.log(
       `Node-RED alone (burst, routing, counting; no HTTP) takes ${(floor.ms / 1000).toFixed(2)} s of (a)'s ${(a.ms / 1000).toFixed(2)} s; (c) runs in a bare process without it.`,
     );
+
+    const { message: fanout } = forked('fanout.js', [], {}, ['--expose-gc']);
+    const { asString, asArray, queuedPerMessage, burst } = await fanout;
+    const fanoutRatio = asArray.ms / asString.ms;
+    const stall = Math.max(asArray.maxStallMs, asString.maxStallMs);
+    console.log('\nFan-out: one message to 10,000 destinations (Node-RED runtime via the test helper)');
+    console.log(
+      `  as a string: ${asString.ms.toFixed(0)} ms, longest event-loop stall ${asString.maxStallMs.toFixed(1)} ms`,
+    );
+    console.log(
+      `  as an array: ${asArray.ms.toFixed(0)} ms, longest event-loop stall ${asArray.maxStallMs.toFixed(1)} ms`,
+    );
+    console.log(
+      `  array/string = ${fanoutRatio.toFixed(2)} (target ≤ 1.5)   longest stall = ${stall.toFixed(1)} ms (target < 100 ms)`,
+    );
+    console.log("Queueing: 20,000 messages with the account's default settings");
+    console.log(
+      `  heap per queued message beyond the message itself: ${queuedPerMessage.toFixed(0)} bytes (target < 2048)`,
+    );
+    console.log(
+      `  RSS growth of the 20,000-message burst to the last output: ${mb(burst.growth)} MB, ${burst.seconds.toFixed(1)} s`,
+    );
+    const reliabilityMet = fanoutRatio <= 1.5 && stall < 100 && queuedPerMessage < 2048;
+    console.log(reliabilityMet ? 'Fan-out and queueing targets met.' : 'Some fan-out or queueing targets missed.');
   } finally {
     server.child.kill();
   }

@@ -105,10 +105,22 @@ describe('the editor in a real browser', function () {
     (await page.locator('#node-config-input-baseUrl').inputValue()).should.equal('https://api.infobip.com');
     (await page.locator('#node-config-input-apiKey').isVisible()).should.be.true();
     const delivery = {};
-    for (const field of ['concurrency', 'rateLimit', 'queueLimit', 'timeout', 'retries']) {
+    for (const field of ['concurrency', 'rateLimit', 'queueLimit', 'timeout', 'retries', 'throttleWait']) {
       delivery[field] = await page.locator(`#node-config-input-${field}`).inputValue();
     }
-    delivery.should.eql({ concurrency: '8', rateLimit: '0', queueLimit: '1000', timeout: '30', retries: '3' });
+    delivery.should.eql({
+      concurrency: '8',
+      rateLimit: '0',
+      queueLimit: '',
+      timeout: '30',
+      retries: '3',
+      throttleWait: '600',
+    });
+    // The same bounds as at deploy: a timeout beyond what setTimeout holds is marked.
+    await page.locator('#node-config-input-timeout').fill('99999999999');
+    await page.locator('#node-config-input-name').click();
+    (await marked('#node-config-input-timeout')).should.be.true('#node-config-input-timeout marked invalid');
+    await page.locator('#node-config-input-timeout').fill('30');
     (await page.locator('#node-config-input-password').isVisible()).should.be.false();
     await page.locator('#node-config-input-authType').selectOption('basic');
     (await page.locator('#node-config-input-password').isVisible()).should.be.true();

@@ -5,6 +5,7 @@ const should = require('should');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const vm = require('node:vm');
 const { startNodeRed } = require('../support/red-process');
 const { InfobipTestServer } = require('../support/infobip-server');
 const { pack, userDirWithPackage } = require('../support/packed');
@@ -135,10 +136,32 @@ describe('the packed tarball in a real Node-RED', function () {
     infobip.requests.should.have.length(1);
     infobip.requests[0].body.binary.should.eql({ hex: '0f c2 4a', dataCoding: 4, esmClass: 0 });
 
-    const { text: flows } = await red.request('GET', '/flows');
-    flows.should.not.containEql(API_KEY);
-    const stored = fs.readFileSync(path.join(userDir, 'flows_cred.json'), 'utf8');
-    stored.should.not.containEql(API_KEY);
+    // The package's credential declaration decides this: a password credential is only ever
+    // reported to the editor as set, never sent back.
+    const { json: credentials } = await red.request('GET', '/credentials/infobip-account/acc1');
+    credentials.should.have.property('has_apiKey', true);
+    JSON.stringify(credentials).should.not.containEql(API_KEY);
+  });
+
+  it("declares the account's secrets as password credentials in the editor, never as flow properties", async function () {
+    const { text } = await red.request('GET', '/nodes', { accept: 'text/html' });
+    const definitions = {};
+    const RED = { nodes: { registerType: (type, definition) => (definitions[type] = definition) } };
+    for (const [, script] of text.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)) {
+      if (script.includes("registerType('infobip-account'")) vm.runInNewContext(script, { RED, $: () => undefined });
+    }
+    should(definitions['infobip-account']).be.ok();
+    // A plain copy: objects made in the vm context do not carry should's assertions.
+    const account = JSON.parse(JSON.stringify(definitions['infobip-account']));
+    account.credentials.should.eql({
+      apiKey: { type: 'password' },
+      username: { type: 'text' },
+      password: { type: 'password' },
+    });
+    Object.keys(account.defaults)
+      .filter((key) => ['apiKey', 'username', 'password'].includes(key))
+      .should.be.empty();
+    Object.keys(account.defaults).should.containEql('baseUrl');
   });
 });
 

@@ -1,6 +1,17 @@
 'use strict';
 const should = require('should');
-const { helper, smsFlow, collect, withRuntime, API_KEY, CREDENTIALS } = require('../support/runtime');
+const net = require('node:net');
+const {
+  helper,
+  binarySms,
+  infobipAccount,
+  catchNode,
+  smsFlow,
+  collect,
+  withRuntime,
+  API_KEY,
+  CREDENTIALS,
+} = require('../support/runtime');
 const { InfobipTestServer } = require('../support/infobip-server');
 
 /** Each input (by msg.seq) must end in its outputs or in exactly one error, never both, never neither. */
@@ -151,6 +162,58 @@ describe('delivery under faults', function () {
         /Could not connect to Infobip \(ECONNREFUSED\).*nothing was sent \(after 2 attempts\)/,
       );
       should(errors[0].statusCode).be.undefined();
+      statusTexts().should.containEql('connection failed');
+    });
+    it('a host name that does not resolve: retried, then "could not connect", nothing sent', async function () {
+      await load({ retries: 1 }, 'http://infobip-test-host.invalid');
+      const { outputs, errors } = await sendAll(1);
+      outputs.should.be.empty();
+      errors[0].error.message.should.match(
+        /Could not connect to Infobip \((ENOTFOUND|EAI_AGAIN)\).*nothing was sent \(after 2 attempts\)/,
+      );
+    });
+    it('a connection dropped while the request was still being written is retried: nothing was sent', async function () {
+      // A front that takes the first connection, never reads it, and drops it; later ones reach Infobip.
+      let connections = 0;
+      const front = net.createServer((socket) => {
+        if (++connections === 1) {
+          socket.pause();
+          setTimeout(() => socket.destroy(), 300);
+          return;
+        }
+        const upstream = net.connect(env.server.port, '127.0.0.1');
+        socket.pipe(upstream).pipe(socket);
+        socket.on('error', () => upstream.destroy());
+        upstream.on('error', () => socket.destroy());
+      });
+      await new Promise((resolve) => front.listen(0, '127.0.0.1', resolve));
+      try {
+        await load({ retries: 1 }, `http://127.0.0.1:${front.address().port}`);
+        // Large enough (9 MB of hex) that the write cannot finish into an unread connection.
+        const result = collect(1, 150);
+        helper.getNode('sms').receive({ payload: Buffer.alloc(3_000_000, 0xab) });
+        const { outputs, errors } = await result;
+        errors.map((msg) => msg.error.message).should.eql([]);
+        outputs.should.have.length(1);
+        connections.should.equal(2);
+        env.server.requests.should.have.length(1);
+        statusTexts()
+          .some((text) => /^retrying in \d+ s$/.test(text))
+          .should.be.true();
+      } finally {
+        front.close();
+      }
+    });
+    it('503 beyond the wait: the status said retrying, the error names 503 and says nothing was sent', async function () {
+      await load({ throttleWait: 1 });
+      const busy = { status: 503, headers: { 'retry-after': '1' }, raw: 'busy' };
+      env.server.plan(busy, busy);
+      const { outputs, errors } = await sendAll(1, 300);
+      outputs.should.be.empty();
+      errors[0].statusCode.should.equal(503);
+      errors[0].error.message.should.match(/kept answering HTTP 503 .*nothing was sent/);
+      statusTexts().should.containEql('retrying in 1 s');
+      statusTexts().should.containEql('HTTP 503');
     });
   });
 
@@ -182,6 +245,7 @@ describe('delivery under faults', function () {
       errors.should.have.length(1);
       errors[0].error.message.should.match(/No answer from Infobip within 0\.[3-9] s: the delivery is unknown/);
       env.server.requests.should.have.length(1);
+      statusTexts().should.containEql('delivery unknown');
     });
   });
 
@@ -205,6 +269,22 @@ describe('delivery under faults', function () {
       errors.forEach((msg) => msg.error.message.should.match(/Queue full: 10 messages already wait/));
       outputs.should.have.length(11);
       env.server.requests.should.have.length(11);
+      statusTexts().should.containEql('queue full');
+    });
+    it('Parallel is shared by every node using the account', async function () {
+      const flow = smsFlow(env.server.baseUrl, {}, { concurrency: 2 });
+      flow.push({ ...flow.find((node) => node.id === 'sms'), id: 'sms2' });
+      await helper.load([infobipAccount, binarySms, catchNode], flow, CREDENTIALS);
+      env.server.delayMs = 30;
+      const result = collect(40, 200);
+      for (let seq = 0; seq < 20; seq++) {
+        helper.getNode('sms').receive({ payload: seqPayload(seq), seq });
+        helper.getNode('sms2').receive({ payload: seqPayload(100 + seq), seq: 100 + seq });
+      }
+      const { outputs, errors } = await result;
+      errors.should.be.empty();
+      outputs.should.have.length(40);
+      env.server.peakInFlight.should.equal(2);
     });
     it('the rate limit spaces request starts', async function () {
       await load({ rateLimit: 20 });
@@ -245,6 +325,23 @@ describe('delivery under faults', function () {
       errors.should.have.length(1);
       errors[0].error.message.should.match(/closed .* nothing was sent/);
       env.server.requests.should.have.length(1);
+      statusTexts().should.containEql('closed');
+    });
+    it('a request still in flight after the grace period is aborted and reported "delivery unknown"', async function () {
+      this.timeout(30000);
+      await load();
+      env.server.plan({ delayMs: 20000 });
+      const result = sendAll(1, 100);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      await helper.setFlows(smsFlow(env.server.baseUrl, { name: 'renamed' }), 'nodes', CREDENTIALS);
+      const { outputs, errors } = await result;
+      (Date.now() - started).should.be.within(9500, 14000);
+      outputs.should.be.empty();
+      errors[0].error.message.should.match(
+        /The node closed while the request was in flight \(\d+\.\d s\): the delivery is unknown/,
+      );
+      statusTexts().should.containEql('delivery unknown');
     });
     it('a request in flight at close is awaited and its results still sent', async function () {
       await load();

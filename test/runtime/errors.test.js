@@ -94,9 +94,30 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
       );
       env.server.requests.should.be.empty();
     });
+    it('says when username and password sign-in lacks the password', async function () {
+      await load({}, { authType: 'basic' }, { acc1: { username: 'demo' } });
+      (await failure({ payload: 'ab' })).error.message.should.match(
+        /uses username and password, but one of them is missing/,
+      );
+      env.server.requests.should.be.empty();
+    });
+    it('says when the base URL is empty', async function () {
+      await load({}, { baseUrl: '' });
+      (await failure({ payload: 'ab' })).error.message.should.match(/base URL "" is not an http\(s\) URL/);
+      env.server.requests.should.be.empty();
+    });
   });
 
   describe("HTTP errors carry the status and Infobip's text", function () {
+    it('401 with username and password: the same hint, and the password never shown', async function () {
+      await load({}, { authType: 'basic' }, { acc1: { username: 'demo', password: 'not-the-password' } });
+      const caught = await failure({ payload: 'ab' });
+      caught.statusCode.should.equal(401);
+      caught.error.message.should.match(
+        /Check the account's API key, or its username and password, and its base URL\.$/,
+      );
+      caught.error.message.should.not.containEql('not-the-password');
+    });
     it('401: says the credentials were refused and where to fix them', async function () {
       await load({}, {}, { acc1: { apiKey: 'wrong-key-123' } });
       const caught = await failure({ payload: 'ab' });

@@ -118,7 +118,7 @@ describe('binary-sms sends what it is given', function () {
       env.server.requests.should.have.length(1);
       outputs.forEach((msg, index) => {
         msg.topic.should.equal('meter-7');
-        msg.payload.should.have.properties(['to', 'status', 'smsCount', 'messageId']);
+        msg.payload.should.eql(env.server.requests[0].answer.messages[index]);
         msg.payload.status.should.have.properties({ groupName: 'PENDING', name: 'PENDING_ACCEPTED' });
         msg.to.should.equal(msg.payload.to);
         msg.messageId.should.equal(msg.payload.messageId);

@@ -152,6 +152,7 @@ class InfobipTestServer {
     }
     const [statusCode, body] = this.answer(req, record);
     const text = JSON.stringify(body);
+    record.answer = JSON.parse(text);
     res.writeHead(statusCode, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
