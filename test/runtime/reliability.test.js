@@ -238,9 +238,9 @@ describe('binary-sms reliability', function () {
     afterEach(() => helper.settings({ nodeMessageBufferMaxLength: undefined }));
 
     it('20,000 messages in one burst with default settings all end in outputs', async function () {
-      this.timeout(60000);
+      this.timeout(90000);
       await env.load({}, { queueLimit: '' });
-      const result = collect(20000, 300);
+      const result = collect(20000, 300, 80000);
       for (let seq = 0; seq < 20000; seq++) helper.getNode('sms').receive({ payload: [seq >> 8, seq & 0xff], seq });
       const { outputs, errors } = await result;
       errors.should.be.empty();

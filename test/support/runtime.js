@@ -59,7 +59,7 @@ function smsFlow(baseUrl, smsOverrides = {}, accountOverrides = {}) {
  * Collects what reaches `out` and `caught` until `expected` messages arrived in all,
  * then waits `settleMs` more to catch any extra (duplicate) message.
  */
-function collect(expected, settleMs = 100) {
+function collect(expected, settleMs = 100, timeoutMs = 15000) {
   const outputs = [];
   const errors = [];
   const done = new Promise((resolve, reject) => {
@@ -79,7 +79,7 @@ function collect(expected, settleMs = 100) {
     });
     setTimeout(
       () => reject(new Error(`timed out: ${outputs.length} outputs, ${errors.length} errors of ${expected}`)),
-      15000,
+      timeoutMs,
     ).unref();
   });
   return done;
