@@ -1,8 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { AccountNode } from './lib/account';
-import type { SendResult } from './lib/client';
+import type { MessageResult, SendResult } from './lib/client';
 import { SmsError, preview } from './lib/errors';
-import { responseToMessages } from './lib/outputs';
+import { OutputMessage, responseToMessages } from './lib/outputs';
+import { Tracker, plainJson } from './lib/tracker';
 import { Job, JobHooks } from './lib/pipeline';
 import { NodeSettings, SendRequest, buildRequest, checkNodeSettings } from './lib/request';
 import { NodeStatus, ThrottledStatus } from './lib/status';
@@ -36,6 +37,18 @@ const STATUS_OF_ERROR: Record<string, string> = {
   accountNoPassword: 'account',
   accountNumber: 'account',
 };
+
+/** Remembers each accepted message for the account's report nodes: what the flow sent, as plain JSON. */
+function trackAccepted(tracker: Tracker, messages: OutputMessage[]): void {
+  const at = Date.now();
+  for (const message of messages) {
+    const result = message.payload as MessageResult;
+    if (!message.messageId || result.status?.groupName === 'REJECTED') continue;
+    const { payload, parts, req, res, ...kept } = message;
+    const sent = plainJson(kept) as Record<string, unknown>;
+    tracker.track({ messageId: message.messageId, to: message.to, sent, at });
+  }
+}
 
 export = function register(RED: NodeAPI): void {
   function BinarySmsNode(this: Node, config: BinarySmsConfig): void {
@@ -110,6 +123,7 @@ export = function register(RED: NodeAPI): void {
         );
       }
       sent += messages.length;
+      if (account?.tracker) trackAccepted(account.tracker, messages);
       // One send() per message: Node-RED then clones none of them (each is already a copy).
       for (const message of messages) send(message);
       if (missing.length > 0) {

@@ -3,6 +3,7 @@ import { InfobipClient } from './lib/client';
 import { SmsError } from './lib/errors';
 import { ACCOUNT_DEFAULTS, AccountConfig, AccountNode, CLOSE_GRACE_MS } from './lib/account';
 import { Job, Pipeline } from './lib/pipeline';
+import { Tracker } from './lib/tracker';
 import { ACCOUNT_NUMBERS, AccountNumber, normaliseBaseUrl, parseAccountNumber } from './lib/rules';
 
 export = function register(RED: NodeAPI): void {
@@ -48,6 +49,7 @@ export = function register(RED: NodeAPI): void {
       },
       (request, controller) => client.send(request, controller),
     );
+    const trackLimit = number('trackLimit') ?? ACCOUNT_DEFAULTS.trackLimit;
     this.configError = problems[0]?.error;
     if (problems.length > 0) {
       const fields = problems.map(({ field }) => RED._(`infobip-account.label.${field}`)).join(', ');
@@ -61,6 +63,21 @@ export = function register(RED: NodeAPI): void {
       return refused;
     };
     this.closeJobs = (jobs) => pipeline.closeJobs(jobs, CLOSE_GRACE_MS);
+    this.fetchReports = (limit, controller) =>
+      this.configError ? Promise.reject(this.configError) : client.fetchReports(limit, controller);
+
+    // Tracking exists only while a report node uses the account: senders without one pay nothing.
+    const trackStore = config.trackStore?.trim() || undefined;
+    const reportNodes = new Set<string>();
+    this.useTracking = (reportNodeId) => {
+      reportNodes.add(reportNodeId);
+      this.tracker ??= new Tracker(this.context(), trackStore, trackLimit);
+      return this.tracker;
+    };
+    this.releaseTracking = (reportNodeId) => {
+      reportNodes.delete(reportNodeId);
+      if (reportNodes.size === 0) this.tracker = undefined;
+    };
 
     this.on('close', (_removed: boolean, done: () => void) => {
       pipeline

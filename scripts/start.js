@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm start`: a local Node-RED on 127.0.0.1:1880 with this package loaded from the
-// working tree and the first example deployed. Its account points at the local Infobip
+// working tree and examples 1 and 4 deployed (send; send and follow delivery reports). Its account points at the local Infobip
 // test server, or at the real API when INFOBIP_BASE_URL and INFOBIP_API_KEY are set.
 'use strict';
 const fs = require('node:fs');
@@ -25,7 +25,9 @@ async function main() {
 
   fs.mkdirSync(userDir, { recursive: true });
   const red = await startNodeRed({ userDir, port, nodesDir: [root], logLevel: 'info' });
-  const example = JSON.parse(fs.readFileSync(path.join(root, 'examples', '01 send hex to two numbers.json'), 'utf8'));
+  const example = ['01 send hex to two numbers.json', '04 send and follow delivery reports.json'].flatMap((file) =>
+    JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')),
+  );
   for (const node of example) {
     if (node.type === 'infobip-account') {
       Object.assign(node, {
@@ -45,6 +47,9 @@ async function main() {
   2. Click the button on the left of the "hex payload" inject node.
   3. Open the Debug sidebar (the bug icon, top right): one message per destination
      shows the status Infobip gave it.
+  4. On the tab "send and follow delivery reports", click "device command": a few seconds
+     later its Infobip report node puts each delivery report in the Debug sidebar, under
+     "delivered" (two numbers) or "not delivered" (41700000002, UNDELIVERABLE on the test server).
 
   Ctrl-C stops Node-RED${realApi ? '' : ' and the test server'}.
 `);

@@ -34,6 +34,15 @@ export interface SmsResponse {
   messages: MessageResult[];
 }
 
+/** One delivery report as Infobip sends it (pulled or pushed); passed on untouched. */
+export interface DeliveryReport {
+  messageId: string;
+  to?: string;
+  bulkId?: string;
+  status?: { groupName?: string; name?: string; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
 export interface SendResult {
   statusCode: number;
   body: SmsResponse;
@@ -68,6 +77,7 @@ const NOT_CONNECTED = new Set([
   'EADDRNOTAVAIL',
 ]);
 const SEND_PATH = '/sms/1/binary/single';
+const REPORTS_PATH = '/sms/1/reports';
 
 export function authorizationHeader(credentials: Credentials): string {
   if (credentials.authType === 'basic') {
@@ -112,7 +122,27 @@ export class InfobipClient {
    * Sends one request. Aborting `controller` cancels it; the client aborts it too on timeout.
    * (One controller per attempt, shared with the caller, keeps bursts cheap.)
    */
-  async send(request: SendRequest, controller = new AbortController()): Promise<SendResult> {
+  send(request: SendRequest, controller = new AbortController()): Promise<SendResult> {
+    const body = JSON.stringify(request);
+    return this.exchange(controller, isSmsResponse, (signal) => this.http.post<string>(SEND_PATH, body, { signal }));
+  }
+
+  /**
+   * Fetches one page of delivery reports. Infobip hands out each report once: whatever this
+   * returns must be emitted. Not queued behind sends: it has its own request slot.
+   */
+  async fetchReports(limit: number, controller = new AbortController()): Promise<DeliveryReport[]> {
+    const { body } = await this.exchange(controller, isReportPage, (signal) =>
+      this.http.get<string>(REPORTS_PATH, { params: { limit }, signal }),
+    );
+    return body.results;
+  }
+
+  private async exchange<T>(
+    controller: AbortController,
+    accept: (body: unknown) => body is T,
+    perform: (signal: AbortSignal) => Promise<AxiosResponse<string>>,
+  ): Promise<{ statusCode: number; body: T }> {
     const started = Date.now();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -120,8 +150,7 @@ export class InfobipClient {
       controller.abort();
     }, this.timeoutMs);
     try {
-      const response = await this.http.post<string>(SEND_PATH, JSON.stringify(request), { signal: controller.signal });
-      return this.readResponse(response);
+      return this.readResponse(await perform(controller.signal), accept);
     } catch (error) {
       if (error instanceof SendFailure) throw error;
       throw this.transportFailure(error, timedOut, started);
@@ -136,12 +165,15 @@ export class InfobipClient {
     this.agents.https.destroy();
   }
 
-  private readResponse(response: AxiosResponse<string>): SendResult {
+  private readResponse<T>(
+    response: AxiosResponse<string>,
+    accept: (body: unknown) => body is T,
+  ): { statusCode: number; body: T } {
     const status = response.status;
     const raw = typeof response.data === 'string' ? response.data : '';
     const body = parseJson(raw);
     if (status >= 200 && status < 300) {
-      if (isSmsResponse(body)) {
+      if (accept(body)) {
         return { statusCode: status, body: this.redactor.mayHoldSecret(raw) ? this.redactor.value(body) : body };
       }
       throw new SendFailure('badResponse', { status, detail: this.describeBody(raw, body) }, 'final', status);
@@ -208,6 +240,22 @@ function isSmsResponse(body: unknown): body is SmsResponse {
       entry.status !== null &&
       !Array.isArray(entry.status),
   );
+}
+
+/** A report: an object with a messageId; everything else may be missing (the API says so). */
+export function isDeliveryReport(value: unknown): value is DeliveryReport {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { messageId?: unknown }).messageId === 'string' &&
+    (value as { messageId: string }).messageId !== ''
+  );
+}
+
+/** `{ "results": [report, …] }`, as GET /sms/1/reports answers and a push carries. */
+export function isReportPage(body: unknown): body is { results: DeliveryReport[] } {
+  const results = (body as { results?: unknown } | null)?.results;
+  return Array.isArray(results) && results.every(isDeliveryReport);
 }
 
 /** The error text of either of Infobip's error bodies: `requestError.serviceException` or `{ errorCode, description }`. */

@@ -85,19 +85,45 @@ export const ACCOUNT_NUMBERS = {
   retries: { min: 0, max: 10, integer: true },
   /** Seconds a message may wait out 429/503 answers before it fails. */
   throttleWait: { min: 1, max: 86400, integer: false },
+  /** Accepted messages remembered for delivery reports. */
+  trackLimit: { min: 1, max: 1000000, integer: true },
 };
+
+/** Bounds of the report node's numeric settings. */
+export const REPORT_NUMBERS = {
+  /** Seconds between polls. */
+  interval: { min: 1, max: 86400, integer: false },
+  /** Minutes without a report after which a message is overdue; 0 = off; reports are kept 48 h. */
+  overdue: { min: 0, max: 2880, integer: false },
+};
+
+type Bounds = { min: number; max: number; integer: boolean };
 
 export type AccountNumber = keyof typeof ACCOUNT_NUMBERS;
 
-/** A numeric setting as typed in the editor: undefined when empty, else a number within its bounds. */
 export function parseAccountNumber(name: AccountNumber, value: unknown): Check<number | undefined> {
+  return parseBounded(ACCOUNT_NUMBERS[name], value);
+}
+
+export function parseReportNumber(name: keyof typeof REPORT_NUMBERS, value: unknown): Check<number | undefined> {
+  return parseBounded(REPORT_NUMBERS[name], value);
+}
+
+/** A numeric setting as typed in the editor: undefined when empty, else a number within its bounds. */
+function parseBounded({ min, max, integer }: Bounds, value: unknown): Check<number | undefined> {
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
     return { ok: true, value: undefined };
   }
-  const { min, max, integer } = ACCOUNT_NUMBERS[name];
   const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
   if (!Number.isFinite(number) || number < min || number > max || (integer && !Number.isInteger(number))) {
     return { ok: false, value: typeof value === 'string' ? value : JSON.stringify(value) };
   }
   return { ok: true, value: number };
+}
+
+/** A webhook path under httpNodeRoot: one leading slash, URL path characters only, not just "/". */
+export function normaliseRoutePath(text: string): string | undefined {
+  const trimmed = text.trim();
+  const withSlash = trimmed.startsWith('/') ? trimmed : '/' + trimmed;
+  return /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(withSlash) && withSlash !== '/' ? withSlash : undefined;
 }

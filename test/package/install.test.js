@@ -40,11 +40,15 @@ describe('the packed tarball in a real Node-RED', function () {
       'README.md',
       'dist/binary-sms.js',
       'dist/binary-sms.html',
+      'dist/binary-sms-report.js',
+      'dist/binary-sms-report.html',
       'dist/infobip-account.js',
     ]);
     files.should.containDeep([
       'dist/locales/en-US/binary-sms.json',
       'dist/locales/en-US/binary-sms.html',
+      'dist/locales/en-US/binary-sms-report.json',
+      'dist/locales/en-US/binary-sms-report.html',
       'dist/icons/binary-sms.svg',
     ]);
     for (const file of files) {
@@ -53,14 +57,14 @@ describe('the packed tarball in a real Node-RED', function () {
     }
   });
 
-  it('registers both types from the package, with no load error', async function () {
+  it('registers all three types from the package, with no load error', async function () {
     const { json } = await red.request('GET', '/nodes');
     const sets = json.filter((set) => set.module === MODULE);
     sets
       .map((set) => set.types)
       .flat()
       .sort()
-      .should.eql(['binary-sms', 'infobip-account']);
+      .should.eql(['binary-sms', 'binary-sms-report', 'infobip-account']);
     sets.forEach((set) => {
       should(set.err).be.undefined();
       set.enabled.should.be.true();
@@ -245,5 +249,15 @@ describe('the examples in a real Node-RED', function () {
     bad.status.should.equal(500);
     (await bad.json()).error.should.match(/msg\.payload is not hex/);
     infobip.requests.should.have.length(1);
+  });
+
+  it('04 sends, then pulls the delivery reports of all three numbers', async function () {
+    infobip.reset();
+    infobip.reportDelayMs = 100;
+    await inject(await deployExample('04 send and follow delivery reports.json'));
+    await until(() => infobip.requests.length === 1);
+    infobip.requests[0].body.to.should.eql(['41793026727', '41793026834', '41700000002']);
+    await until(() => infobip.reportPolls.reduce((sum, poll) => sum + poll.answered, 0) >= 3);
+    infobip.reports.should.be.empty();
   });
 });

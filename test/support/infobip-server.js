@@ -10,6 +10,44 @@ const DESTINATION = /^[1-9]\d{6,14}$/;
 /** Destinations starting with this prefix are answered as REJECTED_DESTINATION. */
 const REJECTED_PREFIX = '999';
 
+/**
+ * Test numbers whose delivery report is not DELIVERED_TO_HANDSET, by their last digit:
+ * 41700000002 UNDELIVERABLE, …3 DELIVERED_TO_OPERATOR, …4 EXPIRED, …5 REJECTED.
+ */
+const REPORT_TEST_PREFIX = '41700000';
+const REPORT_STATUSES = {
+  delivered: {
+    groupId: 3,
+    groupName: 'DELIVERED',
+    id: 5,
+    name: 'DELIVERED_TO_HANDSET',
+    description: 'Message delivered to handset',
+  },
+  2: {
+    groupId: 2,
+    groupName: 'UNDELIVERABLE',
+    id: 9,
+    name: 'UNDELIVERABLE_NOT_DELIVERED',
+    description: 'Message sent not delivered',
+  },
+  3: {
+    groupId: 3,
+    groupName: 'DELIVERED',
+    id: 2,
+    name: 'DELIVERED_TO_OPERATOR',
+    description: 'Message delivered to operator',
+  },
+  4: { groupId: 4, groupName: 'EXPIRED', id: 15, name: 'EXPIRED_EXPIRED', description: 'Message expired' },
+  5: { groupId: 5, groupName: 'REJECTED', id: 6, name: 'REJECTED_NETWORK', description: 'Network is forbidden' },
+};
+
+function reportStatus(to) {
+  if (to.startsWith(REPORT_TEST_PREFIX) && to.length === 11 && REPORT_STATUSES[to.slice(-1)]) {
+    return REPORT_STATUSES[to.slice(-1)];
+  }
+  return REPORT_STATUSES.delivered;
+}
+
 function status(groupId, groupName, id, name, description, action) {
   const entry = { groupId, groupName, id, name, description };
   if (action) entry.action = action;
@@ -25,7 +63,11 @@ function serviceError(messageId, text) {
 class InfobipTestServer {
   /**
    * @param {{apiKey?: string, username?: string, password?: string, delayMs?: number,
-   *   ratePerSecond?: number, forgetIdleMs?: number, keepAliveHint?: number}} options
+   *   ratePerSecond?: number, forgetIdleMs?: number, keepAliveHint?: number,
+   *   reportDelayMs?: number, pushUrls?: string[]}} options
+   * Reports: each accepted destination gets a delivery report `reportDelayMs` after the send
+   * (default 1000), offered once at GET /sms/1/reports and pushed to each of `pushUrls` in
+   * buckets of up to 100, a bucket that is not answered 2xx being pushed again later.
    * `ratePerSecond`: accept that many sends per wall-clock second, answer 429 with `Retry-After: 1`
    * beyond, as an account's rate limit does. `forgetIdleMs`: a request on a connection idle for
    * longer is never answered, like a NAT that forgot the connection. `keepAliveHint`: announce
@@ -39,6 +81,12 @@ class InfobipTestServer {
     this.ratePerSecond = options.ratePerSecond ?? 0;
     this.forgetIdleMs = options.forgetIdleMs ?? 0;
     this.keepAliveHint = options.keepAliveHint;
+    this.reportDelayMs = options.reportDelayMs ?? 1000;
+    this.pushUrls = options.pushUrls ?? [];
+    this.pushRetryMs = 500;
+    /** Behaviours for the next GET /sms/1/reports, consumed in order (as `plan`). */
+    this.plannedReports = [];
+    this.timers = new Set();
     /** Behaviours for the next requests, consumed in order: see `plan`. */
     this.planned = [];
     this.reset();
@@ -62,6 +110,12 @@ class InfobipTestServer {
     /** Sends refused by the rate limit. */
     this.throttled = 0;
     this.window = { second: 0, count: 0 };
+    /** Reports ready to be pulled, oldest first. */
+    this.reports = [];
+    /** Every GET /sms/1/reports: { url, at, answered }. */
+    this.reportPolls = [];
+    /** Every push: { url, count, status }. */
+    this.pushes = [];
   }
 
   /**
@@ -90,11 +144,26 @@ class InfobipTestServer {
   }
 
   async stop() {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
     for (const socket of this.sockets) socket.destroy();
     await new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Runs `fn` after `ms`, unless the server stops first. */
+  later(ms, fn) {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+  }
+
   handle(req, res) {
+    if (req.method === 'GET' && req.url.startsWith('/sms/1/reports')) {
+      this.pullReports(req, res);
+      return;
+    }
     const socket = req.socket;
     if (this.forgetIdleMs > 0 && socket.idleSince !== undefined && Date.now() - socket.idleSince > this.forgetIdleMs) {
       this.lost++;
@@ -191,7 +260,93 @@ class InfobipTestServer {
       smsCount,
       messageId: crypto.randomUUID(),
     }));
-    return [200, destinations.length > 1 ? { bulkId: crypto.randomUUID(), messages } : { messages }];
+    const answer = destinations.length > 1 ? { bulkId: crypto.randomUUID(), messages } : { messages };
+    this.later(this.reportDelayMs, () => this.reportOn(answer, record));
+    return [200, answer];
+  }
+
+  /** Makes the delivery reports of an accepted send, as Infobip would later. */
+  reportOn(answer, record) {
+    const made = answer.messages
+      .filter((message) => message.status.groupName === 'PENDING')
+      .map((message) => ({
+        ...(answer.bulkId ? { bulkId: answer.bulkId } : {}),
+        messageId: message.messageId,
+        to: message.to,
+        sentAt: new Date(record.receivedAt).toISOString().replace('Z', '+0000'),
+        doneAt: new Date().toISOString().replace('Z', '+0000'),
+        smsCount: message.smsCount,
+        mccMnc: '22801',
+        price: { pricePerMessage: 0.01, currency: 'EUR' },
+        status: reportStatus(message.to),
+        error: { groupId: 0, groupName: 'OK', id: 0, name: 'NO_ERROR', description: 'No Error', permanent: false },
+      }));
+    if (this.pushUrls.length > 0) {
+      for (const url of this.pushUrls) this.push(url, made);
+    } else {
+      this.reports.push(...made);
+    }
+  }
+
+  /** Pushes reports to a URL in buckets of up to 100; a bucket not answered 2xx is pushed again. */
+  push(url, reports) {
+    for (let start = 0; start < reports.length; start += 100) {
+      const bucket = reports.slice(start, start + 100);
+      const send = () => {
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ results: bucket }),
+        })
+          .then((response) => response.status)
+          .catch(() => 0)
+          .then((status) => {
+            this.pushes.push({ url, count: bucket.length, status });
+            if (status < 200 || status > 299) this.later(this.pushRetryMs, send);
+          });
+      };
+      send();
+    }
+  }
+
+  /** GET /sms/1/reports: up to `limit` (≤ 1000) reports, filtered by messageId or bulkId, each returned once. */
+  pullReports(req, res) {
+    const url = new URL(req.url, 'http://localhost');
+    const poll = { url: req.url, at: Date.now(), answered: 0 };
+    this.reportPolls.push(poll);
+    const reply = (status, body, headers = {}) => {
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(text);
+    };
+    const behaviour = this.plannedReports.shift();
+    if (behaviour) {
+      if (behaviour.hang) return;
+      reply(behaviour.status, behaviour.body ?? '', behaviour.headers);
+      return;
+    }
+    if (!this.authorised(req.headers.authorization)) {
+      reply(401, serviceError('UNAUTHORIZED', 'Invalid login details'));
+      return;
+    }
+    const limit = url.searchParams.has('limit') ? Number(url.searchParams.get('limit')) : 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      reply(400, serviceError('BAD_REQUEST', 'limit must be 1 to 1000'));
+      return;
+    }
+    const messageId = url.searchParams.get('messageId');
+    const bulkId = url.searchParams.get('bulkId');
+    const results = [];
+    this.reports = this.reports.filter((report) => {
+      const wanted =
+        results.length < limit &&
+        (!messageId || report.messageId === messageId) &&
+        (!bulkId || report.bulkId === bulkId);
+      if (wanted) results.push(report);
+      return !wanted;
+    });
+    poll.answered = results.length;
+    reply(200, { results });
   }
 
   authorised(header) {
@@ -226,7 +381,7 @@ function validate(body) {
   return undefined;
 }
 
-module.exports = { InfobipTestServer, REJECTED_PREFIX };
+module.exports = { InfobipTestServer, REJECTED_PREFIX, REPORT_TEST_PREFIX };
 
 if (require.main === module) {
   const port = Number(process.env.PORT ?? 8181);

@@ -12,10 +12,15 @@ helper.init(path.join(nodeRedDir, 'lib', 'red.js'));
 
 const dist = path.resolve(__dirname, '..', '..', 'dist');
 
+/** The express app of the latest load's RED.httpNode (the helper does not serve it itself). */
+let currentHttpNode;
+const httpNodeApp = () => currentHttpNode;
+
 function withCatalog(name) {
   const register = require(path.join(dist, `${name}.js`));
   const namespace = `test/${name}`;
   const nodeModule = async function (RED) {
+    currentHttpNode = RED.httpNode;
     await i18n.registerMessageCatalog(namespace, path.join(dist, 'locales'), `${name}.json`);
     const scoped = Object.create(RED);
     scoped._ = (key, params) => i18n._(`${namespace}:${key}`, params);
@@ -26,6 +31,7 @@ function withCatalog(name) {
 
 const binarySms = withCatalog('binary-sms');
 const infobipAccount = withCatalog('infobip-account');
+const binarySmsReport = withCatalog('binary-sms-report');
 const catchNode = requireFromNodeRed('@node-red/nodes/core/common/25-catch.js');
 const joinNode = requireFromNodeRed('@node-red/nodes/core/sequence/17-split.js');
 const functionNode = requireFromNodeRed('@node-red/nodes/core/function/10-function.js');
@@ -122,6 +128,8 @@ module.exports = {
   helper,
   binarySms,
   infobipAccount,
+  binarySmsReport,
+  httpNodeApp,
   catchNode,
   joinNode,
   functionNode,

@@ -8,7 +8,7 @@ const { MESSAGE_PROPERTIES } = require('../support/contract');
 
 const root = path.resolve(__dirname, '..', '..');
 const LANGUAGES = ['en-US', 'de'];
-const NODES = ['binary-sms', 'infobip-account'];
+const NODES = ['binary-sms', 'infobip-account', 'binary-sms-report'];
 
 function flatten(object, prefix = '') {
   return Object.entries(object).flatMap(([key, value]) =>
@@ -63,7 +63,7 @@ describe('message catalogs', function () {
       help.should.containEql('data-help-name="infobip-account"');
       const labels = catalog(language, 'infobip-account')['infobip-account'].label;
       const settings = ['baseUrl', 'authType', 'concurrency', 'rateLimit', 'queueLimit', 'timeout', 'retries'];
-      for (const setting of [...settings, 'throttleWait']) {
+      for (const setting of [...settings, 'throttleWait', 'trackLimit', 'trackStore']) {
         help.should.containEql(`<dt>${labels[setting]}</dt>`, `${language}: ${setting}`);
       }
     });
