@@ -4,17 +4,31 @@
 //   - fan-out: one message to 10,000 destinations, as an array and as a string: time and the
 //     longest event-loop stall (perf_hooks.monitorEventLoopDelay);
 //   - queueing: heap per queued message beyond the message itself, and the RSS growth of a
-//     20,000-message burst with the account's default settings.
+//     20,000-message burst with the account's default settings;
+//   - delivery reports: 10,000 reports pushed to the webhook in buckets of 100 (reports/s and
+//     the longest stall), and the heap of 10,000 tracked messages.
 'use strict';
 const { fork } = require('node:child_process');
+const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
-const { helper, binarySms, infobipAccount, catchNode, smsFlow, CREDENTIALS } = require('../test/support/runtime');
+const {
+  helper,
+  binarySms,
+  binarySmsReport,
+  httpNodeApp,
+  infobipAccount,
+  catchNode,
+  smsFlow,
+  CREDENTIALS,
+} = require('../test/support/runtime');
 const { API_KEY } = require('../test/support/runtime');
 
 const DESTINATIONS = 10000;
 const BURST = 20000;
+const TRACKED = 10000;
+const REPORTS = 10000;
 
 async function load(server, accountOverrides = {}) {
   await helper.load(
@@ -97,6 +111,86 @@ async function burstRss(server) {
   return { growth: peak - baseline, seconds };
 }
 
+/** A flow with a report node in webhook mode, served here as Node-RED serves httpNodeRoot. */
+async function loadReports() {
+  const flow = smsFlow('http://127.0.0.1:9', { to: '' });
+  flow.push({
+    id: 'rep',
+    type: 'binary-sms-report',
+    z: 'tab1',
+    account: 'acc1',
+    mode: 'webhook',
+    path: '/infobip/reports',
+    wires: [['out'], []],
+  });
+  await helper.load([infobipAccount, binarySms, binarySmsReport, catchNode], flow, CREDENTIALS);
+  helper._sandbox.restore();
+}
+
+/** Heap of the account's tracking of 10,000 accepted messages (memory context store). */
+async function trackedBytes() {
+  await loadReports();
+  const tracker = helper.getNode('acc1').tracker;
+  await tracker.ready;
+  const before = heapAfterGc();
+  for (let i = 0; i < TRACKED; i++) {
+    const messageId = `4f0c1e2a-7b3d-4e5f-9a8b-${String(i).padStart(12, '0')}`;
+    const to = String(41790000000 + i);
+    tracker.track({
+      messageId,
+      to,
+      at: Date.now(),
+      sent: {
+        _msgid: 'a1b2c3d4e5f60718',
+        topic: 'set-interval',
+        device: { id: `meter-${i}`, site: 'north' },
+        to,
+        messageId,
+        statusCode: 200,
+      },
+    });
+  }
+  const bytes = heapAfterGc() - before;
+  await helper.unload();
+  return bytes;
+}
+
+/** 10,000 reports pushed in buckets of 100, four requests at a time: reports/s and the longest stall. */
+async function pushReports() {
+  await loadReports();
+  const front = http.createServer((req, res) => httpNodeApp()(req, res));
+  await new Promise((resolve) => front.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${front.address().port}/infobip/reports`;
+  const done = arrivals(REPORTS);
+  const buckets = Array.from({ length: REPORTS / 100 }, (_, b) =>
+    JSON.stringify({
+      results: Array.from({ length: 100 }, (_, i) => ({
+        messageId: `push-${b}-${i}`,
+        to: '41793026727',
+        status: { groupId: 3, groupName: 'DELIVERED', id: 5, name: 'DELIVERED_TO_HANDSET' },
+      })),
+    }),
+  );
+  const stalls = monitorEventLoopDelay({ resolution: 5 });
+  stalls.enable();
+  const started = process.hrtime.bigint();
+  let next = 0;
+  const worker = async () => {
+    while (next < buckets.length) {
+      const body = buckets[next++];
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      if (response.status !== 200) throw new Error(`push answered ${response.status}`);
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  await done;
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  stalls.disable();
+  front.close();
+  await helper.unload();
+  return { perSecond: (REPORTS / ms) * 1000, maxStallMs: stalls.max / 1e6 };
+}
+
 async function main() {
   // The Infobip stand-in runs in its own process, so that its memory and CPU are not counted here.
   const child = fork(path.join(__dirname, 'server.js'), [], { env: { ...process.env, API_KEY } });
@@ -109,8 +203,11 @@ async function main() {
     const asString = await fanOut(server, numbers.join(','));
     const asArray = await fanOut(server, numbers);
     const burst = await burstRss(server);
-    process.send?.({ asString, asArray, queuedPerMessage, burst });
-    if (!process.send) console.log({ asString, asArray, queuedPerMessage, burst });
+    const tracked = await trackedBytes();
+    const pushed = await pushReports();
+    const figures = { asString, asArray, queuedPerMessage, burst, tracked, pushed };
+    if (process.send) process.send(figures);
+    else console.log(figures);
   } finally {
     await helper.stopServer();
     child.kill();

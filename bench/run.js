@@ -253,7 +253,7 @@ async function main() {
     );
 
     const { message: fanout } = forked('fanout.js', [], {}, ['--expose-gc']);
-    const { asString, asArray, queuedPerMessage, burst } = await fanout;
+    const { asString, asArray, queuedPerMessage, burst, tracked, pushed } = await fanout;
     const fanoutRatio = asArray.ms / asString.ms;
     const stall = Math.max(asArray.maxStallMs, asString.maxStallMs);
     console.log('\nFan-out: one message to 10,000 destinations (Node-RED runtime via the test helper)');
@@ -273,8 +273,17 @@ async function main() {
     console.log(
       `  RSS growth of the 20,000-message burst to the last output: ${mb(burst.growth)} MB, ${burst.seconds.toFixed(1)} s`,
     );
-    const reliabilityMet = fanoutRatio <= 1.5 && stall < 100 && queuedPerMessage < 2048;
-    console.log(reliabilityMet ? 'Fan-out and queueing targets met.' : 'Some fan-out or queueing targets missed.');
+    console.log('Delivery reports');
+    console.log(
+      `  10,000 reports pushed in buckets of 100: ${pushed.perSecond.toFixed(0)} reports/s, longest event-loop stall ${pushed.maxStallMs.toFixed(1)} ms`,
+    );
+    console.log(`  memory of 10,000 tracked messages: ${mb(tracked)} MB (target < 20 MB)`);
+    const reliabilityMet = fanoutRatio <= 1.5 && stall < 100 && queuedPerMessage < 2048 && tracked < 20 * 1024 * 1024;
+    console.log(
+      reliabilityMet
+        ? 'Fan-out, queueing and tracking targets met.'
+        : 'Some fan-out, queueing or tracking targets missed.',
+    );
   } finally {
     server.child.kill();
   }

@@ -61,12 +61,14 @@ describe('the editor in a real browser', function () {
   const marked = (selector) => page.locator(selector).evaluate((element) => element.classList.contains('input-error'));
   /** Opens the node's edit tray by double-clicking it, as a person would; a double-click that lands
    *  while the editor is still busy (e.g. just after a deploy) is repeated, up to three times. */
-  async function openNodeDialog() {
-    const placed = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group').first();
+  async function openNodeDialog(
+    placed = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group').first(),
+    readyField = '#node-input-from',
+  ) {
     for (let attempt = 1; ; attempt++) {
       await placed.dblclick();
       try {
-        await page.locator('#node-input-from').waitFor({ timeout: 5000 });
+        await page.locator(readyField).waitFor({ timeout: 5000 });
         return;
       } catch (error) {
         if (attempt === 3) throw error;
@@ -213,5 +215,28 @@ describe('the editor in a real browser', function () {
     text.should.containEql('Outputs');
     text.should.containEql('References');
     await page.screenshot({ path: path.join(ARTIFACTS, 'help.png') });
+  });
+
+  it('the report node dialog switches between polling and webhook and shows the URL for the portal', async function () {
+    await search('report');
+    const reportEntry = page.locator('.red-ui-palette-node[data-palette-type="binary-sms-report"]');
+    (await reportEntry.getAttribute('data-palette-label')).should.equal('Infobip report');
+    await reportEntry.dragTo(page.locator('#red-ui-workspace-chart'), { targetPosition: { x: 300, y: 420 } });
+    const placed = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group', { hasText: 'Infobip report' });
+    await placed.first().waitFor();
+    await openNodeDialog(placed.first(), '#node-input-mode');
+    (await page.locator('#node-input-mode').inputValue()).should.equal('poll');
+    (await page.locator('#node-input-interval').isVisible()).should.be.true();
+    (await page.locator('#node-input-path').isVisible()).should.be.false();
+    await page.locator('#node-input-mode').selectOption('webhook');
+    (await page.locator('#node-input-interval').isVisible()).should.be.false();
+    (await page.locator('#node-input-path').isVisible()).should.be.true();
+    // The demo Node-RED serves httpNodeRoot at /api: the URL must include it.
+    (await page.locator('#binary-sms-report-url').innerText()).should.equal(`${red.url}/api/infobip/reports?token=…`);
+    await page.locator('#node-input-path').fill('/devices/reports');
+    (await page.locator('#binary-sms-report-url').innerText()).should.equal(`${red.url}/api/devices/reports?token=…`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'report-dialog.png') });
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-input-mode').waitFor({ state: 'detached' });
   });
 });

@@ -3,7 +3,8 @@
 // test, the browser test, the benchmark and `npm start`. Started as a child process:
 //   node embedded-red.js '<json options>'   →  prints "READY <url>" when listening.
 // Options: userDir (required), port (0 = any), host, nodesDir, flowFile,
-// credentialSecret, nodeRedDir (where the node-red package to embed lives).
+// credentialSecret, nodeRedDir (where the node-red package to embed lives), contextStorage
+// (as in settings.js; a store's `moduleFile` names a context-store module to require).
 const http = require('node:http');
 const path = require('node:path');
 
@@ -13,6 +14,14 @@ async function main() {
   const RED = require(path.join(nodeRedDir, 'lib', 'red.js'));
   const express = require(require.resolve('express', { paths: [nodeRedDir] }));
 
+  let contextStorage;
+  if (options.contextStorage) {
+    contextStorage = {};
+    for (const [name, store] of Object.entries(options.contextStorage)) {
+      contextStorage[name] = store.moduleFile ? { module: require(store.moduleFile), config: store.config } : store;
+    }
+  }
+
   const app = express();
   const server = http.createServer(app);
   RED.init(server, {
@@ -20,6 +29,7 @@ async function main() {
     flowFile: options.flowFile ?? 'flows.json',
     credentialSecret: options.credentialSecret ?? 'test-secret',
     nodesDir: options.nodesDir,
+    contextStorage,
     httpAdminRoot: '/',
     httpNodeRoot: '/api',
     uiHost: options.host ?? '127.0.0.1',

@@ -86,6 +86,9 @@ class InfobipTestServer {
     this.pushRetryMs = 500;
     /** Behaviours for the next GET /sms/1/reports, consumed in order (as `plan`). */
     this.plannedReports = [];
+    /** While set, reports are made but kept back until releaseReports(). */
+    this.holdReports = false;
+    this.held = [];
     this.timers = new Set();
     /** Behaviours for the next requests, consumed in order: see `plan`. */
     this.planned = [];
@@ -281,11 +284,23 @@ class InfobipTestServer {
         status: reportStatus(message.to),
         error: { groupId: 0, groupName: 'OK', id: 0, name: 'NO_ERROR', description: 'No Error', permanent: false },
       }));
+    if (this.holdReports) this.held.push(...made);
+    else this.deliverReports(made);
+  }
+
+  /** Offers reports for pull, or pushes them. */
+  deliverReports(reports) {
     if (this.pushUrls.length > 0) {
-      for (const url of this.pushUrls) this.push(url, made);
+      for (const url of this.pushUrls) this.push(url, reports);
     } else {
-      this.reports.push(...made);
+      this.reports.push(...reports);
     }
+  }
+
+  /** Lets go of the reports made while `holdReports` was set. */
+  releaseReports() {
+    this.holdReports = false;
+    this.deliverReports(this.held.splice(0));
   }
 
   /** Pushes reports to a URL in buckets of up to 100; a bucket not answered 2xx is pushed again. */

@@ -1,0 +1,163 @@
+'use strict';
+// Tracking for delivery reports in real Node-RED processes: msg.sent survives a restart with a
+// localfilesystem context store, and instances sharing a store see each other's messages.
+require('should');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startNodeRed } = require('../support/red-process');
+const { InfobipTestServer } = require('../support/infobip-server');
+
+const root = path.resolve(__dirname, '..', '..');
+const API_KEY = 'tracking-test-key-0123456789';
+const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Sends from an inject node, and keeps every report the report node emits, readable at GET /api/seen. */
+function flow(baseUrl, { trackStore, mode }) {
+  return [
+    { id: 'trk-tab', type: 'tab', label: 'tracking' },
+    {
+      id: 'trk-acc',
+      type: 'infobip-account',
+      baseUrl,
+      authType: 'apiKey',
+      trackStore,
+      credentials: { apiKey: API_KEY },
+    },
+    {
+      id: 'trk-go',
+      type: 'inject',
+      z: 'trk-tab',
+      props: [{ p: 'payload' }, { p: 'topic', vt: 'str' }],
+      payload: '0f c2',
+      payloadType: 'str',
+      topic: 'tracked across',
+      wires: [['trk-sms']],
+    },
+    { id: 'trk-sms', type: 'binary-sms', z: 'trk-tab', account: 'trk-acc', to: '41793026727', wires: [[]] },
+    {
+      id: 'trk-rep',
+      type: 'binary-sms-report',
+      z: 'trk-tab',
+      account: 'trk-acc',
+      mode,
+      interval: 1,
+      path: '/trk/reports',
+      wires: [['trk-keep'], []],
+    },
+    {
+      id: 'trk-keep',
+      type: 'function',
+      z: 'trk-tab',
+      func: "const seen = global.get('seen') || []; seen.push({ messageId: msg.messageId, sent: msg.sent, delivered: msg.delivered }); global.set('seen', seen); return null;",
+      wires: [],
+    },
+    { id: 'trk-in', type: 'http in', z: 'trk-tab', url: '/seen', method: 'get', wires: [['trk-read']] },
+    {
+      id: 'trk-read',
+      type: 'function',
+      z: 'trk-tab',
+      func: "msg.payload = global.get('seen') || []; return msg;",
+      wires: [['trk-out']],
+    },
+    { id: 'trk-out', type: 'http response', z: 'trk-tab', wires: [] },
+  ];
+}
+
+async function seen(red, count) {
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const response = await red.whenRouted('/api/seen');
+    const list = await response.json();
+    if (list.length >= count) return list;
+    if (Date.now() > deadline) throw new Error(`saw ${list.length} of ${count} reports:\n${red.output().slice(-2000)}`);
+    await wait(200);
+  }
+}
+
+async function sendOne(red, server) {
+  const response = await red.whenRouted('/inject/trk-go', { method: 'POST' });
+  response.status.should.equal(200);
+  const deadline = Date.now() + 10000;
+  while (server.requests.length === 0) {
+    if (Date.now() > deadline) throw new Error('the send never reached the test server');
+    await wait(50);
+  }
+  await wait(300);
+}
+
+describe('tracking sent messages for delivery reports, in real Node-RED processes', function () {
+  this.timeout(120000);
+  let server;
+  const dirs = [];
+  const instances = [];
+  const tempDir = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'binary-sms-tracking-'));
+    dirs.push(dir);
+    return dir;
+  };
+  const start = async (options) => {
+    const red = await startNodeRed({ nodesDir: [root], ...options });
+    instances.push(red);
+    return red;
+  };
+
+  beforeEach(async function () {
+    server = await new InfobipTestServer({ apiKey: API_KEY, reportDelayMs: 10 }).start();
+    server.holdReports = true;
+  });
+  afterEach(async function () {
+    await Promise.all(instances.splice(0).map((red) => red.stop()));
+    await server.stop();
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('msg.sent survives a restart with a localfilesystem store', async function () {
+    const userDir = tempDir();
+    const contextStorage = { default: { module: 'memory' }, file: { module: 'localfilesystem' } };
+    const first = await start({ userDir, contextStorage });
+    await first.deploy(flow(server.baseUrl, { trackStore: 'file', mode: 'poll' }));
+    await sendOne(first, server);
+    await first.stop();
+
+    const second = await start({ userDir, contextStorage });
+    server.releaseReports();
+    const [report] = await seen(second, 1);
+    report.messageId.should.equal(server.requests[0].answer.messages[0].messageId);
+    report.delivered.should.be.true();
+    report.sent.topic.should.equal('tracked across');
+  });
+
+  it('without a persistent store, the report still comes after a restart, without msg.sent', async function () {
+    const userDir = tempDir();
+    const first = await start({ userDir });
+    await first.deploy(flow(server.baseUrl, { trackStore: '', mode: 'poll' }));
+    await sendOne(first, server);
+    await first.stop();
+
+    const second = await start({ userDir });
+    server.releaseReports();
+    const [report] = await seen(second, 1);
+    report.delivered.should.be.true();
+    (report.sent === undefined).should.be.true();
+  });
+
+  it('instances sharing a store see what the other sent', async function () {
+    const contextStorage = {
+      default: { module: 'memory' },
+      shared: {
+        moduleFile: path.join(__dirname, '..', 'support', 'shared-file-store.js'),
+        config: { file: path.join(tempDir(), 'shared.json') },
+      },
+    };
+    // A sends (its report node listens for pushes, so it never polls); B polls the reports.
+    const sender = await start({ userDir: tempDir(), contextStorage });
+    const poller = await start({ userDir: tempDir(), contextStorage });
+    await sender.deploy(flow(server.baseUrl, { trackStore: 'shared', mode: 'webhook' }));
+    await poller.deploy(flow(server.baseUrl, { trackStore: 'shared', mode: 'poll' }));
+    await sendOne(sender, server);
+    server.releaseReports();
+    const [report] = await seen(poller, 1);
+    report.sent.topic.should.equal('tracked across');
+  });
+});
