@@ -68,7 +68,8 @@ export = function register(RED: NodeAPI): void {
         );
       }
     };
-    const showProblem = (text: string) => status.show('red', 'ring', () => text);
+    // A catalog key (translated by the editor) or an already translated sentence.
+    const showProblem = (text: string) => status.show('red', 'ring', text);
 
     if (problems.length > 0 || !account) {
       showProblem(problems[0]);
@@ -138,7 +139,7 @@ export = function register(RED: NodeAPI): void {
           if (closed) return;
           const failure = error instanceof SendFailure ? error : undefined;
           if (failure?.statusCode === 401 || failure?.statusCode === 403) {
-            showProblem(RED._('binary-sms-report.status.unauthorized'));
+            showProblem('binary-sms-report.status.unauthorized');
             if (!unauthorisedLogged)
               this.error(RED._('binary-sms-report.errors.unauthorized', { status: failure.statusCode }));
             unauthorisedLogged = true;
@@ -199,7 +200,7 @@ export = function register(RED: NodeAPI): void {
       };
       const route = postRoute(RED, this, path!, handle, RED._('binary-sms-report.errors.noHttpRoot'));
       if (route) showIdle();
-      else showProblem(RED._('binary-sms-report.status.noHttpRoot'));
+      else showProblem('binary-sms-report.status.noHttpRoot');
       return () => {
         route?.remove();
         return Promise.resolve();

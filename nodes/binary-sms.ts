@@ -15,29 +15,6 @@ interface BinarySmsConfig extends NodeDef, NodeSettings {
   account: string;
 }
 
-/** Which short status text (binary-sms.status.failed.*) each error shows; input errors show "invalid input". */
-const STATUS_OF_ERROR: Record<string, string> = {
-  http: 'http',
-  http401: 'http',
-  badResponse: 'badResponse',
-  timeout: 'unknown',
-  connectionLost: 'unknown',
-  abortedInFlight: 'unknown',
-  notConnected: 'network',
-  notSent: 'network',
-  proxyRefused: 'network',
-  missingStatus: 'unknown',
-  throttledTooLong: 'http',
-  queueFull: 'queueFull',
-  closed: 'closed',
-  retryAfterTooLong: 'http',
-  noAccount: 'account',
-  accountBaseUrl: 'account',
-  accountNoApiKey: 'account',
-  accountNoPassword: 'account',
-  accountNumber: 'account',
-};
-
 /** Remembers each accepted message for the account's report nodes: what the flow sent, as plain JSON. */
 function trackAccepted(tracker: Tracker, messages: OutputMessage[]): void {
   const at = Date.now();
@@ -63,14 +40,16 @@ export = function register(RED: NodeAPI): void {
 
     const translate = (error: unknown): Error => {
       if (!(error instanceof SmsError)) return error instanceof Error ? error : new Error(String(error));
+      // Each variant is a whole sentence in the catalog: <key>Node names a node setting,
+      // <key>Retried says how many attempts were made.
       const params: Record<string, string | number> = { ...error.params };
+      let key: string = error.key;
       if (typeof params.field === 'string' && params.field.startsWith('node.')) {
-        params.field = RED._('binary-sms.errors.nodeField', { name: params.field.slice(5) });
+        key += 'Node';
+        params.name = params.field.slice(5);
       }
-      let text = RED._(`binary-sms.errors.${error.key}`, params);
-      if (error.key === 'http401') text += ' ' + RED._('binary-sms.errors.hint401');
-      if (typeof params.attempts === 'number') text += ' ' + RED._('binary-sms.errors.attempts', params);
-      return new Error(text);
+      if (typeof params.attempts === 'number' && params.attempts > 1) key += 'Retried';
+      return new Error(RED._(`binary-sms.errors.${key}`, params));
     };
 
     const showProgress = () => {
@@ -84,9 +63,13 @@ export = function register(RED: NodeAPI): void {
     const fail = (msg: NodeMessageInFlow, error: unknown, done: (err?: Error) => void) => {
       const statusCode = error instanceof SmsError ? error.statusCode : undefined;
       if (statusCode !== undefined) (msg as { statusCode?: number }).statusCode = statusCode;
-      const key = error instanceof SmsError ? error.key : '';
-      const reason = STATUS_OF_ERROR[key] ?? 'input';
-      status.show('red', 'ring', () => RED._(`binary-sms.status.failed.${reason}`, { status: statusCode ?? '' }));
+      const reason = error instanceof SmsError ? error.statusReason : 'input';
+      if (reason === 'http') {
+        status.show('red', 'ring', () => RED._('binary-sms.status.failed.http', { status: statusCode ?? '' }));
+      } else {
+        // Without parameters the editor translates the key itself, in the viewer's language.
+        status.show('red', 'ring', `binary-sms.status.failed.${reason}`);
+      }
       done(translate(error));
     };
 
@@ -99,7 +82,7 @@ export = function register(RED: NodeAPI): void {
 
     const settingProblems = checkNodeSettings(settings);
     if (!account || account.configError) {
-      status.show('red', 'ring', () => RED._('binary-sms.status.failed.account'));
+      status.show('red', 'ring', 'binary-sms.status.failed.account');
     } else if (settingProblems.length > 0) {
       const first = translate(settingProblems[0]).message;
       status.show('red', 'ring', () => first);

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import axios, { AxiosInstance, AxiosResponse } from 'axios';
 import { ProxyRefused, createAgents } from './agent';
-import { SmsError } from './errors';
+import { ErrorKey, SmsError } from './errors';
 import { Redactor } from './redact';
 import { SendRequest } from './request';
 
@@ -57,7 +57,7 @@ export type FailureKind = 'throttled' | 'notSent' | 'final';
 
 export class SendFailure extends SmsError {
   constructor(
-    key: string,
+    key: ErrorKey,
     params: Record<string, string | number>,
     readonly kind: FailureKind,
     statusCode?: number,

@@ -1,15 +1,60 @@
 /**
- * An error whose text lives in the message catalog under `binary-sms.errors.<key>`.
+ * Every error a binary-sms node can end a message with, and the short reason its status shows
+ * (`binary-sms.status.failed.<reason>`). Its text is `binary-sms.errors.<key>` in the catalogs,
+ * with a variant `<key>Retried` for when more than one attempt was made.
+ */
+export const ERRORS = {
+  payloadEmpty: 'input',
+  payloadType: 'input',
+  payloadHexCharacter: 'input',
+  payloadHexOdd: 'input',
+  payloadArrayValue: 'input',
+  toMissing: 'input',
+  toEmpty: 'input',
+  toType: 'input',
+  toInvalid: 'input',
+  fromInvalid: 'input',
+  byteValue: 'input',
+  noAccount: 'account',
+  accountBaseUrl: 'account',
+  accountNoApiKey: 'account',
+  accountNoPassword: 'account',
+  accountNumber: 'account',
+  http: 'http',
+  http401: 'http',
+  retryAfterTooLong: 'http',
+  throttledTooLong: 'http',
+  badResponse: 'badResponse',
+  timeout: 'unknown',
+  connectionLost: 'unknown',
+  abortedInFlight: 'unknown',
+  missingStatus: 'unknown',
+  notConnected: 'network',
+  notSent: 'network',
+  proxyRefused: 'network',
+  queueFull: 'queueFull',
+  closed: 'closed',
+} as const;
+
+export type ErrorKey = keyof typeof ERRORS;
+export type StatusReason = (typeof ERRORS)[ErrorKey];
+
+/**
+ * An error whose text lives in the message catalog; it knows the short status it shows.
  * Pure modules throw it; the node glue translates it.
  */
 export class SmsError extends Error {
   constructor(
-    readonly key: string,
+    readonly key: ErrorKey,
     readonly params: Record<string, string | number> = {},
     readonly statusCode?: number,
   ) {
     super(key);
     this.name = 'SmsError';
+  }
+
+  get statusReason(): StatusReason {
+    return ERRORS[this.key];
   }
 }
 

@@ -9,12 +9,13 @@ type Shape = NonNullable<NodeStatus['shape']>;
 
 /**
  * Shows a node's status without flooding the editor during bursts: a change of colour
- * shows at once, further updates of the same colour at most every `intervalMs`. The text
- * is a function so that it is only built (and translated) when it is actually shown.
+ * shows at once, further updates of the same colour at most every `intervalMs`. The text is
+ * a catalog key the editor translates, or a function so that a text with parameters is only
+ * built (and translated) when it is actually shown.
  */
 export class ThrottledStatus {
   private shownFill?: Fill;
-  private pending?: { fill: Fill; shape: Shape; text: () => string };
+  private pending?: { fill: Fill; shape: Shape; text: string | (() => string) };
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -22,14 +23,14 @@ export class ThrottledStatus {
     private readonly intervalMs = 250,
   ) {}
 
-  show(fill: Fill, shape: Shape, text: () => string): void {
+  show(fill: Fill, shape: Shape, text: string | (() => string)): void {
     if (this.timer && this.shownFill === fill) {
       this.pending = { fill, shape, text };
       return;
     }
     this.pending = undefined;
     this.shownFill = fill;
-    this.apply({ fill, shape, text: text() });
+    this.apply({ fill, shape, text: typeof text === 'string' ? text : text() });
     if (!this.timer) this.startQuietPeriod();
   }
 

@@ -11,6 +11,7 @@ const {
   withRuntime,
   API_KEY,
   CREDENTIALS,
+  statusesOf,
 } = require('../support/runtime');
 const { InfobipTestServer } = require('../support/infobip-server');
 
@@ -62,7 +63,7 @@ describe('delivery under faults', function () {
   }
 
   function statusTexts() {
-    return helper.getNode('sms').status.args.map((args) => args[0].text);
+    return statusesOf('sms').map((status) => status.text);
   }
 
   describe('retried: the request provably sent nothing', function () {

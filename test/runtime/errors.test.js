@@ -1,6 +1,6 @@
 'use strict';
 const should = require('should');
-const { helper, collect, withRuntime, API_KEY } = require('../support/runtime');
+const { helper, collect, withRuntime, API_KEY, lastStatusOf } = require('../support/runtime');
 
 describe('binary-sms reports every failure once, to the Catch node', function () {
   const env = withRuntime();
@@ -61,9 +61,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
         caught.error.message.should.match(text);
         should(caught.statusCode).be.undefined();
         env.server.requests.should.be.empty();
-        helper
-          .getNode('sms')
-          .status.lastCall.args[0].should.have.properties({ fill: 'red', shape: 'ring', text: 'invalid input' });
+        lastStatusOf('sms').should.have.properties({ fill: 'red', shape: 'ring', text: 'invalid input' });
       });
     }
 
@@ -82,7 +80,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
     it('says when no account is selected', async function () {
       await load({ account: '' });
       (await failure({ payload: 'ab' })).error.message.should.match(/No Infobip account is selected/);
-      helper.getNode('sms').status.lastCall.args[0].should.have.properties({ fill: 'red', text: 'account not set up' });
+      lastStatusOf('sms').should.have.properties({ fill: 'red', text: 'account not set up' });
     });
     it('says when the account has no API key or a bad base URL', async function () {
       await load({}, {}, { acc1: {} });
@@ -126,7 +124,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
         "Error: Infobip answered HTTP 401 Unauthorized (UNAUTHORIZED: Invalid login details). Check the account's API key, or its username and password, and its base URL.",
       );
       env.server.requests.should.have.length(1);
-      helper.getNode('sms').status.lastCall.args[0].should.have.properties({ fill: 'red', text: 'HTTP 401' });
+      lastStatusOf('sms').should.have.properties({ fill: 'red', text: 'HTTP 401' });
     });
     for (const [status, exception] of [
       [400, { serviceException: { messageId: 'BAD_REQUEST', text: 'Invalid destination address' } }],
@@ -179,7 +177,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
           /^Error: Infobip answered HTTP 200 but not with a list of message statuses \(.+\): the delivery is unknown$/,
         );
         env.server.requests.should.have.length(1);
-        helper.getNode('sms').status.lastCall.args[0].should.have.properties({ fill: 'red', text: 'bad response' });
+        lastStatusOf('sms').should.have.properties({ fill: 'red', text: 'bad response' });
       });
     }
   });

@@ -3,7 +3,7 @@
 // ends in exactly one output or is named in an error, no secret leaks, nothing is sent twice.
 const http = require('node:http');
 const should = require('should');
-const { helper, collect, withRuntime, API_KEY, CREDENTIALS } = require('../support/runtime');
+const { helper, collect, withRuntime, API_KEY, CREDENTIALS, lastStatusOf } = require('../support/runtime');
 
 const PENDING = { groupId: 1, groupName: 'PENDING', id: 26, name: 'PENDING_ACCEPTED', description: 'sent' };
 const entry = (to, extra = {}) => ({ to, status: PENDING, smsCount: 1, messageId: `id-${to}`, ...extra });
@@ -30,7 +30,7 @@ describe('binary-sms reliability', function () {
       errors[0].error.message.should.match(
         /no status for 2 of the destinations \(41793026727, 41793026999\): their delivery is unknown/,
       );
-      helper.getNode('sms').status.lastCall.args[0].should.have.properties({ fill: 'red', text: 'delivery unknown' });
+      lastStatusOf('sms').should.have.properties({ fill: 'red', text: 'delivery unknown' });
     });
     it('entries for numbers never sent, or listed twice, are not emitted; one warning says so', async function () {
       await env.load();
@@ -116,7 +116,7 @@ describe('binary-sms reliability', function () {
   describe('settings checked when the node starts', function () {
     it('a timeout beyond what setTimeout holds is refused at deploy, naming the setting', async function () {
       await env.load({}, { timeout: 99999999999 });
-      helper.getNode('sms').status.lastCall.args[0].should.have.properties({ fill: 'red', text: 'account not set up' });
+      lastStatusOf('sms').should.have.properties({ fill: 'red', text: 'account not set up' });
       helper
         .getNode('acc1')
         .warn.args.map((args) => String(args[0]))
@@ -145,8 +145,8 @@ describe('binary-sms reliability', function () {
     it('invalid node settings show the first in a red status and one warning lists them all', async function () {
       await env.load({ from: 'MuchTooLongName', to: '12', dataCoding: 300 });
       const sms = helper.getNode('sms');
-      sms.status.lastCall.args[0].should.have.properties({ fill: 'red' });
-      sms.status.lastCall.args[0].text.should.match(/Invalid sender "MuchTooLongName" in the node's "from" setting/);
+      lastStatusOf('sms').should.have.properties({ fill: 'red' });
+      lastStatusOf('sms').text.should.match(/Invalid sender "MuchTooLongName" in the node's "from" setting/);
       sms.warn.callCount.should.equal(1);
       const warning = String(sms.warn.args[0][0]);
       warning.should.match(/sender "MuchTooLongName"/);
@@ -229,7 +229,7 @@ describe('binary-sms reliability', function () {
         );
         should(errors[0].statusCode).be.undefined();
         connects.should.equal(2);
-        helper.getNode('sms').status.lastCall.args[0].text.should.equal('connection failed');
+        lastStatusOf('sms').text.should.equal('connection failed');
       });
     });
   });

@@ -13,6 +13,8 @@ const {
   smsFlow,
   API_KEY,
   CREDENTIALS,
+  statusesOf,
+  lastStatusOf,
 } = require('../support/runtime');
 const { InfobipTestServer, REPORT_TEST_PREFIX } = require('../support/infobip-server');
 
@@ -71,7 +73,7 @@ describe('binary-sms-report', function () {
   }
 
   const send = (msg) => helper.getNode('sms').receive(msg);
-  const statusTexts = () => helper.getNode('rep').status.args.map((args) => args[0].text);
+  const statusTexts = () => statusesOf('rep').map((status) => status.text);
 
   describe('polling', function () {
     it('emits each report with delivered and what the flow sent, and DELIVERED_TO_OPERATOR counts as delivered', async function () {
@@ -134,7 +136,7 @@ describe('binary-sms-report', function () {
     it('401: red status, one error log line without secrets, polling goes on', async function () {
       await load({}, {}, { acc1: { apiKey: 'wrong-key-123456' } });
       await until(() => server.reportPolls.length >= 2, 5000, 'two polls');
-      helper.getNode('rep').status.lastCall.args[0].should.have.properties({ fill: 'red', text: 'unauthorized' });
+      lastStatusOf('rep').should.have.properties({ fill: 'red', text: 'unauthorized' });
       const errors = helper.getNode('rep').error.args.map((args) => String(args[0]));
       errors.should.have.length(1);
       errors[0].should.match(/refused the account's credentials .* \(HTTP 401\)/);

@@ -13,6 +13,7 @@ const {
   withRuntime,
   API_KEY,
   CREDENTIALS,
+  statusesOf,
 } = require('../support/runtime');
 
 describe('binary-sms sends what it is given', function () {
@@ -159,7 +160,7 @@ describe('binary-sms sends what it is given', function () {
     });
     it('shows sending, then the count sent, in the node status', async function () {
       await send({ payload: 'ab', to: ['41793026727', '41793026834'] }, {}, 2);
-      const statuses = helper.getNode('sms').status.args.map((args) => args[0]);
+      const statuses = statusesOf('sms');
       statuses[0].should.have.properties({ fill: 'blue', text: 'sending (1)' });
       statuses[statuses.length - 1].should.have.properties({ fill: 'green', shape: 'dot', text: 'sent 2' });
     });

@@ -38,6 +38,20 @@ const functionNode = requireFromNodeRed('@node-red/nodes/core/function/10-functi
 
 const API_KEY = 'test-api-key-0123456789';
 
+/**
+ * A status as the editor shows it: a text that is a catalog key (as core nodes pass a status
+ * without parameters) is translated, as the editor translates it.
+ */
+function shownStatus(status) {
+  const text = status?.text;
+  if (typeof text !== 'string' || !/^[a-z-]+\.[A-Za-z.]+$/.test(text)) return status;
+  return { ...status, text: i18n._(`test/${text.split('.')[0]}:${text}`) };
+}
+/** Every status a node showed, as the editor showed it. */
+const statusesOf = (id) => helper.getNode(id).status.args.map(([status]) => shownStatus(status));
+/** The status a node shows now, as the editor shows it. */
+const lastStatusOf = (id) => shownStatus(helper.getNode(id).status.lastCall.args[0]);
+
 /** A flow: inject point `sms` → `out` helper, a catch node → `caught` helper. */
 function smsFlow(baseUrl, smsOverrides = {}, accountOverrides = {}) {
   return [
@@ -130,6 +144,8 @@ module.exports = {
   infobipAccount,
   binarySmsReport,
   httpNodeApp,
+  statusesOf,
+  lastStatusOf,
   catchNode,
   joinNode,
   functionNode,

@@ -29,15 +29,6 @@ function usedKeys(node) {
   return [...keys].filter((key) => key.startsWith(`${node}.`));
 }
 
-function errorKeysThrownByRuntime() {
-  const keys = new Set();
-  for (const file of fs.readdirSync(path.join(root, 'nodes', 'lib')).concat(NODES.map((node) => `../${node}.ts`))) {
-    const source = fs.readFileSync(path.join(root, 'nodes', 'lib', file), 'utf8');
-    for (const [, key] of source.matchAll(/new (?:SmsError|SendFailure)\(\s*'([A-Za-z0-9]+)'/g)) keys.add(key);
-  }
-  return [...keys];
-}
-
 describe('message catalogs', function () {
   for (const node of NODES) {
     for (const language of LANGUAGES) {
@@ -69,13 +60,21 @@ describe('message catalogs', function () {
     });
   }
 
-  it('has a text for every error the runtime raises, in every language', function () {
-    const keys = errorKeysThrownByRuntime();
-    keys.push('http401');
-    keys.should.containDeep(['payloadEmpty', 'toInvalid', 'http', 'timeout', 'queueFull', 'closed']);
+  it('has a whole sentence for every error the runtime defines, and for each of its variants, in every language', function () {
+    const { ERRORS } = require(path.join(root, 'dist', 'lib', 'errors.js'));
+    const keys = Object.keys(ERRORS);
+    keys.should.containDeep(['payloadEmpty', 'toInvalid', 'http', 'http401', 'timeout', 'queueFull', 'closed']);
+    const expected = keys.flatMap((key) => {
+      const variants = [key];
+      if (['toInvalid', 'fromInvalid', 'byteValue'].includes(key)) variants.push(`${key}Node`);
+      if (!['input', 'account'].includes(ERRORS[key])) variants.push(`${key}Retried`);
+      return variants;
+    });
     for (const language of LANGUAGES) {
       const errors = catalog(language, 'binary-sms')['binary-sms'].errors;
-      keys.filter((key) => typeof errors[key] !== 'string').should.be.empty(language);
+      Object.keys(errors).sort().should.eql(expected.sort(), language);
+      const statuses = catalog(language, 'binary-sms')['binary-sms'].status.failed;
+      for (const reason of new Set(Object.values(ERRORS))) statuses.should.have.property(reason);
     }
   });
 
