@@ -132,6 +132,7 @@ async function trackedBytes() {
   await loadReports();
   const tracker = helper.getNode('acc1').tracker;
   await tracker.ready;
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const before = heapAfterGc();
   for (let i = 0; i < TRACKED; i++) {
     const messageId = `4f0c1e2a-7b3d-4e5f-9a8b-${String(i).padStart(12, '0')}`;
@@ -198,12 +199,13 @@ async function main() {
   await helper.startServer();
   try {
     const numbers = Array.from({ length: DESTINATIONS }, (_, i) => String(41790000000 + i));
+    // Heap figures first, before earlier runs leave garbage that a collection might free mid-measurement.
+    const tracked = await trackedBytes();
     const queuedPerMessage = await queuedBytes();
     await fanOut(server, numbers.slice(0, 100)); // warm-up
     const asString = await fanOut(server, numbers.join(','));
     const asArray = await fanOut(server, numbers);
     const burst = await burstRss(server);
-    const tracked = await trackedBytes();
     const pushed = await pushReports();
     const figures = { asString, asArray, queuedPerMessage, burst, tracked, pushed };
     if (process.send) process.send(figures);

@@ -1,5 +1,5 @@
-// The input rules shared by the runtime and the editor. The build injects this
-// file, compiled, into both editor templates, so it must stay free of imports.
+// The input rules shared by the runtime and the editor: the editor scripts (nodes/editor)
+// import them and the build bundles them in, so they must stay free of Node.js APIs.
 
 export const DESTINATION_DIGITS = { min: 7, max: 15 };
 export const NUMERIC_SENDER_DIGITS = { min: 3, max: 14 };

@@ -22,11 +22,11 @@ function catalog(language, node) {
 
 function usedKeys(node) {
   const html = fs.readFileSync(path.join(root, 'nodes', `${node}.html`), 'utf8');
+  const script = fs.readFileSync(path.join(root, 'nodes', 'editor', `${node}.ts`), 'utf8');
   const keys = new Set();
   for (const [, key] of html.matchAll(/data-i18n="(?:\[[a-z]+\])?([^"]+)"/g)) keys.add(key);
-  for (const [, key] of html.matchAll(/_\('([a-z-]+\.[A-Za-z.]+)'/g)) keys.add(key);
-  for (const [, key] of html.matchAll(/label: '([a-z-]+\.[A-Za-z.]+)'/g)) keys.add(key);
-  return [...keys].filter((key) => key.startsWith(`${node}.`));
+  for (const [, key] of script.matchAll(/'([a-z-]+\.[A-Za-z]+(?:\.[A-Za-z]+)*)'/g)) keys.add(key);
+  return [...keys].filter((key) => key.startsWith(`${node}.`) && !key.endsWith('.svg'));
 }
 
 describe('message catalogs', function () {

@@ -1,0 +1,82 @@
+import type { EditorNodeProperties } from 'node-red';
+import { isValidSender, parseByteValue, parseDestinationList } from '../lib/rules';
+import { Edited, RED, fillSelect } from './editor';
+
+interface BinarySmsProperties extends EditorNodeProperties {
+  account: string;
+  from: string;
+  to: string;
+  dataCoding: string | number;
+  esmClass: string | number;
+}
+
+const PRESETS = {
+  dataCoding: [
+    { value: '0', label: 'binary-sms.dataCoding.gsm7' },
+    { value: '4', label: 'binary-sms.dataCoding.binary' },
+    { value: '8', label: 'binary-sms.dataCoding.ucs2' },
+  ],
+  esmClass: [
+    { value: '0', label: 'binary-sms.esmClass.plain' },
+    { value: '64', label: 'binary-sms.esmClass.udh' },
+  ],
+};
+
+const isByteValue = (value: unknown) => parseByteValue(value) !== undefined;
+
+// A <select> of the common values plus "custom…", which reveals a number field;
+// both write the hidden node-input-<name> field that Node-RED saves.
+function presetPicker(node: Edited<BinarySmsProperties>, name: 'dataCoding' | 'esmClass'): void {
+  const hidden = $('#node-input-' + name);
+  const select = $('#node-input-' + name + '-preset');
+  const custom = $('#node-input-' + name + '-custom');
+  fillSelect(node, select, [...PRESETS[name], { value: 'custom', label: 'binary-sms.label.custom' }]);
+  const stored = node[name];
+  const current = String(stored === undefined || stored === '' ? 0 : stored);
+  const isPreset = PRESETS[name].some((preset) => preset.value === current);
+  select.val(isPreset ? current : 'custom');
+  custom.val(current).toggle(!isPreset);
+  const sync = () => {
+    const customChosen = select.val() === 'custom';
+    custom.toggle(customChosen);
+    hidden.val(String(customChosen ? custom.val() : select.val())).trigger('change');
+    custom.toggleClass('input-error', customChosen && !isByteValue(custom.val()));
+  };
+  select.on('change', sync);
+  custom.on('change keyup input', sync);
+}
+
+RED.nodes.registerType<BinarySmsProperties>('binary-sms', {
+  category: 'network',
+  color: '#FDB985',
+  defaults: {
+    name: { value: '' },
+    account: { value: '', type: 'infobip-account', required: true },
+    from: { value: '', validate: (value) => !value || isValidSender(value) },
+    to: { value: '', validate: (value) => parseDestinationList(value || '').ok },
+    dataCoding: { value: 0, validate: isByteValue },
+    esmClass: { value: 0, validate: isByteValue },
+  },
+  inputs: 1,
+  outputs: 1,
+  icon: 'binary-sms.svg',
+  align: 'right',
+  paletteLabel: function () {
+    return this._('binary-sms.paletteLabel');
+  },
+  label: function () {
+    if (this.name) return this.name;
+    const parsed = parseDestinationList(this.to || '');
+    const numbers = parsed.ok ? parsed.value : [];
+    if (numbers.length === 0) return this._('binary-sms.summary.none');
+    if (numbers.length === 1) return this._('binary-sms.summary.one', { to: '+' + numbers[0] });
+    return this._('binary-sms.summary.many', { to: '+' + numbers[0], more: numbers.length - 1 });
+  },
+  labelStyle: function () {
+    return this.name ? 'node_label_italic' : '';
+  },
+  oneditprepare: function () {
+    presetPicker(this, 'dataCoding');
+    presetPicker(this, 'esmClass');
+  },
+});

@@ -1,0 +1,69 @@
+import type { EditorNodeProperties } from 'node-red';
+import { AccountNumber, normaliseBaseUrl, parseAccountNumber } from '../lib/rules';
+import { RED, fillSelect } from './editor';
+
+interface AccountProperties extends EditorNodeProperties {
+  baseUrl: string;
+  authType: string;
+  concurrency: string | number;
+  rateLimit: string | number;
+  queueLimit: string | number;
+  timeout: string | number;
+  retries: string | number;
+  throttleWait: string | number;
+  trackLimit: string | number;
+  trackStore: string;
+}
+
+interface AccountCredentials {
+  apiKey: string;
+  username: string;
+  password: string;
+}
+
+const withinBounds = (name: AccountNumber) => (value: string) => parseAccountNumber(name, value).ok;
+
+RED.nodes.registerType<AccountProperties, AccountCredentials>('infobip-account', {
+  category: 'config',
+  defaults: {
+    name: { value: '' },
+    baseUrl: {
+      value: 'https://api.infobip.com',
+      required: true,
+      validate: (value) => normaliseBaseUrl(value || '') !== undefined,
+    },
+    authType: { value: 'apiKey' },
+    concurrency: { value: 8, validate: withinBounds('concurrency') },
+    rateLimit: { value: '0', validate: withinBounds('rateLimit') },
+    queueLimit: { value: '', validate: withinBounds('queueLimit') },
+    timeout: { value: 30, validate: withinBounds('timeout') },
+    retries: { value: 3, validate: withinBounds('retries') },
+    throttleWait: { value: 600, validate: withinBounds('throttleWait') },
+    trackLimit: { value: 10000, validate: withinBounds('trackLimit') },
+    trackStore: { value: '' },
+  },
+  credentials: {
+    apiKey: { type: 'password' },
+    username: { type: 'text' },
+    password: { type: 'password' },
+  },
+  label: function () {
+    if (this.name) return this.name;
+    return (this.baseUrl || '').replace(/^https?:\/\//, '') || 'Infobip';
+  },
+  oneditprepare: function () {
+    const authType = $('#node-config-input-authType');
+    fillSelect(this, authType, [
+      { value: 'apiKey', label: 'infobip-account.authType.apiKey' },
+      { value: 'basic', label: 'infobip-account.authType.basic' },
+    ]);
+    authType.val(this.authType || 'apiKey');
+    const showFields = () => {
+      const basic = authType.val() === 'basic';
+      $('.infobip-account-apiKey').toggle(!basic);
+      $('.infobip-account-basic').toggle(basic);
+    };
+    authType.on('change', showFields);
+    showFields();
+  },
+});
