@@ -15,6 +15,10 @@ interface BinarySmsConfig extends NodeDef, NodeSettings {
   account: string;
 }
 
+/** One SMS carries at most 140 bytes of user data, a User Data Header included. */
+const SMS_USER_DATA_BYTES = 140;
+const payloadBytes = (request: SendRequest) => (request.binary.hex.length + 1) / 3;
+
 /** Remembers each accepted message for the account's report nodes: what the flow sent, as plain JSON. */
 function trackAccepted(tracker: Tracker, messages: OutputMessage[]): void {
   const at = Date.now();
@@ -52,9 +56,13 @@ export = function register(RED: NodeAPI): void {
       return new Error(RED._(`binary-sms.errors.${key}`, params));
     };
 
+    /** Bytes of the last payload sent, when it needed more than one SMS. */
+    let lastLongPayload = 0;
     const showProgress = () => {
       if (jobs.size > 0) {
         status.show('blue', 'dot', () => RED._('binary-sms.status.sending', { count: jobs.size }));
+      } else if (lastLongPayload > 0) {
+        status.show('green', 'dot', () => RED._('binary-sms.status.sentLong', { count: sent, bytes: lastLongPayload }));
       } else {
         status.show('green', 'dot', () => RED._('binary-sms.status.sent', { count: sent }));
       }
@@ -106,6 +114,8 @@ export = function register(RED: NodeAPI): void {
         );
       }
       sent += messages.length;
+      const bytes = payloadBytes(request);
+      lastLongPayload = bytes > SMS_USER_DATA_BYTES ? bytes : 0;
       if (account?.tracker) trackAccepted(account.tracker, messages);
       // One send() per message: Node-RED then clones none of them (each is already a copy).
       for (const message of messages) send(message);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm start`: a local Node-RED on 127.0.0.1:1880 with this package loaded from the
-// working tree and examples 1 and 4 deployed (send; send and follow delivery reports). Its account points at the local Infobip
-// test server, or at the real API when INFOBIP_BASE_URL and INFOBIP_API_KEY are set.
+// `npm start`: a local Node-RED on 127.0.0.1:$PORT (default 1880) with this package loaded from
+// the working tree. On the first start (an empty .demo/) it deploys examples 1, 3 and 4; later starts
+// keep whatever flows you made. The accounts point at the local Infobip stand-in on $PORT + 1, or at
+// the real API when INFOBIP_BASE_URL and INFOBIP_API_KEY are set. Node-RED's own log is shown.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -11,6 +12,27 @@ const { InfobipTestServer } = require('../test/support/infobip-server');
 const root = path.resolve(__dirname, '..');
 const userDir = path.join(root, '.demo');
 const port = Number(process.env.PORT ?? 1880);
+const EXAMPLES = [
+  '01 send hex to two numbers.json',
+  '03 HTTP endpoint.json',
+  '04 send and follow delivery reports.json',
+];
+
+function hasFlows() {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(userDir, 'flows.json'), 'utf8')).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+function portTaken(error, which) {
+  if (!/EADDRINUSE/.test(String(error?.message ?? error))) return false;
+  console.error(
+    `Port ${which} is already in use: stop what uses it, or start on another port, e.g. PORT=1890 npm start`,
+  );
+  return true;
+}
 
 async function main() {
   const realApi = process.env.INFOBIP_BASE_URL && process.env.INFOBIP_API_KEY;
@@ -19,29 +41,44 @@ async function main() {
   if (realApi) {
     account = { baseUrl: process.env.INFOBIP_BASE_URL, apiKey: process.env.INFOBIP_API_KEY };
   } else {
-    infobip = await new InfobipTestServer().start(0);
+    // A fixed port, so that flows kept from an earlier start still reach it.
+    infobip = await new InfobipTestServer({ reportDelayMs: 2000 }).start(port + 1).catch((error) => {
+      if (!portTaken(error, port + 1)) throw error;
+      process.exit(1);
+    });
     account = { baseUrl: infobip.baseUrl, apiKey: infobip.apiKey };
   }
 
   fs.mkdirSync(userDir, { recursive: true });
-  const red = await startNodeRed({ userDir, port, nodesDir: [root], logLevel: 'info' });
-  const example = ['01 send hex to two numbers.json', '04 send and follow delivery reports.json'].flatMap((file) =>
-    JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')),
+  const firstStart = !hasFlows();
+  // httpNodeRoot "/" as in a default Node-RED, so example 3's curl line works as written.
+  const red = await startNodeRed({ userDir, port, nodesDir: [root], logLevel: 'info', httpNodeRoot: '/' }).catch(
+    (error) => {
+      if (!portTaken(error, port)) throw error;
+      process.exit(1);
+    },
   );
-  for (const node of example) {
-    if (node.type === 'infobip-account') {
-      Object.assign(node, {
-        name: realApi ? 'Infobip (from environment)' : 'Local test server',
-        baseUrl: account.baseUrl,
-      });
-      node.credentials = { apiKey: account.apiKey };
+  // Node-RED's own log (node errors, debug nodes set to the console) goes to this terminal.
+  process.stdout.write(red.output());
+  red.child.stdout.pipe(process.stdout);
+  red.child.stderr.pipe(process.stderr);
+
+  if (firstStart) {
+    const flows = EXAMPLES.flatMap((file) => JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')));
+    for (const node of flows) {
+      if (node.type === 'infobip-account') {
+        node.name = realApi ? 'Infobip (from environment)' : 'Local test server';
+        node.baseUrl = account.baseUrl;
+        node.credentials = { apiKey: account.apiKey };
+      }
     }
+    await red.deploy(flows);
   }
-  await red.deploy(example);
 
   console.log(`
   Node-RED is running with node-red-contrib-infobip-binary-sms: ${red.url}/
   Messages go to ${realApi ? `the real Infobip API at ${account.baseUrl}` : `the local Infobip test server at ${account.baseUrl}`}.
+  ${firstStart ? 'Examples 1, 3 and 4 are deployed.' : 'Your flows in .demo/ were kept (delete .demo/ to start again from the examples).'}
 
   1. Open ${red.url}/ in a browser.
   2. Click the button on the left of the "hex payload" inject node.
@@ -50,6 +87,8 @@ async function main() {
   4. On the tab "send and follow delivery reports", click "device command": a few seconds
      later its Infobip report node puts each delivery report in the Debug sidebar, under
      "delivered" (two numbers) or "not delivered" (41700000002, UNDELIVERABLE on the test server).
+  5. From a terminal, example 3's endpoint sends what you POST:
+     curl -X POST ${red.url}/binary-sms -H 'content-type: application/json' -d '{"to": ["41793026727"], "hex": "0f c2 4a"}'
 
   Ctrl-C stops Node-RED${realApi ? '' : ' and the test server'}.
 `);

@@ -2,6 +2,8 @@
 // The package as a user gets it: npm pack, npm install of the tarball into a fresh
 // Node-RED user directory, a real Node-RED started on it, and a message sent through it.
 const should = require('should');
+const { execFile } = require('node:child_process');
+const { promisify } = require('node:util');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -262,5 +264,51 @@ describe('the examples in a real Node-RED', function () {
     infobip.requests[0].body.to.should.eql(['41793026727', '41793026834', '41700000002']);
     await until(() => infobip.reportPolls.reduce((sum, poll) => sum + poll.answered, 0) >= 3);
     infobip.reports.should.be.empty();
+  });
+});
+
+describe("example 3's curl line, as written, against Node-RED as npm start runs it", function () {
+  this.timeout(60000);
+  let red;
+  let infobip;
+  let userDir;
+
+  before(async function () {
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'binary-sms-curl-'));
+    infobip = await new InfobipTestServer({ apiKey: API_KEY }).start();
+    // The demo serves HTTP endpoints at the root, as a default Node-RED does.
+    red = await startNodeRed({ userDir, nodesDir: [root], httpNodeRoot: '/' });
+  });
+  after(async function () {
+    await red?.stop();
+    await infobip?.stop();
+    fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  it('answers with the statuses', async function () {
+    const flow = JSON.parse(fs.readFileSync(path.join(root, 'examples', '03 HTTP endpoint.json'), 'utf8'));
+    const comment = flow.find((node) => node.type === 'comment').info;
+    const command = /```\n(curl [\s\S]*?)\n```/.exec(comment)[1];
+    command.should.startWith('curl -X POST http://127.0.0.1:1880/binary-sms');
+    await red.deploy(
+      flow.map((node) =>
+        node.type === 'infobip-account'
+          ? { ...node, baseUrl: infobip.baseUrl, credentials: { apiKey: API_KEY } }
+          : node,
+      ),
+    );
+    await red.whenRouted('/binary-sms', { method: 'POST' });
+    // Only the port differs from what the comment says: this test's Node-RED listens on another.
+    const asWritten = command.replace('http://127.0.0.1:1880', red.url);
+    let output;
+    try {
+      // Asynchronously: the stand-in Infobip answers from this process.
+      ({ stdout: output } = await promisify(execFile)('bash', ['-c', asWritten], { encoding: 'utf8' }));
+    } catch (error) {
+      throw new Error(`running the curl line failed (is curl installed? apt-get install -y curl): ${error.message}`);
+    }
+    const answer = JSON.parse(output);
+    Array.isArray(answer).should.be.true(output);
+    answer.map((entry) => entry.status.groupName).should.eql(['PENDING']);
   });
 });

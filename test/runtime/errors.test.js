@@ -1,6 +1,6 @@
 'use strict';
 const should = require('should');
-const { helper, collect, withRuntime, API_KEY, lastStatusOf } = require('../support/runtime');
+const { helper, collect, withRuntime, API_KEY, lastStatusOf, statusesOf } = require('../support/runtime');
 
 describe('binary-sms reports every failure once, to the Catch node', function () {
   const env = withRuntime();
@@ -85,6 +85,10 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
     it('says when the account has no API key or a bad base URL', async function () {
       await load({}, {}, { acc1: {} });
       (await failure({ payload: 'ab' })).error.message.should.match(/has no API key/);
+      // Refused before sending: the status goes straight to red, never "sending".
+      const shown = statusesOf('sms').map((status) => status.text);
+      shown.should.not.be.empty();
+      shown.filter((text) => text !== 'account not set up').should.eql([]);
       await helper.unload();
       await load({}, { baseUrl: 'api.infobip.com' });
       (await failure({ payload: 'ab' })).error.message.should.match(

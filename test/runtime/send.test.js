@@ -14,6 +14,7 @@ const {
   API_KEY,
   CREDENTIALS,
   statusesOf,
+  lastStatusOf,
 } = require('../support/runtime');
 
 describe('binary-sms sends what it is given', function () {
@@ -163,6 +164,20 @@ describe('binary-sms sends what it is given', function () {
       const statuses = statusesOf('sms');
       statuses[0].should.have.properties({ fill: 'blue', text: 'sending (1)' });
       statuses[statuses.length - 1].should.have.properties({ fill: 'green', shape: 'dot', text: 'sent 2' });
+    });
+    it('shows the byte count when a payload needs more than one SMS (over 140 bytes)', async function () {
+      const [msg] = await send({ payload: Buffer.alloc(300, 0x0f) });
+      msg.payload.smsCount.should.equal(3);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      lastStatusOf('sms').should.have.properties({
+        fill: 'green',
+        text: 'sent 1; last payload 300 bytes: more than one SMS',
+      });
+    });
+    it('140 bytes fit one SMS: the plain count', async function () {
+      await send({ payload: Buffer.alloc(140, 0x0f) });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      lastStatusOf('sms').text.should.equal('sent 1');
     });
   });
 });

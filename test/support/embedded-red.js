@@ -3,7 +3,8 @@
 // test, the browser test, the benchmark and `npm start`. Started as a child process:
 //   node embedded-red.js '<json options>'   →  prints "READY <url>" when listening.
 // Options: userDir (required), port (0 = any), host, nodesDir, flowFile,
-// credentialSecret, nodeRedDir (where the node-red package to embed lives), contextStorage
+// credentialSecret, httpNodeRoot (default /api), nodeRedDir (where the node-red package to
+// embed lives), contextStorage
 // (as in settings.js; a store's `moduleFile` names a context-store module to require).
 const http = require('node:http');
 const path = require('node:path');
@@ -31,14 +32,14 @@ async function main() {
     nodesDir: options.nodesDir,
     contextStorage,
     httpAdminRoot: '/',
-    httpNodeRoot: '/api',
+    httpNodeRoot: options.httpNodeRoot ?? '/api',
     uiHost: options.host ?? '127.0.0.1',
     logging: { console: { level: options.logLevel ?? 'warn', metrics: false, audit: false } },
     editorTheme: { tours: false, palette: { catalogues: [] }, projects: { enabled: false } },
     telemetry: { enabled: false, updateNotification: false },
     externalModules: { autoInstall: false, palette: { allowInstall: false } },
   });
-  app.use('/api', RED.httpNode);
+  app.use(options.httpNodeRoot ?? '/api', RED.httpNode);
   app.use('/', RED.httpAdmin);
   await new Promise((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   await RED.start();

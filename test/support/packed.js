@@ -12,11 +12,24 @@ function npm(args, cwd) {
   return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** `npm pack` of the working tree (built beforehand by the test command): { dir, filename, files }. */
+/**
+ * `npm pack` as a publisher runs it in a fresh clone: the files git tracks, copied without any
+ * earlier build (no dist/), so the tarball holds only what `prepack` builds.
+ * Returns { dir, filename, files, size }.
+ */
 function pack() {
   if (!packed) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'binary-sms-pack-'));
-    const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', dir], root));
+    const clone = path.join(dir, 'clone');
+    const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' })
+      .split('\0')
+      .filter(Boolean);
+    for (const file of tracked) {
+      fs.mkdirSync(path.dirname(path.join(clone, file)), { recursive: true });
+      fs.copyFileSync(path.join(root, file), path.join(clone, file));
+    }
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(clone, 'node_modules'));
+    const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', dir], clone));
     packed = { dir, filename: info.filename, files: info.files.map((file) => file.path), size: info.size };
     process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   }
