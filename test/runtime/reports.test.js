@@ -48,7 +48,7 @@ describe('binary-sms-report', function () {
     await server.stop();
   });
 
-  async function load(reportOverrides = {}, accountOverrides = {}, credentials = CREDENTIALS) {
+  function reportFlow(reportOverrides = {}, accountOverrides = {}) {
     const flow = smsFlow(server.baseUrl, {}, accountOverrides);
     flow.push(
       {
@@ -66,6 +66,11 @@ describe('binary-sms-report', function () {
       { id: 'reports', type: 'helper', z: 'tab1' },
       { id: 'late', type: 'helper', z: 'tab1' },
     );
+    return flow;
+  }
+
+  async function load(reportOverrides = {}, accountOverrides = {}, credentials = CREDENTIALS) {
+    const flow = reportFlow(reportOverrides, accountOverrides);
     await helper.load([infobipAccount, binarySms, binarySmsReport, catchNode], flow, credentials);
     helper.getNode('reports').on('input', (msg) => reports.push(msg));
     helper.getNode('late').on('input', (msg) => overdue.push(msg));
@@ -174,6 +179,22 @@ describe('binary-sms-report', function () {
       } finally {
         await later.stop();
       }
+    });
+    it('reports fetched while the node closes are still emitted', async function () {
+      await load({ interval: 1 });
+      await until(() => server.reportPolls.length === 1, 3000, 'the first poll');
+      server.reports.push({ messageId: 'late-1', to: '41793026727', status: { groupName: 'DELIVERED' } });
+      server.plannedReports.push({ delayMs: 1500 });
+      await until(() => server.reportPolls.length === 2, 3000, 'the second poll');
+      // Its answer comes in 1.5 s: redeploy the report node now, so it closes with the poll under way.
+      // The new node's first poll finds nothing, so only the closing node can deliver the report.
+      server.plannedReports.push({ status: 200, body: { results: [] } });
+      const flow = reportFlow({ interval: 60, name: 'redeployed' });
+      await helper.setFlows(flow, 'nodes', CREDENTIALS);
+      await until(() => reports.length === 1, 5000, 'the report fetched while closing');
+      reports[0].messageId.should.equal('late-1');
+      await wait(1500);
+      reports.should.have.length(1);
     });
     it('close mid-poll: the poll under way ends, and no poll comes after close', async function () {
       server.plannedReports.push({ hang: true });

@@ -326,7 +326,6 @@ class InfobipTestServer {
 
   /** GET /sms/1/reports: up to `limit` (≤ 1000) reports, filtered by messageId or bulkId, each returned once. */
   pullReports(req, res) {
-    const url = new URL(req.url, 'http://localhost');
     const poll = { url: req.url, at: Date.now(), answered: 0 };
     this.reportPolls.push(poll);
     const reply = (status, body, headers = {}) => {
@@ -335,11 +334,22 @@ class InfobipTestServer {
       res.end(text);
     };
     const behaviour = this.plannedReports.shift();
-    if (behaviour) {
-      if (behaviour.hang) return;
+    if (behaviour?.hang) return;
+    if (behaviour?.status) {
       reply(behaviour.status, behaviour.body ?? '', behaviour.headers);
       return;
     }
+    // `delayMs`: answer normally, but late (the reports on offer then are handed out).
+    if (behaviour?.delayMs) this.later(behaviour.delayMs, () => this.offerReports(req, res, poll));
+    else this.offerReports(req, res, poll);
+  }
+
+  offerReports(req, res, poll) {
+    const url = new URL(req.url, 'http://localhost');
+    const reply = (status, body) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
     if (!this.authorised(req.headers.authorization)) {
       reply(401, serviceError('UNAUTHORIZED', 'Invalid login details'));
       return;
