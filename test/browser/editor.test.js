@@ -277,11 +277,12 @@ describe('the editor in a real browser', function () {
       .click();
     // Three statuses from Infobip, then three reports: two delivered, one not.
     const messages = page.locator('.red-ui-debug-msg');
-    await messages.nth(5).waitFor({ timeout: 20000 });
-    const texts = await messages.allInnerTexts();
+    // Attached is enough: on Node-RED 5 the messages exist before the sidebar shows them.
+    await messages.nth(5).waitFor({ state: 'attached', timeout: 20000 });
+    const texts = await messages.allTextContents();
     texts.filter((text) => text.includes('PENDING_ACCEPTED')).should.have.length(3);
-    texts.filter((text) => /node: delivered\n[\s\S]*delivered: true/.test(text)).should.have.length(2);
-    texts.filter((text) => /node: not delivered\n[\s\S]*delivered: false/.test(text)).should.have.length(1);
+    texts.filter((text) => /node: delivered[\s\S]*delivered: true/.test(text)).should.have.length(2);
+    texts.filter((text) => /node: not delivered[\s\S]*delivered: false/.test(text)).should.have.length(1);
     await picture('flow-and-debug.png', true);
   });
 });
