@@ -322,6 +322,40 @@ describe('binary-sms-report', function () {
       reports[0].sent.topic.should.equal('pushed');
       server.pushes[0].status.should.equal(200);
     });
+    describe("Node-RED's settings for HTTP endpoints", function () {
+      afterEach(() => helper.settings({ httpNodeRoot: undefined, httpNodeMiddleware: undefined }));
+
+      it('httpNodeRoot false: no route, a warning and a red status', async function () {
+        helper.settings({ httpNodeRoot: false });
+        await loadWebhook();
+        (await post(results(1))).status.should.equal(404);
+        helper
+          .getNode('rep')
+          .warn.args.map((args) => String(args[0]))
+          .should.eql([
+            'httpNodeRoot is false in settings.js, so Node-RED serves no HTTP endpoints: the webhook was not created',
+          ]);
+        lastStatusOf('rep').should.have.properties({ fill: 'red', text: 'no HTTP endpoints' });
+      });
+      it('httpNodeMiddleware runs before the webhook, as for core http in nodes', async function () {
+        helper.settings({
+          httpNodeMiddleware: (req, res, next) => {
+            if (req.headers['x-gateway'] === 'ok') next();
+            else res.status(403).end();
+          },
+        });
+        await loadWebhook();
+        (await post(results(1))).status.should.equal(403);
+        reports.should.be.empty();
+        const response = await fetch(`${url()}?token=s3cret-token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-gateway': 'ok' },
+          body: JSON.stringify(results(1)),
+        });
+        response.status.should.equal(200);
+        reports.should.have.length(1);
+      });
+    });
     it('redeploying leaves exactly one route, and removing the node removes it', async function () {
       await loadWebhook();
       const flow = () => {
