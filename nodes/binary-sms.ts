@@ -88,16 +88,13 @@ export = function register(RED: NodeAPI): void {
         ),
     };
 
-    const settingProblems = checkNodeSettings(settings);
+    const settingProblems = checkNodeSettings(settings).map((problem) => translate(problem).message);
     if (!account || account.configError) {
       status.show('red', 'ring', 'binary-sms.status.failed.account');
     } else if (settingProblems.length > 0) {
-      const first = translate(settingProblems[0]).message;
-      status.show('red', 'ring', () => first);
+      status.show('red', 'ring', () => settingProblems[0]);
     }
-    if (settingProblems.length > 0) {
-      this.warn(settingProblems.map((problem) => translate(problem).message).join('\n'));
-    }
+    if (settingProblems.length > 0) this.warn(settingProblems.join('\n'));
 
     /** Emits one message per destination Infobip listed; an error names those it did not. */
     const deliver = (msg: NodeMessageInFlow, request: SendRequest, result: SendResult, send: Send, done: Done) => {
