@@ -1,11 +1,13 @@
-import crypto from 'node:crypto';
-import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { AccountNode } from './lib/account';
-import { DeliveryReport, SendFailure, isReportPage } from './lib/client';
-import { Request, Response, postRoute, readBody } from './lib/routes';
+import { isReportPage } from './lib/client';
+import { ReportError, SendFailure } from './lib/errors';
+import { Poller } from './lib/poller';
+import { ReportMessages, watchOverdue } from './lib/reports';
+import { postRoute } from './lib/routes';
 import { REPORT_NUMBERS, normaliseRoutePath, parseReportNumber } from './lib/rules';
-import { NodeStatus, ThrottledStatus } from './lib/status';
-import { Tracker } from './lib/tracker';
+import { NodeStatus, ThrottledStatus, showAfterStart } from './lib/status';
+import { webhookHandler } from './lib/webhook';
 
 interface ReportConfig extends NodeDef {
   account: string;
@@ -15,229 +17,138 @@ interface ReportConfig extends NodeDef {
   overdue?: string | number;
 }
 
-interface ReportCredentials {
-  token?: string;
-}
-
 const REPORT_DEFAULTS = { interval: 15, path: '/infobip/reports', overdue: 0 };
 /** Reports per GET; a full page means more are waiting. */
 const PAGE = 1000;
-const MAX_BODY_BYTES = 1024 * 1024;
-const MAX_BACKOFF_MS = 60_000;
-/** setTimeout holds at most 2^31-1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
+/** How long closing waits for a poll under way (its page is emitted) before aborting it. */
+const POLL_PATIENCE_MS = 5000;
 
-/** Status groups after which no further report comes for a message. */
-const FINAL_GROUPS = new Set(['DELIVERED', 'UNDELIVERABLE', 'EXPIRED', 'REJECTED']);
+/** The node's settings as they will be used, and every problem with them. */
+function readSettings(config: ReportConfig, account: AccountNode | null) {
+  const problems: ReportError[] = [];
+  const number = (field: 'interval' | 'overdue'): number => {
+    const parsed = parseReportNumber(field, config[field]);
+    if (parsed.ok) return parsed.value ?? REPORT_DEFAULTS[field];
+    const { min, max } = REPORT_NUMBERS[field];
+    problems.push(new ReportError('number', { name: field, value: parsed.value, min, max }));
+    return REPORT_DEFAULTS[field];
+  };
+  const mode = config.mode === 'webhook' ? 'webhook' : 'poll';
+  const intervalMs = number('interval') * 1000;
+  const overdueMs = number('overdue') * 60_000;
+  const path = normaliseRoutePath(config.path ?? REPORT_DEFAULTS.path);
+  if (mode === 'webhook' && !path) problems.push(new ReportError('path', { value: config.path ?? '' }));
+  if (!account) problems.push(new ReportError('noAccount'));
+  else if (account.account.configError) problems.push(new ReportError('account'));
+  return { mode, intervalMs, overdueMs, path: path ?? '', problems };
+}
+
+/** A short, secret-free reason: the HTTP status with Infobip's text, or the network error code. */
+function describe(error: unknown): string {
+  if (!(error instanceof SendFailure)) return error instanceof Error ? error.message : String(error);
+  const { status, detail, code } = error.params;
+  if (status !== undefined) return `HTTP ${status}${detail ? `: ${detail}` : ''}`;
+  return String(code ?? error.key);
+}
 
 export = function register(RED: NodeAPI): void {
-  function BinarySmsReportNode(this: Node<ReportCredentials>, config: ReportConfig): void {
+  function BinarySmsReportNode(this: Node<{ token?: string }>, config: ReportConfig): void {
     RED.nodes.createNode(this, config);
-    const account = RED.nodes.getNode(config.account) as AccountNode | null;
-    const mode = config.mode === 'webhook' ? 'webhook' : 'poll';
+    const accountNode = RED.nodes.getNode(config.account) as AccountNode | null;
+    const settings = readSettings(config, accountNode);
     const status = new ThrottledStatus((shown: NodeStatus) => this.status(shown));
-    const seen = new Map<string, number>();
-    let reported = 0;
-    let closed = false;
-
-    const problems: string[] = [];
-    const number = (field: 'interval' | 'overdue'): number => {
-      const parsed = parseReportNumber(field, config[field]);
-      if (parsed.ok) return parsed.value ?? REPORT_DEFAULTS[field];
-      const { min, max } = REPORT_NUMBERS[field];
-      const name = RED._(`binary-sms-report.label.${field}`);
-      problems.push(RED._('binary-sms-report.errors.number', { name, value: parsed.value, min, max }));
-      return REPORT_DEFAULTS[field];
+    const text = (error: ReportError) => {
+      const params = { ...error.params };
+      if (error.key === 'number') params.name = RED._(`binary-sms-report.label.${params.name}`);
+      return RED._(`binary-sms-report.errors.${error.key}`, params);
     };
-    const intervalMs = number('interval') * 1000;
-    const overdueMs = number('overdue') * 60_000;
-    const path = normaliseRoutePath(config.path ?? REPORT_DEFAULTS.path);
-    if (mode === 'webhook' && !path)
-      problems.push(RED._('binary-sms-report.errors.path', { value: config.path ?? '' }));
-    if (!account) problems.push(RED._('binary-sms-report.errors.noAccount'));
-    else if (account.configError) problems.push(RED._('binary-sms-report.errors.account'));
-
-    const showIdle = () => {
-      if (mode === 'poll') {
-        status.show('green', 'dot', () =>
-          RED._('binary-sms-report.status.polling', { seconds: intervalMs / 1000, count: reported }),
-        );
-      } else {
-        status.show('green', 'dot', () =>
-          RED._('binary-sms-report.status.listening', { path: path ?? '', count: reported }),
-        );
-      }
-    };
-    // A catalog key (translated by the editor) or an already translated sentence.
-    const showProblem = (text: string) => status.show('red', 'ring', text);
-
-    if (problems.length > 0 || !account) {
-      showProblem(problems[0]);
-      this.error(problems.join('\n'));
-      return;
-    }
-    const tracker: Tracker = account.useTracking(this.id);
-
-    /** Turns reports into messages, in order; a report seen before (same messageId and status) is skipped. */
-    const emit = async (reports: DeliveryReport[]) => {
-      const now = Date.now();
-      const fresh = reports.filter((report) => {
-        const key = `${report.messageId}\u0000${report.status?.name ?? report.status?.groupName ?? ''}`;
-        if (seen.has(key)) return false;
-        seen.set(key, now);
-        return true;
-      });
-      forgetOldSeen(seen, tracker.limit, now);
-      const tracked = await Promise.all(fresh.map((report) => tracker.lookup(report.messageId).catch(() => undefined)));
-      fresh.forEach((report, index) => {
-        const msg: NodeMessage & Record<string, unknown> = {
-          payload: report,
-          messageId: report.messageId,
-          to: report.to,
-          delivered: report.status?.groupName === 'DELIVERED',
-        };
-        if (report.bulkId !== undefined) msg.bulkId = report.bulkId;
-        const sent = tracked[index];
-        if (sent) msg.sent = sent.sent;
-        this.send([msg, null]);
-        if (FINAL_GROUPS.has(String(report.status?.groupName))) tracker.forget(report.messageId);
-      });
-      reported += fresh.length;
-    };
-
-    const startPolling = (): (() => Promise<void>) => {
-      let timer: NodeJS.Timeout | undefined;
-      let running: Promise<void> = Promise.resolve();
-      let failures = 0;
-      let unauthorisedLogged = false;
-      const controller = new AbortController();
-
-      const schedule = (delayMs: number) => {
-        if (closed) return;
-        timer = setTimeout(
-          () => {
-            running = poll();
-          },
-          Math.min(delayMs, MAX_TIMER_MS),
-        );
-      };
-
-      const poll = async (): Promise<void> => {
-        try {
-          // A full page means more are waiting: fetch the next at once.
-          for (;;) {
-            const page = await account.fetchReports(PAGE, controller);
-            failures = 0;
-            unauthorisedLogged = false;
-            // Fetched reports are gone from Infobip: emit them even when closing.
-            await emit(page);
-            if (page.length < PAGE || closed) break;
-          }
-          showIdle();
-          schedule(intervalMs);
-        } catch (error) {
-          if (closed) return;
-          const failure = error instanceof SendFailure ? error : undefined;
-          if (failure?.statusCode === 401 || failure?.statusCode === 403) {
-            showProblem('binary-sms-report.status.unauthorized');
-            if (!unauthorisedLogged)
-              this.error(RED._('binary-sms-report.errors.unauthorized', { status: failure.statusCode }));
-            unauthorisedLogged = true;
-            schedule(intervalMs);
-            return;
-          }
-          failures++;
-          const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1));
-          const delayMs = Math.max(failure?.retryAfterMs ?? 0, backoff);
-          status.show('yellow', 'ring', () =>
-            RED._('binary-sms-report.status.retrying', { seconds: Math.ceil(delayMs / 1000) }),
-          );
-          if (failures === 1) this.warn(RED._('binary-sms-report.errors.pollFailed', { detail: describe(error) }));
-          schedule(delayMs);
-        }
-      };
-
-      showIdle();
-      running = tracker.ready.then(poll);
-      return async () => {
-        clearTimeout(timer);
-        // Let a poll under way finish (its reports are emitted), but give up waiting after a while.
-        const patience = setTimeout(() => controller.abort(), 5000);
-        await running;
-        clearTimeout(patience);
-      };
-    };
-
-    const startWebhook = (): (() => Promise<void>) => {
-      const token = this.credentials?.token ?? '';
-      const handle = async (req: Request, res: Response) => {
-        if (token && !sameSecret(typeof req.query?.token === 'string' ? req.query.token : '', token)) {
-          res.status(401).json({ error: 'token missing or wrong' });
-          return;
-        }
-        let body = req.body;
-        if (body === undefined || !req.readableEnded) {
-          const raw = await readBody(req, MAX_BODY_BYTES);
-          if (raw === undefined) {
-            res.status(413).json({ error: 'body larger than 1 MB' });
-            return;
-          }
-          try {
-            body = JSON.parse(raw);
-          } catch {
-            res.status(400).json({ error: 'body is not JSON' });
-            return;
-          }
-        }
-        if (!isReportPage(body)) {
-          res.status(400).json({ error: 'expected { "results": [ { "messageId": … }, … ] }' });
-          return;
-        }
-        await tracker.ready;
-        await emit(body.results);
-        showIdle();
-        res.status(200).json({ accepted: body.results.length });
-      };
-      const route = postRoute(RED, this, path!, handle, RED._('binary-sms-report.errors.noHttpRoot'));
-      if (route) showIdle();
-      else showProblem('binary-sms-report.status.noHttpRoot');
-      return () => {
-        route?.remove();
-        return Promise.resolve();
-      };
-    };
-
-    const startOverdueCheck = (): (() => void) => {
-      const every = Math.min(Math.max(1000, overdueMs / 10), 60_000);
-      const check = () => {
-        tracker
-          .takeOverdue(Date.now() - overdueMs)
-          .then((due) => {
-            for (const entry of due) {
-              if (closed) return;
-              this.send([null, { payload: null, messageId: entry.messageId, to: entry.to, sent: entry.sent }]);
-            }
-          })
-          .catch((error: unknown) => this.warn(describe(error)));
-      };
-      const timer = setInterval(check, every);
-      return () => clearInterval(timer);
-    };
-
-    const stopOverdue = overdueMs > 0 ? startOverdueCheck() : () => undefined;
-    const stopReceiving = mode === 'poll' ? startPolling() : startWebhook();
-
+    // Everything the node starts is stopped here; registered before anything that can throw.
+    const stops: (() => unknown)[] = [];
     this.on('close', (_removed: boolean, done: () => void) => {
-      closed = true;
-      stopOverdue();
-      void stopReceiving()
+      void Promise.all(stops.map((stop) => Promise.resolve().then(stop)))
         .catch(() => undefined)
         .then(() => {
-          account.releaseTracking(this.id);
           status.clear();
           done();
         });
     });
+    const showOnceStarted = (show: () => void) => stops.push(showAfterStart(RED.events, show));
+
+    if (settings.problems.length > 0 || !accountNode) {
+      const first = text(settings.problems[0]);
+      showOnceStarted(() => status.show('red', 'ring', first));
+      this.error(settings.problems.map(text).join('\n'));
+      return;
+    }
+    const account = accountNode.account;
+    const tracker = account.useTracking(this.id);
+    stops.push(() => account.releaseTracking(this.id));
+    const messages = new ReportMessages(tracker, (msg) => this.send([msg, null]));
+    const showIdle = () => {
+      const { mode, intervalMs, path } = settings;
+      const key = mode === 'poll' ? 'polling' : 'listening';
+      status.show('green', 'dot', () =>
+        RED._(`binary-sms-report.status.${key}`, { seconds: intervalMs / 1000, path, count: messages.count }),
+      );
+    };
+
+    if (settings.overdueMs > 0) {
+      const warn = (error: unknown) => this.warn(describe(error));
+      stops.push(watchOverdue(tracker, settings.overdueMs, (msg) => this.send([null, msg]), warn));
+    }
+
+    if (settings.mode === 'poll') {
+      let unauthorized = false;
+      const poller = new Poller({
+        intervalMs: settings.intervalMs,
+        pageSize: PAGE,
+        fetch: (controller) => account.fetchReports(PAGE, controller),
+        emit: (page) => messages.emit(page),
+        ready: tracker.ready,
+        listener: {
+          idle: () => {
+            unauthorized = false;
+            showIdle();
+          },
+          retrying: (delayMs, error, first) => {
+            status.show('yellow', 'ring', () =>
+              RED._('binary-sms-report.status.retrying', { seconds: Math.ceil(delayMs / 1000) }),
+            );
+            if (first) this.warn(text(new ReportError('pollFailed', { detail: describe(error) })));
+          },
+          unauthorized: (code, first) => {
+            unauthorized = true;
+            status.show('red', 'ring', 'binary-sms-report.status.unauthorized');
+            if (first) this.error(text(new ReportError('unauthorized', { status: code })));
+          },
+        },
+      });
+      stops.push(() => poller.stop(POLL_PATIENCE_MS));
+      showOnceStarted(() => !unauthorized && showIdle());
+      poller.start();
+      return;
+    }
+
+    const token = this.credentials?.token ?? '';
+    const handler = webhookHandler({
+      token,
+      read: (body) => (isReportPage(body) ? body.results : undefined),
+      expected: '{ "results": [ { "messageId": … }, … ] }',
+      emit: async (reports) => {
+        await messages.emit(reports);
+        showIdle();
+      },
+    });
+    const route = postRoute(RED, this, settings.path, handler, text(new ReportError('noHttpRoot')));
+    if (route) stops.push(() => route.remove());
+    if (!route) {
+      showOnceStarted(() => status.show('red', 'ring', 'binary-sms-report.status.noHttpRoot'));
+    } else if (!token) {
+      this.warn(text(new ReportError('noToken', { path: settings.path })));
+      showOnceStarted(() => status.show('yellow', 'ring', 'binary-sms-report.status.noToken'));
+    } else {
+      showOnceStarted(showIdle);
+    }
   }
 
   RED.nodes.registerType(
@@ -248,24 +159,3 @@ export = function register(RED: NodeAPI): void {
     },
   );
 };
-
-/** Compares a presented token with the configured one in constant time. */
-function sameSecret(presented: string, expected: string): boolean {
-  const digest = (text: string) => crypto.createHash('sha256').update(text, 'utf8').digest();
-  return crypto.timingSafeEqual(digest(presented), digest(expected));
-}
-
-function forgetOldSeen(seen: Map<string, number>, limit: number, now: number): void {
-  for (const [key, at] of seen) {
-    if (seen.size <= limit * 2 && now - at <= 48 * 3600 * 1000) break;
-    seen.delete(key);
-  }
-}
-
-/** A short, secret-free reason: the HTTP status with Infobip's text, or the network error code. */
-function describe(error: unknown): string {
-  if (!(error instanceof SendFailure)) return error instanceof Error ? error.message : String(error);
-  const { status, detail, code } = error.params;
-  if (status !== undefined) return `HTTP ${status}${detail ? `: ${detail}` : ''}`;
-  return String(code ?? error.key);
-}

@@ -4,9 +4,9 @@ import type { MessageResult, SendResult } from './lib/client';
 import { SmsError, preview } from './lib/errors';
 import { OutputMessage, responseToMessages } from './lib/outputs';
 import { Tracker, plainJson } from './lib/tracker';
-import { Job, JobHooks } from './lib/pipeline';
+import type { JobHandle, JobHooks } from './lib/job';
 import { NodeSettings, SendRequest, buildRequest, checkNodeSettings } from './lib/request';
-import { NodeStatus, ThrottledStatus } from './lib/status';
+import { NodeStatus, ThrottledStatus, showAfterStart } from './lib/status';
 
 type Send = (msg: NodeMessage) => void;
 type Done = (err?: Error) => void;
@@ -34,9 +34,9 @@ function trackAccepted(tracker: Tracker, messages: OutputMessage[]): void {
 export = function register(RED: NodeAPI): void {
   function BinarySmsNode(this: Node, config: BinarySmsConfig): void {
     RED.nodes.createNode(this, config);
-    const account = RED.nodes.getNode(config.account) as AccountNode | null;
+    const account = (RED.nodes.getNode(config.account) as AccountNode | null)?.account;
     const settings: NodeSettings = config;
-    const jobs = new Set<Job>();
+    const jobs = new Set<JobHandle>();
     const status = new ThrottledStatus((shown: NodeStatus) => {
       this.status(shown);
     });
@@ -89,10 +89,13 @@ export = function register(RED: NodeAPI): void {
     };
 
     const settingProblems = checkNodeSettings(settings).map((problem) => translate(problem).message);
+    let stopStartupStatus = () => {};
     if (!account || account.configError) {
-      status.show('red', 'ring', 'binary-sms.status.failed.account');
+      stopStartupStatus = showAfterStart(RED.events, () =>
+        status.show('red', 'ring', 'binary-sms.status.failed.account'),
+      );
     } else if (settingProblems.length > 0) {
-      status.show('red', 'ring', () => settingProblems[0]);
+      stopStartupStatus = showAfterStart(RED.events, () => status.show('red', 'ring', () => settingProblems[0]));
     }
     if (settingProblems.length > 0) this.warn(settingProblems.join('\n'));
 
@@ -146,7 +149,7 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       // The listener may run before submit returns (queue full, closed): then the job is never tracked.
-      let job: Job | undefined = undefined;
+      let job: JobHandle | undefined = undefined;
       job = account.submit(request, retryHooks, (error, result) => {
         if (job) jobs.delete(job);
         if (error || !result) {
@@ -159,13 +162,14 @@ export = function register(RED: NodeAPI): void {
           fail(msg, failure, done);
         }
       });
-      if (job.state !== 'settled') {
+      if (!job.settled) {
         jobs.add(job);
         showProgress();
       }
     });
 
     this.on('close', (_removed: boolean, done: () => void) => {
+      stopStartupStatus();
       const closing = account ? account.closeJobs(jobs) : Promise.resolve();
       closing.finally(() => status.clear()).then(done, done);
     });

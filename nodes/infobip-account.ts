@@ -1,89 +1,53 @@
+import os from 'node:os';
 import type { NodeAPI } from 'node-red';
+import { Account, AccountConfig, AccountNode, readAccountConfig } from './lib/account';
 import { InfobipClient } from './lib/client';
-import { SmsError } from './lib/errors';
-import { ACCOUNT_DEFAULTS, AccountConfig, AccountNode, CLOSE_GRACE_MS } from './lib/account';
-import { Job, Pipeline } from './lib/pipeline';
+import { CLOSE_GRACE_MS } from './lib/limits';
+import { Pipeline } from './lib/pipeline';
 import { Tracker } from './lib/tracker';
-import { ACCOUNT_NUMBERS, AccountNumber, normaliseBaseUrl, parseAccountNumber } from './lib/rules';
+
+/** A base URL that sends the key in clear text over the network (loopback is this machine). */
+const clearTextUrl = (baseUrl: string) =>
+  /^http:/i.test(baseUrl) && !/^http:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/i.test(baseUrl);
 
 export = function register(RED: NodeAPI): void {
   function InfobipAccountNode(this: AccountNode, config: AccountConfig): void {
     RED.nodes.createNode(this, config);
-    const credentials = this.credentials ?? {};
-    const baseUrl = normaliseBaseUrl(config.baseUrl ?? '');
-    const authType = config.authType === 'basic' ? 'basic' : 'apiKey';
-    const problems: { field: string; error: SmsError }[] = [];
-    if (!baseUrl)
-      problems.push({ field: 'baseUrl', error: new SmsError('accountBaseUrl', { value: config.baseUrl ?? '' }) });
-    if (authType === 'apiKey' && !credentials.apiKey) {
-      problems.push({ field: 'apiKey', error: new SmsError('accountNoApiKey') });
+    const settings = readAccountConfig(config, this.credentials ?? {});
+    const label = (field: string) => RED._(`infobip-account.label.${field}`);
+    for (const { field, error } of settings.problems)
+      if (error.key === 'accountNumber') error.params.name = label(field);
+    if (settings.problems.length > 0) {
+      const fields = settings.problems.map(({ field }) => label(field)).join(', ');
+      this.warn(RED._('infobip-account.warn.invalid', { fields }));
+    } else if (clearTextUrl(settings.client.baseUrl)) {
+      this.warn(RED._('infobip-account.warn.clearText', { url: settings.client.baseUrl }));
     }
-    if (authType === 'basic' && !(credentials.username && credentials.password)) {
-      problems.push({ field: 'password', error: new SmsError('accountNoPassword') });
-    }
-    const number = (field: AccountNumber): number | undefined => {
-      const parsed = parseAccountNumber(field, config[field]);
-      if (parsed.ok) return parsed.value;
-      const { min, max } = ACCOUNT_NUMBERS[field];
-      const name = RED._(`infobip-account.label.${field}`);
-      problems.push({ field, error: new SmsError('accountNumber', { name, value: parsed.value, min, max }) });
-      return undefined;
-    };
-
-    const concurrency = number('concurrency') ?? ACCOUNT_DEFAULTS.concurrency;
-    const client = new InfobipClient({
-      ...credentials,
-      authType,
-      baseUrl: baseUrl ?? 'http://invalid',
-      timeoutMs: (number('timeout') ?? ACCOUNT_DEFAULTS.timeout) * 1000,
-      maxSockets: concurrency,
-    });
+    const client = new InfobipClient(settings.client);
     const pipeline = new Pipeline(
       {
-        concurrency,
-        ratePerSecond: number('rateLimit') ?? ACCOUNT_DEFAULTS.rateLimit,
+        ...settings.pipeline,
         // Node-RED's convention for nodes that buffer: no limit unless settings.js sets one.
-        queueLimit: number('queueLimit') || Number(RED.settings.nodeMessageBufferMaxLength) || 0,
-        retries: number('retries') ?? ACCOUNT_DEFAULTS.retries,
-        throttleWaitMs: (number('throttleWait') ?? ACCOUNT_DEFAULTS.throttleWait) * 1000,
+        queueLimit: settings.pipeline.queueLimit ?? (Number(RED.settings.nodeMessageBufferMaxLength) || 0),
       },
       (request, controller) => client.send(request, controller),
     );
-    const trackLimit = number('trackLimit') ?? ACCOUNT_DEFAULTS.trackLimit;
-    this.configError = problems[0]?.error;
-    if (problems.length > 0) {
-      const fields = problems.map(({ field }) => RED._(`infobip-account.label.${field}`)).join(', ');
-      this.warn(RED._('infobip-account.warn.invalid', { fields }));
-    }
-
-    this.submit = (request, hooks, listener) => {
-      if (!this.configError) return pipeline.submit(request, hooks, listener);
-      const refused = new Job(request, hooks, listener);
-      refused.end(this.configError);
-      return refused;
-    };
-    this.closeJobs = (jobs) => pipeline.closeJobs(jobs, CLOSE_GRACE_MS);
-    this.fetchReports = (limit, controller) =>
-      this.configError ? Promise.reject(this.configError) : client.fetchReports(limit, controller);
-
-    // Tracking exists only while a report node uses the account: senders without one pay nothing.
-    const trackStore = config.trackStore?.trim() || undefined;
-    const reportNodes = new Set<string>();
-    this.useTracking = (reportNodeId) => {
-      reportNodes.add(reportNodeId);
-      this.tracker ??= new Tracker(this.context(), trackStore, trackLimit);
-      return this.tracker;
-    };
-    this.releaseTracking = (reportNodeId) => {
-      reportNodes.delete(reportNodeId);
-      if (reportNodes.size === 0) this.tracker = undefined;
-    };
+    // This instance, as its tracked entries record it: instances sharing a store keep their own.
+    const owner = `${os.hostname()}:${String((RED.settings as { userDir?: string }).userDir ?? '')}`;
+    this.account = new Account({
+      client,
+      pipeline,
+      configError: settings.problems[0]?.error,
+      makeTracker: () =>
+        new Tracker(this.context(), settings.trackStore, {
+          limit: settings.trackLimit,
+          owner,
+          warn: (detail) => this.warn(RED._('infobip-account.warn.store', { detail })),
+        }),
+    });
 
     this.on('close', (_removed: boolean, done: () => void) => {
-      pipeline
-        .close(CLOSE_GRACE_MS)
-        .finally(() => client.close())
-        .then(done, done);
+      this.account.close(CLOSE_GRACE_MS).then(done, done);
     });
   }
 

@@ -1,9 +1,12 @@
 import type { Node, NodeDef } from 'node-red';
-import type { DeliveryReport } from './client';
+import { ClientOptions, DeliveryReport, InfobipClient } from './client';
 import { SmsError } from './errors';
+import { Job, JobHandle, JobHooks, JobListener } from './job';
+import { CLOSE_GRACE_MS } from './limits';
+import { Pipeline, PipelineOptions } from './pipeline';
+import type { SendRequest } from './request';
+import { ACCOUNT_NUMBERS, AccountNumber, normaliseBaseUrl, parseAccountNumber } from './rules';
 import type { Tracker } from './tracker';
-import { Job, JobHooks, JobListener } from './pipeline';
-import { SendRequest } from './request';
 
 export interface AccountConfig extends NodeDef {
   baseUrl: string;
@@ -25,28 +28,158 @@ export interface AccountCredentials {
   password?: string;
 }
 
-/** What a binary-sms node uses of its account. */
+/** The config node as other nodes find it: its account. */
 export interface AccountNode extends Node<AccountCredentials> {
-  /** The first problem of the account's settings; every send fails with it. */
-  configError?: SmsError;
-  submit(request: SendRequest, hooks: JobHooks, listener: JobListener): Job;
-  /** One page of delivery reports; not queued behind sends. */
-  fetchReports(limit: number, controller?: AbortController): Promise<DeliveryReport[]>;
-  /** Present while a report node uses the account: remembers accepted messages. */
-  tracker?: Tracker;
-  /** A report node starts using the account's tracking (created on first use). */
-  useTracking(reportNodeId: string): Tracker;
-  releaseTracking(reportNodeId: string): void;
-  closeJobs(jobs: Iterable<Job>): Promise<void>;
+  account: Account;
 }
 
 export const ACCOUNT_DEFAULTS = {
   concurrency: 8,
   rateLimit: 0,
+  queueLimit: 0,
   timeout: 30,
   retries: 3,
   throttleWait: 600,
   trackLimit: 10000,
 };
-/** How long closing waits for requests in flight; below Node-RED's 15 s close timeout. */
-export const CLOSE_GRACE_MS = 10_000;
+
+/** A setting of the account that cannot be used, named by its field. */
+export interface AccountProblem {
+  field: AccountNumber | 'baseUrl' | 'apiKey' | 'password';
+  error: SmsError;
+}
+
+export interface AccountSettings {
+  client: ClientOptions;
+  pipeline: Omit<PipelineOptions, 'queueLimit'> & { queueLimit?: number };
+  trackLimit: number;
+  trackStore?: string;
+  /** Each problem of the settings; with any, the account refuses to send. */
+  problems: AccountProblem[];
+}
+
+/** Reads an account's settings as the editor saved them; a bad value is named and its default used. */
+export function readAccountConfig(config: AccountConfig, credentials: AccountCredentials): AccountSettings {
+  const problems: AccountProblem[] = [];
+  const baseUrl = normaliseBaseUrl(config.baseUrl ?? '');
+  const authType = config.authType === 'basic' ? 'basic' : 'apiKey';
+  if (!baseUrl)
+    problems.push({ field: 'baseUrl', error: new SmsError('accountBaseUrl', { value: config.baseUrl ?? '' }) });
+  if (authType === 'apiKey' && !credentials.apiKey) {
+    problems.push({ field: 'apiKey', error: new SmsError('accountNoApiKey') });
+  }
+  if (authType === 'basic' && !(credentials.username && credentials.password)) {
+    problems.push({ field: 'password', error: new SmsError('accountNoPassword') });
+  }
+  const number = (field: AccountNumber): number => {
+    const parsed = parseAccountNumber(field, config[field]);
+    if (parsed.ok) return parsed.value ?? ACCOUNT_DEFAULTS[field];
+    const { min, max } = ACCOUNT_NUMBERS[field];
+    problems.push({ field, error: new SmsError('accountNumber', { name: field, value: parsed.value, min, max }) });
+    return ACCOUNT_DEFAULTS[field];
+  };
+  const concurrency = number('concurrency');
+  const throttleWaitMs = number('throttleWait') * 1000;
+  return {
+    client: {
+      ...credentials,
+      authType,
+      baseUrl: baseUrl ?? 'http://invalid',
+      timeoutMs: number('timeout') * 1000,
+      maxSockets: concurrency,
+      maxPollWaitMs: throttleWaitMs,
+    },
+    pipeline: {
+      concurrency,
+      ratePerSecond: number('rateLimit'),
+      // 0 or empty: Node-RED's nodeMessageBufferMaxLength decides (see the account node).
+      queueLimit: number('queueLimit') || undefined,
+      retries: number('retries'),
+      throttleWaitMs,
+    },
+    trackLimit: number('trackLimit'),
+    trackStore: config.trackStore?.trim() || undefined,
+    problems,
+  };
+}
+
+export interface AccountParts {
+  client: InfobipClient;
+  pipeline: Pipeline;
+  /** With it, every send and poll fails with it. */
+  configError?: SmsError;
+  /** Makes the tracker when a report node first asks for it. */
+  makeTracker: () => Tracker;
+}
+
+/**
+ * One Infobip account as its nodes use it: the send pipeline, report polls beside it, and the
+ * memory of sent messages while report nodes need it. Closing lets sends and polls in flight
+ * finish within the grace period (a polled page is gone from Infobip once answered), and starts
+ * no new ones.
+ */
+export class Account {
+  readonly configError?: SmsError;
+  /** Present while a report node uses the account: remembers accepted messages. */
+  tracker?: Tracker;
+  private readonly client: InfobipClient;
+  private readonly pipeline: Pipeline;
+  private readonly makeTracker: () => Tracker;
+  private readonly polls = new Set<Promise<unknown>>();
+  private readonly reportNodes = new Set<string>();
+  private closed = false;
+
+  constructor(parts: AccountParts) {
+    this.client = parts.client;
+    this.pipeline = parts.pipeline;
+    this.configError = parts.configError;
+    this.makeTracker = () => parts.makeTracker();
+  }
+
+  submit(request: SendRequest, hooks: JobHooks, listener: JobListener): JobHandle {
+    if (!this.configError) return this.pipeline.submit(request, hooks, listener);
+    const refused = new Job(request, hooks, listener);
+    refused.end(this.configError);
+    return refused;
+  }
+
+  /** Ends a node's jobs on its close: waiting ones with "closed", those in flight within the grace period. */
+  closeJobs(jobs: Iterable<JobHandle>): Promise<void> {
+    return this.pipeline.closeJobs(jobs, CLOSE_GRACE_MS);
+  }
+
+  /** One page of delivery reports, on its own connection (never queued behind sends). */
+  fetchReports(limit: number, controller?: AbortController): Promise<DeliveryReport[]> {
+    if (this.configError) return Promise.reject(this.configError);
+    if (this.closed) return Promise.reject(new SmsError('closed'));
+    const poll = this.client.fetchReports(limit, controller);
+    const tracked = poll.catch(() => undefined).finally(() => this.polls.delete(tracked));
+    this.polls.add(tracked);
+    return poll;
+  }
+
+  /** A report node starts using the account's tracking (created on first use). */
+  useTracking(reportNodeId: string): Tracker {
+    this.reportNodes.add(reportNodeId);
+    this.tracker ??= this.makeTracker();
+    return this.tracker;
+  }
+
+  /** Tracking exists only while a report node uses the account: senders without one pay nothing. */
+  releaseTracking(reportNodeId: string): void {
+    this.reportNodes.delete(reportNodeId);
+    if (this.reportNodes.size === 0) this.tracker = undefined;
+  }
+
+  async close(graceMs = CLOSE_GRACE_MS): Promise<void> {
+    this.closed = true;
+    let grace: NodeJS.Timeout | undefined;
+    const pollsDone = Promise.race([
+      Promise.all(this.polls),
+      new Promise((resolve) => (grace = setTimeout(resolve, graceMs))),
+    ]);
+    await Promise.all([this.pipeline.close(graceMs), pollsDone]);
+    clearTimeout(grace);
+    this.client.close();
+  }
+}

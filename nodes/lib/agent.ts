@@ -1,132 +1,62 @@
 import http from 'node:http';
-import net from 'node:net';
-import type { Duplex } from 'node:stream';
-import KeepAliveAgent, { HttpsAgent as KeepAliveHttpsAgent } from 'agentkeepalive';
+import https from 'node:https';
+import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
 import { getProxyForUrl } from 'proxy-from-env';
 
 /**
  * How long an idle pooled connection is kept. NATs, firewalls and carriers may forget an idle
  * connection silently (some after far less than a minute); a request written into such a
  * socket vanishes and ends as "delivery unknown". A fresh connection costs one handshake.
+ * Node's agent destroys a free socket after this long (or sooner, when the server's
+ * `Keep-Alive: timeout=` says so); it also bounds a proxy's answer to `CONNECT`.
  */
 export const IDLE_SOCKET_MS = 4000;
 
-export interface AgentOptions {
-  maxSockets: number;
-  /** The request timeout: an active socket may stay silent that long. */
-  timeoutMs: number;
-  idleSocketMs?: number;
+export interface Agents {
+  http: http.Agent;
+  https: http.Agent;
 }
 
-/** Raised when a proxy refuses to open a tunnel: nothing reached Infobip. */
-export class ProxyRefused extends Error {
-  readonly code = 'EPROXYREFUSED';
-  constructor(
-    readonly proxy: string,
-    readonly statusCode: number,
-  ) {
-    super(`proxy ${proxy} answered CONNECT with HTTP ${statusCode}`);
-  }
+/** A proxy that refused, or did not answer, the `CONNECT` tunnel: nothing reached Infobip. */
+export interface ProxyFailure {
+  proxy: string;
+  /** The proxy's HTTP status; 0 when it did not answer in time. */
+  status: number;
 }
 
-type Callback = (error: Error | null, socket: Duplex) => void;
-
-/** Honours a server's `Keep-Alive: timeout=N` when it is shorter than our own idle bound. */
-function applyServerHint(socket: Duplex & { freeSocketTimeout?: number }, idleMs: number): boolean {
-  const response = (socket as { _httpMessage?: { res?: http.IncomingMessage } })._httpMessage?.res;
-  const hint = /timeout=(\d+)/i.exec(String(response?.headers['keep-alive'] ?? ''))?.[1];
-  if (hint === undefined) return true;
-  // Leave a second of margin, as Node's own agent does, so we never write into a closing socket.
-  const hinted = Number(hint) * 1000 - 1000;
-  if (hinted <= 0) return false;
-  socket.freeSocketTimeout = Math.min(hinted, idleMs);
-  return true;
+/**
+ * Keep-alive agents for one base URL, tunnelling through the proxy that HTTPS_PROXY / HTTP_PROXY
+ * and NO_PROXY name for it. `lifo` reuses the most recently used socket, so idle ones expire.
+ */
+export function createAgents(baseUrl: string, maxSockets: number, idleMs = IDLE_SOCKET_MS): Agents {
+  const options = { keepAlive: true, maxSockets, scheduling: 'lifo' as const, timeout: idleMs };
+  const proxy = proxyFor(baseUrl);
+  if (!proxy) return { http: new http.Agent(options), https: new https.Agent(options) };
+  return { http: new HttpProxyAgent({ ...options, proxy }), https: new HttpsProxyAgent({ ...options, proxy }) };
 }
 
-class IdleBoundHttpAgent extends KeepAliveAgent {
-  constructor(
-    private readonly idleMs: number,
-    options: KeepAliveAgent.HttpOptions,
-  ) {
-    super(options);
-  }
-  keepSocketAlive(socket: Duplex): boolean {
-    // Node's agent returns whether to keep the socket; the typings say void.
-    return applyServerHint(socket, this.idleMs) && Boolean(super.keepSocketAlive(socket));
-  }
-}
-
-/** Keep-alive HTTPS, reached through an HTTP proxy's CONNECT tunnel when the environment names one. */
-class IdleBoundHttpsAgent extends KeepAliveHttpsAgent {
-  constructor(
-    private readonly idleMs: number,
-    private readonly proxy: URL | undefined,
-    options: KeepAliveAgent.HttpsOptions,
-  ) {
-    super(options);
-  }
-  keepSocketAlive(socket: Duplex): boolean {
-    // Node's agent returns whether to keep the socket; the typings say void.
-    return applyServerHint(socket, this.idleMs) && Boolean(super.keepSocketAlive(socket));
-  }
-  // Node's agent accepts an asynchronous createConnection: return nothing, call back with the socket.
-  createConnection(options: net.NetConnectOpts, callback?: Callback): net.Socket {
-    const proxy = this.proxy;
-    if (!proxy || !callback) return super.createConnection(options, callback);
-    const { host, port } = options as net.TcpNetConnectOpts;
-    const target = `${host}:${port ?? 443}`;
-    const request = http.request({
-      host: proxy.hostname,
-      port: proxy.port || 80,
-      method: 'CONNECT',
-      path: target,
-      headers: { host: target, ...proxyAuthorization(proxy) },
-    });
-    request.once('connect', (response, socket) => {
-      if (response.statusCode !== 200) {
-        socket.destroy();
-        callback(new ProxyRefused(proxy.host, response.statusCode ?? 0), socket);
-        return;
-      }
-      // The TLS handshake runs inside the tunnel; the keep-alive agent's bookkeeping applies as usual.
-      callback(null, super.createConnection({ ...options, socket } as unknown as net.NetConnectOpts));
-    });
-    request.once('error', (error) => callback(error, request.socket as Duplex));
-    request.end();
-    return undefined as unknown as net.Socket;
-  }
-}
-
-function proxyAuthorization(proxy: URL): Record<string, string> {
-  if (!proxy.username) return {};
-  const pair = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-  return { 'proxy-authorization': 'Basic ' + Buffer.from(pair).toString('base64') };
-}
-
-/** The proxy for an https base URL from HTTPS_PROXY / NO_PROXY, as curl reads them; none for http. */
+/**
+ * The proxy for a base URL, read as curl reads the environment: the scheme names the proxy's
+ * own protocol (`https://` speaks TLS to the proxy), and a proxy given without one is http on port 1080.
+ */
 export function proxyFor(baseUrl: string): URL | undefined {
-  if (!baseUrl.startsWith('https:')) return undefined;
   const proxy = getProxyForUrl(baseUrl);
   if (!proxy) return undefined;
   try {
-    return new URL(proxy.includes('://') ? proxy : `http://${proxy}`);
+    const url = new URL(proxy.includes('://') ? proxy : `http://${proxy}`);
+    if (!proxy.includes('://') && !url.port) url.port = '1080';
+    return url;
   } catch {
     return undefined;
   }
 }
 
-export function createAgents(baseUrl: string, options: AgentOptions): { http: http.Agent; https: http.Agent } {
-  const idleMs = options.idleSocketMs ?? IDLE_SOCKET_MS;
-  const common = {
-    keepAlive: true,
-    maxSockets: options.maxSockets,
-    scheduling: 'lifo' as const,
-    freeSocketTimeout: idleMs,
-    // agentkeepalive would otherwise end an active socket after 8 s of silence.
-    timeout: options.timeoutMs + 1000,
-  };
-  return {
-    http: new IdleBoundHttpAgent(idleMs, common),
-    https: new IdleBoundHttpsAgent(idleMs, proxyFor(baseUrl), common),
-  };
+/** The proxy's refusal (hpagent's "Bad response: N") or silence ("Proxy timeout"), else undefined. */
+export function proxyFailure(error: unknown, proxy: URL | undefined): ProxyFailure | undefined {
+  if (!proxy) return undefined;
+  const message = error instanceof Error ? error.message : '';
+  const refused = /^Bad response: (\d+)$/.exec(message);
+  if (refused) return { proxy: proxy.host, status: Number(refused[1]) };
+  if (message === 'Proxy timeout') return { proxy: proxy.host, status: 0 };
+  return undefined;
 }

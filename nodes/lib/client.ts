@@ -1,7 +1,7 @@
-import http from 'node:http';
 import axios, { AxiosInstance, AxiosResponse } from 'axios';
-import { ProxyRefused, createAgents } from './agent';
-import { ErrorKey, SmsError } from './errors';
+import { Agents, createAgents, proxyFailure, proxyFor } from './agent';
+import { SendFailure } from './errors';
+import { monotonicNow } from './limits';
 import { Redactor } from './redact';
 import { SendRequest } from './request';
 
@@ -18,6 +18,8 @@ export interface ClientOptions extends Credentials {
   maxSockets: number;
   /** How long an idle pooled connection is kept (default IDLE_SOCKET_MS). */
   idleSocketMs?: number;
+  /** The longest Retry-After a report poll honours (the account's Wait on 429). */
+  maxPollWaitMs?: number;
 }
 
 /** One entry of `messages` in Infobip's SMSResponse, passed on untouched. */
@@ -48,25 +50,6 @@ export interface SendResult {
   body: SmsResponse;
 }
 
-/**
- * How a failed attempt may be handled. `throttled`: Infobip said the account is over its limit
- * (429/503), nothing was sent, the whole account should slow down. `notSent`: the request
- * provably never reached Infobip. `final`: it may have reached Infobip, or retrying cannot help.
- */
-export type FailureKind = 'throttled' | 'notSent' | 'final';
-
-export class SendFailure extends SmsError {
-  constructor(
-    key: ErrorKey,
-    params: Record<string, string | number>,
-    readonly kind: FailureKind,
-    statusCode?: number,
-    readonly retryAfterMs?: number,
-  ) {
-    super(key, params, statusCode);
-  }
-}
-
 /** Errors raised before a byte reached the server: no connection was ever made. */
 const NOT_CONNECTED = new Set([
   'ECONNREFUSED',
@@ -87,28 +70,33 @@ export function authorizationHeader(credentials: Credentials): string {
   return 'App ' + (credentials.apiKey ?? '');
 }
 
-/** Talks to one Infobip account over keep-alive connections; never retries by itself. */
+/**
+ * Talks to one Infobip account over keep-alive connections; never retries by itself. Sends and
+ * report polls have pools of their own, so a send never waits for a socket behind a poll.
+ */
 export class InfobipClient {
   private readonly http: AxiosInstance;
-  private readonly agents: { http: http.Agent; https: http.Agent };
+  private readonly sendAgents: Agents;
+  private readonly reportAgents: Agents;
+  private readonly proxy: URL | undefined;
   private readonly redactor: Redactor;
   private readonly timeoutMs: number;
+  private readonly maxPollWaitMs: number;
 
   constructor(options: ClientOptions) {
-    this.agents = createAgents(options.baseUrl, {
-      maxSockets: options.maxSockets,
-      timeoutMs: options.timeoutMs,
-      idleSocketMs: options.idleSocketMs,
-    });
+    this.sendAgents = createAgents(options.baseUrl, options.maxSockets, options.idleSocketMs);
+    this.reportAgents = createAgents(options.baseUrl, 1, options.idleSocketMs);
+    this.proxy = proxyFor(options.baseUrl);
     const authorization = authorizationHeader(options);
     this.redactor = new Redactor([authorization, authorization.split(' ')[1], options.apiKey, options.password]);
     this.timeoutMs = options.timeoutMs;
+    this.maxPollWaitMs = options.maxPollWaitMs ?? Infinity;
     this.http = axios.create({
       baseURL: options.baseUrl,
       headers: { Authorization: authorization, 'Content-Type': 'application/json', Accept: 'application/json' },
-      httpAgent: this.agents.http,
-      httpsAgent: this.agents.https,
-      // The https agent tunnels through HTTPS_PROXY itself, so a refused tunnel is known to have sent nothing.
+      httpAgent: this.sendAgents.http,
+      httpsAgent: this.sendAgents.https,
+      // The agents tunnel through the proxy themselves, so a refused tunnel is known to have sent nothing.
       proxy: false,
       maxRedirects: 0,
       responseType: 'text',
@@ -132,10 +120,20 @@ export class InfobipClient {
    * returns must be emitted. Not queued behind sends: it has its own request slot.
    */
   async fetchReports(limit: number, controller = new AbortController()): Promise<DeliveryReport[]> {
-    const { body } = await this.exchange(controller, isReportPage, (signal) =>
-      this.http.get<string>(REPORTS_PATH, { params: { limit }, signal }),
-    );
-    return body.results;
+    const { http: httpAgent, https: httpsAgent } = this.reportAgents;
+    try {
+      const { body } = await this.exchange(controller, isReportPage, (signal) =>
+        this.http.get<string>(REPORTS_PATH, { params: { limit }, signal, httpAgent, httpsAgent }),
+      );
+      return body.results;
+    } catch (error) {
+      // A Retry-After of days would stop polling for days: wait at most what a send would.
+      if (error instanceof SendFailure && (error.retryAfterMs ?? 0) > this.maxPollWaitMs) {
+        const { key, params, kind, statusCode } = error;
+        throw new SendFailure(key, params, kind, statusCode, this.maxPollWaitMs);
+      }
+      throw error;
+    }
   }
 
   private async exchange<T>(
@@ -143,7 +141,7 @@ export class InfobipClient {
     accept: (body: unknown) => body is T,
     perform: (signal: AbortSignal) => Promise<AxiosResponse<string>>,
   ): Promise<{ statusCode: number; body: T }> {
-    const started = Date.now();
+    const started = monotonicNow();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -161,8 +159,10 @@ export class InfobipClient {
 
   /** Frees the keep-alive sockets. */
   close(): void {
-    this.agents.http.destroy();
-    this.agents.https.destroy();
+    for (const agent of [this.sendAgents, this.reportAgents]) {
+      agent.http.destroy();
+      agent.https.destroy();
+    }
   }
 
   private readResponse<T>(
@@ -174,7 +174,7 @@ export class InfobipClient {
     const body = parseJson(raw);
     if (status >= 200 && status < 300) {
       if (accept(body)) {
-        return { statusCode: status, body: this.redactor.mayHoldSecret(raw) ? this.redactor.value(body) : body };
+        return { statusCode: status, body: this.redactor.value(body) };
       }
       throw new SendFailure('badResponse', { status, detail: this.describeBody(raw, body) }, 'final', status);
     }
@@ -187,17 +187,19 @@ export class InfobipClient {
   }
 
   private transportFailure(error: unknown, timedOut: boolean, started: number): SendFailure {
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const seconds = ((monotonicNow() - started) / 1000).toFixed(1);
     if (timedOut) return new SendFailure('timeout', { seconds }, 'final');
     const failure = error as {
       code?: string;
-      cause?: { code?: string } & Partial<ProxyRefused>;
+      cause?: { code?: string };
       request?: { writableFinished?: boolean };
     };
     const cause = failure.cause ?? failure;
     const code = cause.code ?? failure.code ?? 'unknown';
-    if (cause instanceof ProxyRefused) {
-      return new SendFailure('proxyRefused', { proxy: cause.proxy, status: cause.statusCode }, 'notSent');
+    const proxy = proxyFailure(cause, this.proxy);
+    if (proxy) {
+      const key = proxy.status === 0 ? 'proxySilent' : 'proxyRefused';
+      return new SendFailure(key, { proxy: proxy.proxy, status: proxy.status }, 'notSent');
     }
     if (code === 'ERR_CANCELED') return new SendFailure('abortedInFlight', { seconds }, 'final');
     if (NOT_CONNECTED.has(code)) return new SendFailure('notConnected', { code }, 'notSent');

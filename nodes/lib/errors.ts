@@ -32,6 +32,7 @@ export const ERRORS = {
   notConnected: 'network',
   notSent: 'network',
   proxyRefused: 'network',
+  proxySilent: 'network',
   queueFull: 'queueFull',
   closed: 'closed',
 } as const;
@@ -55,6 +56,52 @@ export class SmsError extends Error {
 
   get statusReason(): StatusReason {
     return ERRORS[this.key];
+  }
+}
+
+/**
+ * How a failed attempt may be handled. `throttled`: Infobip said the account is over its limit
+ * (429) or cannot serve now (503); nothing was sent. `notSent`: the request provably never
+ * reached Infobip. `final`: it may have reached Infobip, or retrying cannot help.
+ */
+export type FailureKind = 'throttled' | 'notSent' | 'final';
+
+/** A failed exchange with Infobip, with what may be done about it. */
+export class SendFailure extends SmsError {
+  constructor(
+    key: ErrorKey,
+    params: Record<string, string | number>,
+    readonly kind: FailureKind,
+    statusCode?: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(key, params, statusCode);
+  }
+}
+
+/**
+ * A problem of a report node (its settings, or fetching reports), with its text at
+ * `binary-sms-report.errors.<key>` in the catalogs.
+ */
+export const REPORT_ERRORS = [
+  'number',
+  'path',
+  'noAccount',
+  'account',
+  'unauthorized',
+  'pollFailed',
+  'noHttpRoot',
+  'noToken',
+] as const;
+export type ReportErrorKey = (typeof REPORT_ERRORS)[number];
+
+export class ReportError extends Error {
+  constructor(
+    readonly key: ReportErrorKey,
+    readonly params: Record<string, string | number> = {},
+  ) {
+    super(key);
+    this.name = 'ReportError';
   }
 }
 

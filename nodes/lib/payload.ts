@@ -7,13 +7,15 @@ const HEX_SEPARATORS = /[\s:,-]+/;
  * Turns msg.payload into Infobip's hex form: lower-case pairs separated by one space.
  * Accepts a Buffer or any byte view (also from another realm, e.g. a Function node),
  * an ArrayBuffer, a Buffer serialised to JSON, an array of integers 0–255, or a hex string.
+ * The text is built by one join, so it is one flat string: one built with `+=` is a rope of a
+ * few hundred small strings that a message waiting in the queue would hold on to.
  */
 export function payloadToHex(payload: unknown): string {
   const bytes = payloadToBytes(payload);
   if (bytes.length === 0) throw new SmsError('payloadEmpty');
-  let hex = HEX_PAIRS[bytes[0]];
-  for (let i = 1; i < bytes.length; i++) hex += ' ' + HEX_PAIRS[bytes[i]];
-  return hex;
+  const pairs = new Array<string>(bytes.length);
+  for (let i = 0; i < bytes.length; i++) pairs[i] = HEX_PAIRS[bytes[i]];
+  return pairs.join(' ');
 }
 
 function payloadToBytes(payload: unknown): ArrayLike<number> {

@@ -1,6 +1,10 @@
-import { SendFailure, SendResult } from './client';
-import { SmsError } from './errors';
-import { SendRequest } from './request';
+import type { SendResult } from './client';
+import { backoffDelay } from './backoff';
+import { SendFailure, SmsError } from './errors';
+import { Job, JobHandle, JobHooks, JobListener } from './job';
+import { monotonicNow } from './limits';
+import { AdaptivePace } from './pace';
+import type { SendRequest } from './request';
 
 export interface PipelineOptions {
   /** Requests in flight at most. */
@@ -11,126 +15,24 @@ export interface PipelineOptions {
   queueLimit: number;
   /** Extra attempts after a network failure that provably sent nothing. */
   retries: number;
-  /** How long one message may wait out the account's 429/503 answers before it fails. */
+  /** How long one message may be held back by the account's 429/503 answers before it fails. */
   throttleWaitMs: number;
   /** First backoff delay without Retry-After; doubles per retry, with jitter. */
   backoffMs?: number;
+  /** Monotonic milliseconds. */
+  now?: () => number;
 }
 
 export type SendAttempt = (request: SendRequest, controller: AbortController) => Promise<SendResult>;
 
-export interface JobHooks {
-  /** Called when a failed attempt will be retried after `delayMs`. */
-  onRetryWait?(delayMs: number): void;
-}
-
-type JobState = 'queued' | 'backingOff' | 'inFlight' | 'settled';
-
-export type JobListener = (error: Error | undefined, response?: SendResult) => void;
-
 /**
- * One request on its way through the pipeline; it ends exactly once, with a response or an
- * error, and tells its listener. (A callback rather than a promise: a burst queues tens of
- * thousands of jobs, and a promise with its reactions costs several times a job's own size.)
- */
-export class Job {
-  state: JobState = 'queued';
-  attempts = 0;
-  networkFailures = 0;
-  /** When the account first answered this job with 429/503. */
-  throttledSince?: number;
-  startedAt = 0;
-  cancelled = false;
-  timer?: NodeJS.Timeout;
-  controller?: AbortController;
-  private onEnd?: () => void;
-
-  constructor(
-    readonly request: SendRequest,
-    readonly hooks: JobHooks,
-    private readonly listener: JobListener,
-  ) {}
-
-  /** Ends the job once; later calls are ignored. */
-  end(error: Error | undefined, response?: SendResult): void {
-    if (this.state === 'settled') return;
-    this.state = 'settled';
-    this.listener(error, response);
-    this.onEnd?.();
-  }
-
-  /** Resolves when the job has ended (made only when someone waits, e.g. on close). */
-  ended(): Promise<void> {
-    if (this.state === 'settled') return Promise.resolve();
-    return new Promise((resolve) => {
-      const previous = this.onEnd;
-      this.onEnd = () => {
-        previous?.();
-        resolve();
-      };
-    });
-  }
-}
-
-const MAX_BACKOFF_MS = 30_000;
-
-/**
- * The account's pace, learnt from its 429 answers: the first sets it to nine tenths of what
- * Infobip accepted in the last second; each later one (for a request started after the last
- * slowdown) cuts it by 15 %; from 2 s after a slowdown, every second of accepted requests raises
- * it by 3 %. Probing gently matters: each 429 pauses the account for its Retry-After.
- * A minute without any 429 forgets the pace.
- */
-export class AdaptivePace {
-  private rate = Infinity;
-  private lastSlowdownAt = -Infinity;
-  private lastThrottleAt = -Infinity;
-  private lastSpeedupAt = -Infinity;
-  /** Accepted requests per 100 ms, for the last second. */
-  private readonly buckets = new Array<number>(10).fill(0);
-  private bucketAt = 0;
-
-  /** Milliseconds between request starts; 0 while no limit was learnt. */
-  interval(): number {
-    return Number.isFinite(this.rate) ? 1000 / this.rate : 0;
-  }
-
-  accepted(now: number): void {
-    this.count(now, 1);
-    if (!Number.isFinite(this.rate)) return;
-    if (now - this.lastThrottleAt > 60_000) {
-      this.rate = Infinity;
-    } else if (now - this.lastSpeedupAt >= 1000 && now - this.lastSlowdownAt >= 2000) {
-      this.rate = this.rate * 1.03 + 1;
-      this.lastSpeedupAt = now;
-    }
-  }
-
-  throttled(startedAt: number, now: number): void {
-    this.lastThrottleAt = now;
-    if (startedAt < this.lastSlowdownAt) return;
-    this.count(now, 0);
-    const acceptedLastSecond = this.buckets.reduce((sum, count) => sum + count, 0);
-    this.rate = Math.max(1, Number.isFinite(this.rate) ? this.rate * 0.85 : acceptedLastSecond * 0.9);
-    this.lastSlowdownAt = now;
-  }
-
-  private count(now: number, accepted: number): void {
-    const bucket = Math.floor(now / 100);
-    const stale = Math.min(this.buckets.length, bucket - this.bucketAt);
-    for (let i = 1; i <= stale; i++) this.buckets[(this.bucketAt + i) % this.buckets.length] = 0;
-    this.bucketAt = Math.max(this.bucketAt, bucket);
-    this.buckets[bucket % this.buckets.length] += accepted;
-  }
-}
-
-/**
- * The request pipeline of one account: a FIFO queue in front of a concurrency
- * limit and an optional rate limit, with retries only for failures that sent nothing.
- * A 429 or 503 pauses the whole account until Retry-After (or a backoff) has passed and
- * slows it to a learnt pace, so messages wait instead of failing.
- * (Written out rather than taken from a queue library because each waiting job
- * must end in its own error on close, and retries must re-enter at the front.)
+ * The request pipeline of one account: a FIFO queue in front of a concurrency limit and an
+ * optional rate limit, with retries only for failures that sent nothing. A 429 that says the
+ * account's limit is near pauses the whole account until Retry-After (or a backoff) has passed
+ * and slows it to a learnt pace; a sporadic 429 or a 503 costs only its own message's wait.
+ * Messages wait instead of failing, each at most `throttleWaitMs` from when it was first held back.
+ * (Written out rather than taken from a queue library because each waiting job must end in its
+ * own error on close, and retries must re-enter at the front.)
  */
 export class Pipeline {
   private readonly queue: (Job | undefined)[] = [];
@@ -139,8 +41,10 @@ export class Pipeline {
   private inFlight = 0;
   private nextStartAt = 0;
   private pausedUntil = 0;
-  private consecutiveThrottles = 0;
+  /** The HTTP status of the last pause, for the error of a message it held too long. */
+  private pauseStatus = 429;
   private readonly pace = new AdaptivePace();
+  private readonly now: () => number;
   private rateTimer?: NodeJS.Timeout;
   private closed = false;
   private readonly active = new Set<Job>();
@@ -148,9 +52,16 @@ export class Pipeline {
   constructor(
     private readonly options: PipelineOptions,
     private readonly attempt: SendAttempt,
-  ) {}
+  ) {
+    this.now = options.now ?? monotonicNow;
+  }
 
-  submit(request: SendRequest, hooks: JobHooks, listener: JobListener): Job {
+  /** Requests per second the learnt pace allows (Infinity while none was learnt). */
+  get pacePerSecond(): number {
+    return this.pace.ratePerSecond;
+  }
+
+  submit(request: SendRequest, hooks: JobHooks, listener: JobListener): JobHandle {
     const job = new Job(request, hooks, listener);
     if (this.closed) {
       this.settle(job, new SmsError('closed'));
@@ -158,25 +69,29 @@ export class Pipeline {
       this.settle(job, new SmsError('queueFull', { limit: this.options.queueLimit }));
     } else {
       this.active.add(job);
-      this.enqueue(job);
-      this.pump();
+      const now = this.now();
+      if (this.pausedUntil > now) this.holdBack(job, now);
+      if (!this.heldTooLong(job, this.pausedUntil)) {
+        this.enqueue(job);
+        this.pump();
+      }
     }
     return job;
   }
 
   /** Ends a job that has not started with a "closed" error; an in-flight one may finish but is not retried. */
-  cancel(job: Job): void {
+  cancel(handle: JobHandle): void {
+    const job = handle as Job;
     job.cancelled = true;
     if (job.state === 'queued' || job.state === 'backingOff') {
       if (job.state === 'queued') this.queued--;
-      clearTimeout(job.timer);
       this.settle(job, new SmsError('closed'));
     }
   }
 
   /** Cancels the jobs, waits up to `graceMs` for those in flight, then aborts what is left. */
-  async closeJobs(jobs: Iterable<Job>, graceMs: number): Promise<void> {
-    const list = [...jobs];
+  async closeJobs(handles: Iterable<JobHandle>, graceMs: number): Promise<void> {
+    const list = [...handles] as Job[];
     list.forEach((job) => this.cancel(job));
     const inFlight = list.filter((job) => job.state === 'inFlight').map((job) => job.ended());
     if (inFlight.length === 0) return;
@@ -222,7 +137,7 @@ export class Pipeline {
   private pump(): void {
     const userInterval = this.options.ratePerSecond > 0 ? 1000 / this.options.ratePerSecond : 0;
     while (this.inFlight < this.options.concurrency && this.queued > 0) {
-      const now = Date.now();
+      const now = this.now();
       const interval = Math.max(userInterval, this.pace.interval());
       const startAt = Math.max(this.pausedUntil, interval > 0 ? this.nextStartAt : 0);
       if (now < startAt) {
@@ -236,6 +151,8 @@ export class Pipeline {
       }
       const job = this.dequeue();
       if (!job) return;
+      // Held back by a pause and then by the queue behind it for longer than allowed: fail, unsent.
+      if (job.heldByPause && this.heldTooLong(job, now)) continue;
       this.nextStartAt = Math.max(now, this.nextStartAt) + interval;
       void this.run(job);
     }
@@ -244,13 +161,13 @@ export class Pipeline {
   private async run(job: Job): Promise<void> {
     job.state = 'inFlight';
     job.attempts++;
-    job.startedAt = Date.now();
+    job.startedAt = this.now();
     job.controller = new AbortController();
     this.inFlight++;
+    this.pace.started(job.startedAt);
     try {
       const response = await this.attempt(job.request, job.controller);
-      this.consecutiveThrottles = 0;
-      this.pace.accepted(Date.now());
+      this.pace.accepted(this.now());
       this.settle(job, undefined, response);
     } catch (error) {
       this.afterFailure(job, error as Error);
@@ -270,45 +187,75 @@ export class Pipeline {
     } else if (++job.networkFailures > this.options.retries) {
       this.settle(job, error);
     } else {
-      const delayMs = this.backoff(job.networkFailures);
-      job.state = 'backingOff';
-      job.hooks.onRetryWait?.(delayMs);
-      job.timer = setTimeout(() => {
-        this.enqueue(job, true);
-        this.pump();
-      }, delayMs);
+      this.retryLater(job, backoffDelay(job.networkFailures, this.options.backoffMs));
     }
   }
 
-  /** The account is over its limit: pause it, slow it down, and put the job back at the front. */
+  /**
+   * Infobip answered 429 or 503: nothing was sent. A 429 that says the limit is near, or a
+   * Retry-After longer than any message may wait, pauses the whole account (every queued
+   * message would meet the same answer); otherwise only this message waits.
+   */
   private afterThrottle(job: Job, failure: SendFailure): void {
-    const now = Date.now();
-    const delayMs = failure.retryAfterMs ?? this.backoff(++this.consecutiveThrottles);
+    const now = this.now();
+    const status = failure.statusCode ?? 429;
+    const delayMs = failure.retryAfterMs ?? backoffDelay(++job.throttles, this.options.backoffMs);
     const waitLimit = this.options.throttleWaitMs;
+    const limitNear = status === 429 && this.pace.throttled(job.startedAt, now);
+    if (limitNear || (failure.retryAfterMs ?? 0) > waitLimit) this.pause(now + delayMs, status);
     if (delayMs > waitLimit) {
       const seconds = Math.ceil(delayMs / 1000);
-      this.settle(job, new SmsError('retryAfterTooLong', { seconds }, failure.statusCode));
+      this.settle(job, new SmsError('retryAfterTooLong', { seconds }, status));
       return;
     }
-    job.throttledSince ??= now;
-    this.pausedUntil = Math.max(this.pausedUntil, now + delayMs);
-    this.pace.throttled(job.startedAt, now);
-    if (this.pausedUntil - job.throttledSince > waitLimit) {
-      const seconds = Math.round((now - job.throttledSince) / 1000);
-      this.settle(
-        job,
-        new SmsError('throttledTooLong', { status: failure.statusCode ?? 429, seconds }, failure.statusCode),
-      );
-      return;
+    job.heldSince ??= now;
+    job.heldStatus = status;
+    job.heldByPause = false;
+    if (this.heldTooLong(job, now + delayMs)) return;
+    if (this.pausedUntil > now) {
+      job.hooks.onRetryWait?.(this.pausedUntil - now);
+      this.enqueue(job, true);
+    } else {
+      this.retryLater(job, delayMs);
     }
-    job.hooks.onRetryWait?.(this.pausedUntil - now);
-    this.enqueue(job, true);
   }
 
-  /** Exponential backoff with "equal jitter": half fixed, half random. */
-  private backoff(attempt: number): number {
-    const ceiling = Math.min(MAX_BACKOFF_MS, (this.options.backoffMs ?? 1000) * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  /** Holds the account back until `until`; queued messages that cannot wait that long fail now. */
+  private pause(until: number, status: number): void {
+    const now = this.now();
+    this.pausedUntil = Math.max(this.pausedUntil, until);
+    this.pauseStatus = status;
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const job = this.queue[i];
+      if (job?.state !== 'queued') continue;
+      this.holdBack(job, now);
+      if (this.heldTooLong(job, this.pausedUntil)) this.queued--;
+    }
+  }
+
+  /** Marks a queued job as held back by the account's pause, from now unless it was already. */
+  private holdBack(job: Job, now: number): void {
+    job.heldSince ??= now;
+    job.heldStatus ??= this.pauseStatus;
+    job.heldByPause = true;
+  }
+
+  /** Fails a job that will have been held back longer than allowed at `startAt`; returns whether it did. */
+  private heldTooLong(job: Job, startAt: number): boolean {
+    if (job.heldSince === undefined || startAt - job.heldSince <= this.options.throttleWaitMs) return false;
+    const status = job.heldStatus ?? this.pauseStatus;
+    const seconds = Math.round(this.options.throttleWaitMs / 1000);
+    this.settle(job, new SmsError('throttledTooLong', { status, seconds }, status));
+    return true;
+  }
+
+  private retryLater(job: Job, delayMs: number): void {
+    job.state = 'backingOff';
+    job.hooks.onRetryWait?.(delayMs);
+    job.timer = setTimeout(() => {
+      this.enqueue(job, true);
+      this.pump();
+    }, delayMs);
   }
 
   private settle(job: Job, error?: Error, response?: SendResult): void {

@@ -2,7 +2,8 @@ const MASK = '***';
 
 /**
  * Removes secrets from text a server sent back, in every form an echo may take:
- * as typed, JSON-escaped, URL-encoded (also with + for spaces) and base64.
+ * as typed, JSON-escaped, URL-encoded (also with + for spaces) and base64. Every secret is
+ * masked, however short: a short password is still a password.
  */
 export class Redactor {
   private readonly forms: string[];
@@ -10,7 +11,7 @@ export class Redactor {
   constructor(secrets: (string | undefined)[]) {
     const forms = new Set<string>();
     for (const secret of secrets) {
-      if (typeof secret !== 'string' || secret.length < 4) continue;
+      if (typeof secret !== 'string' || secret === '') continue;
       forms.add(secret);
       forms.add(JSON.stringify(secret).slice(1, -1));
       forms.add(encodeURIComponent(secret));
@@ -28,17 +29,24 @@ export class Redactor {
     return result;
   }
 
-  /** Whether a raw body may hold a secret: one of its forms, or a \u escape that JSON.parse would decode. */
-  mayHoldSecret(raw: string): boolean {
-    return raw.includes('\\u') || this.forms.some((form) => raw.includes(form));
-  }
-
-  /** Redacts every string inside a parsed JSON value, in place; returns the value. */
+  /**
+   * Redacts every string inside a parsed JSON value, keys included, and returns it. Works on
+   * what JSON.parse made, so every escaped form on the wire (`\\/`, `\\u0041`, …) is covered.
+   */
   value<T>(value: T): T {
     if (typeof value === 'string') return this.text(value) as T;
     if (typeof value !== 'object' || value === null) return value;
-    const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) record[key] = this.value(record[key]);
-    return value;
+    if (Array.isArray(value)) return value.map((item: unknown) => this.value(item)) as T;
+    const clean: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      // defineProperty, so that a key "__proto__" stays a plain property as JSON.parse made it.
+      Object.defineProperty(clean, this.text(key), {
+        value: this.value(item),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return clean as T;
   }
 }

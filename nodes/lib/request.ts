@@ -65,6 +65,7 @@ function destinations(fromMessage: unknown, fromSettings: string): string[] {
   } else {
     field = 'msg.to';
     if (typeof fromMessage === 'string') candidates = splitDestinations(fromMessage);
+    else if (typeof fromMessage === 'number') candidates = [fromMessage];
     else if (Array.isArray(fromMessage)) candidates = fromMessage;
     else throw new SmsError('toType', { type: typeof fromMessage });
     if (candidates.length === 0) throw new SmsError('toEmpty');

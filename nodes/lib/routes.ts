@@ -51,15 +51,3 @@ export function postRoute(
     },
   };
 }
-
-/** Reads a request body up to `limit` bytes; undefined when it is larger. */
-export async function readBody(req: Request, limit: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}

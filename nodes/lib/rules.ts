@@ -121,9 +121,13 @@ function parseBounded({ min, max, integer }: Bounds, value: unknown): Check<numb
   return { ok: true, value: number };
 }
 
-/** A webhook path under httpNodeRoot: one leading slash, URL path characters only, not just "/". */
+/**
+ * A webhook path under httpNodeRoot: one leading slash, then letters, digits and . _ ~ - /.
+ * Characters that Express reads as route syntax (`:` `(` `)` `*` `?` `+` …) are refused: the
+ * route would match other URLs than the one shown, or fail to register.
+ */
 export function normaliseRoutePath(text: string): string | undefined {
   const trimmed = text.trim();
   const withSlash = trimmed.startsWith('/') ? trimmed : '/' + trimmed;
-  return /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(withSlash) && withSlash !== '/' ? withSlash : undefined;
+  return /^\/[A-Za-z0-9._~/-]*$/.test(withSlash) && withSlash !== '/' ? withSlash : undefined;
 }

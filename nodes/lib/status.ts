@@ -51,3 +51,14 @@ export class ThrottledStatus {
     }, this.intervalMs);
   }
 }
+
+/**
+ * Runs `show` now and again once the flows have started: Node-RED connects Status nodes only
+ * after every node of a flow is built, so a status set while a node is built never reaches them.
+ * Returns the function that cancels the second run (call it on close).
+ */
+export function showAfterStart(events: NodeJS.EventEmitter, show: () => void): () => void {
+  show();
+  events.once('flows:started', show);
+  return () => events.removeListener('flows:started', show);
+}

@@ -1,3 +1,7 @@
+import type { LRUCache } from 'lru-cache';
+import { REPORT_WINDOW_MS } from './limits';
+import { recentMap } from './recent';
+
 /** What Node-RED's context offers a node, in its callback form (works with every store). */
 export interface ContextLike {
   get(key: string, store: string | undefined, callback: (error: Error | null, value?: unknown) => void): void;
@@ -11,33 +15,46 @@ export interface TrackedMessage {
   to: string;
   /** The output message's plain-JSON properties, without payload, parts, req and res. */
   sent: Record<string, unknown>;
-  /** When Infobip accepted it (ms since epoch). */
+  /** When Infobip accepted it (ms since epoch: it must mean the same after a restart). */
   at: number;
+  /** The Node-RED instance that sent it; only it checks the message for overdue. */
+  owner?: string;
   /** Set once it was reported overdue. */
   overdue?: boolean;
 }
 
-export const TRACK_WINDOW_MS = 48 * 3600 * 1000;
-const KEY_PREFIX = 'sms_';
+export interface TrackerOptions {
+  /** Messages remembered at most (the account's Track setting). */
+  limit: number;
+  /** This instance, as recorded in its entries. */
+  owner: string;
+  /** Logs a warning (a store that fails is said once, not per message). */
+  warn(text: string): void;
+}
 
+const KEY_PREFIX = 'sms_';
 const keyOf = (messageId: string) => KEY_PREFIX + Buffer.from(messageId, 'utf8').toString('base64url');
+/** A store that failed: the entry is kept and asked for again later. */
+const STORE_FAILED = Symbol('store failed');
 
 /**
  * The account's memory of accepted messages, kept in a Node-RED context store so that a
  * persistent store survives a restart and a shared one serves several instances. This
- * instance's own index (messageId → time sent) orders the entries for the limit and the
- * overdue check; lookups go to the store, so they also find what other instances sent.
+ * instance's own index (messageId → time accepted) orders its entries for the limit and the
+ * overdue check, and drops them from the store when they leave it; lookups go to the store, so
+ * they also find what other instances sent.
  */
 export class Tracker {
-  private readonly index = new Map<string, number>();
+  private readonly index: LRUCache<string, number>;
+  private storeFailureLogged = false;
   readonly ready: Promise<void>;
 
   constructor(
     private readonly context: ContextLike,
     private readonly store: string | undefined,
-    readonly limit: number,
-    private readonly windowMs = TRACK_WINDOW_MS,
+    private readonly options: TrackerOptions,
   ) {
+    this.index = recentMap<number>(options.limit, (messageId) => this.write(messageId, undefined));
     this.ready = this.load();
   }
 
@@ -46,78 +63,103 @@ export class Tracker {
   }
 
   track(entry: TrackedMessage): void {
-    this.index.delete(entry.messageId);
-    this.index.set(entry.messageId, entry.at);
-    this.write(entry.messageId, entry);
-    this.prune(Date.now());
+    const kept = { ...entry, owner: this.options.owner };
+    this.index.set(entry.messageId, entry.at, { ttl: remaining(entry.at) });
+    this.write(entry.messageId, kept);
   }
 
+  /** What was sent as `messageId`, as a copy, or undefined (unknown, older than 48 h, or the store failed). */
   async lookup(messageId: string): Promise<TrackedMessage | undefined> {
-    const value = await new Promise<unknown>((resolve) =>
-      this.context.get(keyOf(messageId), this.store, (error, found) => resolve(error ? undefined : found)),
-    );
-    return isTracked(value) && Date.now() - value.at <= this.windowMs ? value : undefined;
+    const entry = await this.read(messageId);
+    if (entry === STORE_FAILED) return undefined;
+    if (entry === undefined) this.index.delete(messageId);
+    return entry && { ...entry, sent: structuredClone(entry.sent) };
   }
 
   /** Forgets a message whose final report arrived. */
   forget(messageId: string): void {
-    this.index.delete(messageId);
-    this.write(messageId, undefined);
+    if (!this.index.delete(messageId)) this.write(messageId, undefined);
   }
 
   /** The tracked messages sent at or before `sentBefore` and not yet reported overdue; marks them. */
   async takeOverdue(sentBefore: number): Promise<TrackedMessage[]> {
+    this.index.purgeStale();
     const due: TrackedMessage[] = [];
-    for (const [messageId, at] of this.index) {
+    for (const [messageId, at] of [...this.index.rentries()] as [string, number][]) {
       if (at > sentBefore) break;
-      const entry = await this.lookup(messageId);
-      if (!entry) {
+      const entry = await this.read(messageId);
+      if (entry === STORE_FAILED) continue;
+      if (entry === undefined) {
         this.index.delete(messageId);
       } else if (!entry.overdue) {
         entry.overdue = true;
         this.write(messageId, entry);
-        due.push(entry);
+        due.push({ ...entry, sent: structuredClone(entry.sent) });
       }
     }
     return due;
   }
 
-  /** Drops the oldest entries beyond the limit, and those older than the window. */
-  private prune(now: number): void {
-    for (const [messageId, at] of this.index) {
-      if (this.index.size <= this.limit && now - at <= this.windowMs) break;
-      this.forget(messageId);
+  /** The entry in the store; undefined when absent or expired (then deleted there too). */
+  private async read(messageId: string): Promise<TrackedMessage | undefined | typeof STORE_FAILED> {
+    const key = keyOf(messageId);
+    const value = await new Promise<unknown>((resolve) =>
+      this.context.get(key, this.store, (error, found) => resolve(error ? this.failed(error) : found)),
+    );
+    if (value === STORE_FAILED) return STORE_FAILED;
+    if (!isTracked(value)) return undefined;
+    if (remaining(value.at) <= 0) {
+      this.write(messageId, undefined);
+      return undefined;
     }
+    return value;
   }
 
   private write(messageId: string, value: TrackedMessage | undefined): void {
-    this.context.set(keyOf(messageId), value, this.store, () => undefined);
+    this.context.set(keyOf(messageId), value, this.store, (error) => {
+      if (error) this.failed(error);
+    });
   }
 
-  /** Rebuilds the index from what the store kept (a persistent store, after a restart). */
+  private failed(error: Error): typeof STORE_FAILED {
+    if (!this.storeFailureLogged) this.options.warn(error.message);
+    this.storeFailureLogged = true;
+    return STORE_FAILED;
+  }
+
+  /** Rebuilds the index from what this instance left in the store (a persistent store, after a restart). */
   private async load(): Promise<void> {
     const keys = await new Promise<string[]>((resolve) =>
-      this.context.keys(this.store, (error, found) => resolve(error || !found ? [] : found)),
+      this.context.keys(this.store, (error, found) => {
+        if (error) this.failed(error);
+        resolve(error || !found ? [] : found);
+      }),
     );
     const entries: TrackedMessage[] = [];
     for (const key of keys) {
       if (!key.startsWith(KEY_PREFIX)) continue;
       const value = await new Promise<unknown>((resolve) =>
-        this.context.get(key, this.store, (error, found) => resolve(error ? undefined : found)),
+        this.context.get(key, this.store, (error, found) => resolve(error ? this.failed(error) : found)),
       );
-      if (isTracked(value)) entries.push(value);
+      // Another instance's entries stay its own (entries from before owners were recorded are taken).
+      if (!isTracked(value) || (value.owner !== undefined && value.owner !== this.options.owner)) continue;
+      if (remaining(value.at) > 0) entries.push(value);
+      else this.write(value.messageId, undefined);
     }
     entries.sort((a, b) => a.at - b.at);
-    // Messages tracked while loading are the newest: they go behind the loaded ones.
-    const trackedMeanwhile = [...this.index];
-    this.index.clear();
-    for (const entry of entries) this.index.set(entry.messageId, entry.at);
-    for (const [messageId, at] of trackedMeanwhile) {
-      this.index.delete(messageId);
-      this.index.set(messageId, at);
-    }
-    this.prune(Date.now());
+    // Messages tracked while loading are the newest: the oldest loaded ones make room for them.
+    const trackedMeanwhile = [...this.index.rentries()] as [string, number][];
+    const room = Math.max(0, this.options.limit - trackedMeanwhile.length);
+    const dropped = entries.splice(0, Math.max(0, entries.length - room));
+    for (const entry of dropped) this.write(entry.messageId, undefined);
+    for (const entry of entries) this.index.set(entry.messageId, entry.at, { ttl: remaining(entry.at) });
+    for (const [messageId, at] of trackedMeanwhile) this.index.set(messageId, at, { ttl: remaining(at) });
   }
+}
+
+/** How much of the report window is left for a message accepted at `at` (epoch ms). */
+function remaining(at: number): number {
+  return REPORT_WINDOW_MS - (Date.now() - at);
 }
 
 function isTracked(value: unknown): value is TrackedMessage {

@@ -123,7 +123,7 @@ describe('delivery under faults', function () {
       errors.should.have.length(1);
       errors[0].statusCode.should.equal(429);
       errors[0].error.message.should.equal(
-        'Error: Infobip kept answering HTTP 429 (too many requests) for 1 s, longer than the account waits; nothing was sent (after 2 attempts)',
+        "Error: Infobip's HTTP 429 answers (too many requests or unavailable) held the message back longer than the account waits (1 s); nothing was sent (after 2 attempts)",
       );
       env.server.requests.should.have.length(2);
     });
@@ -212,7 +212,7 @@ describe('delivery under faults', function () {
       const { outputs, errors } = await sendAll(1, 300);
       outputs.should.be.empty();
       errors[0].statusCode.should.equal(503);
-      errors[0].error.message.should.match(/kept answering HTTP 503 .*nothing was sent/);
+      errors[0].error.message.should.match(/HTTP 503 answers .* held the message back .*nothing was sent/);
       statusTexts().should.containEql('retrying in 1 s');
       statusTexts().should.containEql('HTTP 503');
     });

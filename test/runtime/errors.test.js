@@ -38,7 +38,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
       [
         'msg.to of the wrong type',
         { payload: 'ab', to: { n: 1 } },
-        /msg\.to has type object: give a string or an array of strings/,
+        /msg\.to has type object: give a number in international format as a string or a whole number, or an array of them/,
       ],
       ['an empty msg.to', { payload: 'ab', to: [] }, /msg\.to is empty/],
       [

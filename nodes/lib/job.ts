@@ -1,0 +1,70 @@
+import type { SendResult } from './client';
+import type { SendRequest } from './request';
+
+/** Told once when a failed attempt will be tried again after `delayMs`. */
+export interface JobHooks {
+  onRetryWait?(delayMs: number): void;
+}
+
+export type JobListener = (error: Error | undefined, response?: SendResult) => void;
+
+/** What a node holds of a job it submitted: whether it has ended. */
+export interface JobHandle {
+  readonly settled: boolean;
+}
+
+type JobState = 'queued' | 'backingOff' | 'inFlight' | 'settled';
+
+/**
+ * One request on its way through the pipeline; it ends exactly once, with a response or an
+ * error, and tells its listener. (A callback rather than a promise: a burst queues tens of
+ * thousands of jobs, and a promise with its reactions costs several times a job's own size.)
+ */
+export class Job implements JobHandle {
+  state: JobState = 'queued';
+  attempts = 0;
+  networkFailures = 0;
+  /** Consecutive 429/503 answers to this job, for its own backoff. */
+  throttles = 0;
+  /** Since when (monotonic ms) the account's 429/503 answers have held this job back, and the last status. */
+  heldSince?: number;
+  heldStatus?: number;
+  /** Set while the job waits in the queue behind a pause of the account (checked when it would start). */
+  heldByPause = false;
+  startedAt = 0;
+  cancelled = false;
+  timer?: NodeJS.Timeout;
+  controller?: AbortController;
+  private onEnd?: () => void;
+
+  constructor(
+    readonly request: SendRequest,
+    readonly hooks: JobHooks,
+    private readonly listener: JobListener,
+  ) {}
+
+  get settled(): boolean {
+    return this.state === 'settled';
+  }
+
+  /** Ends the job once; later calls are ignored. */
+  end(error: Error | undefined, response?: SendResult): void {
+    if (this.state === 'settled') return;
+    this.state = 'settled';
+    clearTimeout(this.timer);
+    this.listener(error, response);
+    this.onEnd?.();
+  }
+
+  /** Resolves when the job has ended (made only when someone waits, e.g. on close). */
+  ended(): Promise<void> {
+    if (this.state === 'settled') return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.onEnd;
+      this.onEnd = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,11 @@
+/** How long Infobip keeps a message's reports on offer, and so how long we remember what was sent. */
+export const REPORT_WINDOW_MS = 48 * 3600 * 1000;
+/** The longest delay setTimeout holds (2^31-1 ms); a longer one fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+/** How long closing waits for requests in flight; below Node-RED's 15 s close timeout. */
+export const CLOSE_GRACE_MS = 10_000;
+/** A wait for the server (backoff, Retry-After of a report poll) never exceeds this. */
+export const MAX_BACKOFF_MS = 30_000;
+
+/** A clock that never steps back (wall-clock changes do not stall pacing); read at call time so fake timers reach it. */
+export const monotonicNow = (): number => performance.now();

@@ -1,0 +1,24 @@
+import { LRUCache } from 'lru-cache';
+import { REPORT_WINDOW_MS } from './limits';
+
+/**
+ * A map that keeps at most `max` entries, each for the report window (48 hours) or the `ttl`
+ * given when it is set, dropping the oldest first. `onDrop` is told of every entry that leaves
+ * by eviction, expiry or delete (not by being set again).
+ */
+export function recentMap<V extends NonNullable<unknown>>(
+  max: number,
+  onDrop?: (key: string, value: V) => void,
+): LRUCache<string, V> {
+  return new LRUCache<string, V>({
+    max,
+    ttl: REPORT_WINDOW_MS,
+    // Read the clock at call time, so that fake timers in unit tests reach it.
+    perf: { now: () => performance.now() },
+    dispose: onDrop
+      ? (value, key, reason) => {
+          if (reason !== 'set') onDrop(key, value);
+        }
+      : undefined,
+  });
+}
