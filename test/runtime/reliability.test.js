@@ -2,6 +2,7 @@
 // The contract under a strange answer, a hostile network and big fan-outs: every destination
 // ends in exactly one output or is named in an error, no secret leaks, nothing is sent twice.
 const http = require('node:http');
+const net = require('node:net');
 const should = require('should');
 const { helper, collect, withRuntime, API_KEY, CREDENTIALS, lastStatusOf } = require('../support/runtime');
 
@@ -86,6 +87,29 @@ describe('binary-sms reliability', function () {
         errors[0].error.message.should.not.containEql(echo);
         errors[0].error.message.should.containEql('***');
       }
+    });
+    it('a password echoed in a 200 with an escaped slash (se\\/cret) reaches msg.payload masked', async function () {
+      const password = 'se/cret-pw';
+      await env.load({}, { authType: 'basic' }, { acc1: { username: 'demo', password } });
+      env.server.password = password;
+      const description = 'login se\\/cret-pw';
+      env.server.plan({
+        status: 200,
+        raw: `{"messages":[{"to":"41793026727","messageId":"m1","status":{"groupName":"PENDING","description":"${description}"}}]}`,
+      });
+      const { outputs } = await send({ payload: 'ab' }, 1);
+      JSON.stringify(outputs[0]).should.not.containEql(password);
+      outputs[0].payload.status.description.should.equal('login ***');
+    });
+    it('a secret shorter than four characters is masked too', async function () {
+      await env.load({}, { authType: 'basic' }, { acc1: { username: 'demo', password: 'x9!' } });
+      env.server.password = 'x9!';
+      env.server.plan({
+        status: 200,
+        body: { messages: [entry('41793026727', { status: { ...PENDING, description: 'password x9! used' } })] },
+      });
+      const { outputs } = await send({ payload: 'ab' }, 1);
+      outputs[0].payload.status.description.should.equal('password *** used');
     });
     it('a 200 entry that echoes the key reaches msg.payload masked', async function () {
       await env.load();
@@ -231,6 +255,81 @@ describe('binary-sms reliability', function () {
         connects.should.equal(2);
         lastStatusOf('sms').text.should.equal('connection failed');
       });
+    });
+  });
+
+  describe('through a real forward proxy (HTTP_PROXY)', function () {
+    let proxy;
+    let tunnels;
+    beforeEach(async function () {
+      const { createProxy } = await import('proxy');
+      tunnels = [];
+      proxy = createProxy(http.createServer());
+      proxy.authenticate = (req) =>
+        req.headers['proxy-authorization'] === 'Basic ' + Buffer.from('pu:pp').toString('base64');
+      proxy.on('connect', (req) => tunnels.push(req.url));
+      await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    });
+    afterEach(async function () {
+      delete process.env.HTTP_PROXY;
+      delete process.env.NO_PROXY;
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    });
+    const proxyUrl = (auth = 'pu:pp@') => `http://${auth}127.0.0.1:${proxy.address().port}`;
+
+    it('tunnels to Infobip with the proxy credentials, which never show', async function () {
+      process.env.HTTP_PROXY = proxyUrl();
+      await env.load();
+      const { outputs, errors } = await send({ payload: 'ab' }, 1);
+      errors.should.be.empty();
+      outputs.should.have.length(1);
+      tunnels.should.eql([`127.0.0.1:${env.server.port}`]);
+      env.server.requests.should.have.length(1);
+      should(env.server.requests[0].headers['proxy-authorization']).be.undefined();
+      JSON.stringify(outputs).should.not.containEql('pp');
+    });
+    it('wrong proxy credentials: refused (407), nothing sent', async function () {
+      process.env.HTTP_PROXY = proxyUrl('pu:wrong@');
+      await env.load({}, { retries: 0 });
+      const { errors } = await send({ payload: 'ab' }, 1);
+      errors[0].error.message.should.match(
+        /The proxy 127\.0\.0\.1:\d+ refused to connect to Infobip \(HTTP 407\); nothing was sent/,
+      );
+      errors[0].error.message.should.not.containEql('wrong');
+      env.server.requests.should.be.empty();
+    });
+    it('NO_PROXY names the Infobip host: no tunnel', async function () {
+      process.env.HTTP_PROXY = proxyUrl();
+      process.env.NO_PROXY = '127.0.0.1';
+      await env.load();
+      (await send({ payload: 'ab' }, 1)).outputs.should.have.length(1);
+      tunnels.should.be.empty();
+    });
+  });
+
+  describe('a proxy that accepts the connection and never answers CONNECT', function () {
+    let silent;
+    beforeEach(async function () {
+      silent = net.createServer(() => undefined);
+      await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      process.env.HTTPS_PROXY = `http://127.0.0.1:${silent.address().port}`;
+    });
+    afterEach(async function () {
+      delete process.env.HTTPS_PROXY;
+      await new Promise((resolve) => {
+        silent.close(resolve);
+        for (const socket of silentSockets) socket.destroy();
+      });
+    });
+    const silentSockets = new Set();
+    it('is "nothing was sent" (no tunnel existed), not "delivery unknown"', async function () {
+      this.timeout(30000);
+      silent.on('connection', (socket) => silentSockets.add(socket));
+      await env.load({}, { retries: 0, timeout: 20 }, CREDENTIALS, 'https://example.api.infobip.com');
+      const { errors } = await send({ payload: 'ab' }, 1);
+      errors[0].error.message.should.match(/The proxy 127\.0\.0\.1:\d+ did not answer .* in time; nothing was sent/);
+      lastStatusOf('sms').text.should.equal('connection failed');
     });
   });
 

@@ -1,0 +1,212 @@
+'use strict';
+// The send pipeline with fake timers: order, retries, the account's pauses and pace.
+const should = require('should');
+const FakeTimers = require('@sinonjs/fake-timers');
+const { Pipeline } = require('../../dist/lib/pipeline');
+const { SendFailure } = require('../../dist/lib/errors');
+
+const OK = { statusCode: 200, body: { messages: [] } };
+const throttled = (status, retryAfterMs) => new SendFailure('http', { status }, 'throttled', status, retryAfterMs);
+const notSent = () => new SendFailure('notConnected', { code: 'ECONNREFUSED' }, 'notSent');
+
+/**
+ * A pipeline whose attempts are answered by `answer(request, attemptNumber)` (a result, or an
+ * error to throw) after `latencyMs` of fake time. Records the requests in the order they started.
+ */
+function harness(options, answer = () => OK, latencyMs = 10) {
+  const started = [];
+  const ended = [];
+  const pipeline = new Pipeline(
+    { concurrency: 1, ratePerSecond: 0, queueLimit: 0, retries: 3, throttleWaitMs: 600_000, ...options },
+    (request) => {
+      started.push({ id: request.id, at: performance.now() });
+      const attempt = started.filter((entry) => entry.id === request.id).length;
+      return new Promise((resolve, reject) =>
+        setTimeout(() => {
+          const result = answer(request, attempt);
+          if (result instanceof Error) reject(result);
+          else resolve(result);
+        }, latencyMs),
+      );
+    },
+  );
+  const submit = (id) => pipeline.submit({ id }, {}, (error) => ended.push({ id, error, at: performance.now() }));
+  return { pipeline, started, ended, submit };
+}
+
+describe('Pipeline (fake timers)', function () {
+  let clock;
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
+  });
+  afterEach(() => clock.uninstall());
+
+  it('starts messages in the order they came, one slot at a time', async function () {
+    const { started, ended, submit } = harness({ concurrency: 1 });
+    for (const id of [1, 2, 3, 4]) submit(id);
+    await clock.runAllAsync();
+    started.map((entry) => entry.id).should.eql([1, 2, 3, 4]);
+    ended.map((entry) => entry.id).should.eql([1, 2, 3, 4]);
+  });
+
+  it('a retry after a failure that sent nothing goes back to the front of the queue', async function () {
+    const { started, submit } = harness({ concurrency: 1, backoffMs: 2 }, (request, attempt) =>
+      request.id === 1 && attempt === 1 ? notSent() : OK,
+    );
+    for (const id of [1, 2, 3]) submit(id);
+    // 1 fails; while it backs off, 2 starts; 1 then re-enters ahead of 3.
+    await clock.runAllAsync();
+    started.map((entry) => entry.id).should.eql([1, 2, 1, 3]);
+  });
+
+  it('the rate limit spaces request starts', async function () {
+    const { started, submit } = harness({ concurrency: 4, ratePerSecond: 10 });
+    for (const id of [1, 2, 3, 4, 5]) submit(id);
+    await clock.runAllAsync();
+    const gaps = started.slice(1).map((entry, i) => Math.round(entry.at - started[i].at));
+    gaps.should.eql([100, 100, 100, 100]);
+  });
+
+  it('a 429 pauses the whole account for its Retry-After, then it goes on', async function () {
+    const { started, ended, submit } = harness({ concurrency: 2 }, (request, attempt) =>
+      request.id === 1 && attempt === 1 ? throttled(429, 2000) : OK,
+    );
+    submit(1);
+    submit(2);
+    await clock.tickAsync(15);
+    // 2 was already in flight; 3 and 4 come during the pause and wait for it.
+    submit(3);
+    submit(4);
+    await clock.runAllAsync();
+    ended.every((entry) => entry.error === undefined).should.be.true();
+    const after = started.filter((entry) => entry.at > 15).map((entry) => entry.id);
+    after.should.eql([1, 3, 4]);
+    started.find((entry, i) => i > 1 && entry.id === 1).at.should.be.aboveOrEqual(2010);
+  });
+
+  it('messages queued behind a pause fail once their wait from the pause exceeds Wait on 429, unsent', async function () {
+    // One slot, 1 request/s: after a 2 s pause, the k-th queued message would wait k seconds more.
+    const { started, ended, submit } = harness(
+      { concurrency: 1, ratePerSecond: 1, throttleWaitMs: 5000 },
+      (request, attempt) => (request.id === 0 && attempt === 1 ? throttled(429, 2000) : OK),
+    );
+    for (let id = 0; id < 10; id++) submit(id);
+    await clock.runAllAsync();
+    const failed = ended.filter((entry) => entry.error).map((entry) => entry.id);
+    const sent = ended.filter((entry) => !entry.error).map((entry) => entry.id);
+    failed.length.should.be.above(0);
+    for (const entry of ended.filter((candidate) => candidate.error)) {
+      entry.error.key.should.equal('throttledTooLong');
+      entry.error.params.status.should.equal(429);
+      started.some((start) => start.id === entry.id).should.be.false();
+    }
+    // No message that was sent started more than the limit after the pause began.
+    for (const id of sent) {
+      const first = started.find((start) => start.id === id && start.at > 10) ?? started.find((s) => s.id === id);
+      (first.at - 10).should.be.belowOrEqual(5000 + 10);
+    }
+  });
+
+  it('a Retry-After longer than Wait on 429 fails that message and pauses the account for the others', async function () {
+    const { started, ended, submit } = harness({ concurrency: 1, throttleWaitMs: 3000 }, (request, attempt) =>
+      request.id === 1 && attempt === 1 ? throttled(429, 60_000) : OK,
+    );
+    for (const id of [1, 2, 3]) submit(id);
+    await clock.tickAsync(20);
+    const keys = Object.fromEntries(ended.map((entry) => [entry.id, entry.error?.key]));
+    keys.should.eql({ 1: 'retryAfterTooLong', 2: 'throttledTooLong', 3: 'throttledTooLong' });
+    started.should.have.length(1);
+    // A message that comes while the pause lasts fails at once, without a request.
+    submit(4);
+    ended.at(-1).should.have.properties({ id: 4 });
+    ended.at(-1).error.key.should.equal('throttledTooLong');
+    started.should.have.length(1);
+  });
+
+  it('a 503 is no rate signal: it costs only its own message a wait, the others go on at full speed', async function () {
+    const { pipeline, started, ended, submit } = harness({ concurrency: 1 }, (request, attempt) =>
+      request.id === 2 && attempt === 1 ? throttled(503, 1000) : OK,
+    );
+    for (const id of [1, 2, 3, 4]) submit(id);
+    await clock.tickAsync(100);
+    // 3 and 4 did not wait for 2's Retry-After.
+    ended.map((entry) => entry.id).should.eql([1, 3, 4]);
+    await clock.runAllAsync();
+    ended.map((entry) => entry.id).should.eql([1, 3, 4, 2]);
+    started.filter((entry) => entry.id === 2).should.have.length(2);
+    pipeline.pacePerSecond.should.equal(Infinity);
+  });
+
+  it('1 % of requests answered 503 at random keep at least 90 % of the fault-free throughput', async function () {
+    this.timeout(20000);
+    const run = async (faultRate) => {
+      let seed = 7;
+      const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+      const { ended, submit } = harness({ concurrency: 4 }, () => (random() < faultRate ? throttled(503) : OK), 20);
+      // 200 messages/s for 60 s.
+      for (let second = 0; second < 60; second++) {
+        for (let i = 0; i < 200; i++) submit(second * 200 + i);
+        await clock.tickAsync(1000);
+      }
+      const done = ended.filter((entry) => !entry.error).length;
+      await clock.runAllAsync();
+      ended.length.should.equal(12000);
+      new Set(ended.map((entry) => entry.id)).size.should.equal(12000);
+      return done;
+    };
+    const clean = await run(0);
+    const faulty = await run(0.01);
+    (faulty / clean).should.be.aboveOrEqual(0.9);
+  });
+
+  it('the pace learnt from 429s falls, then recovers while none come', async function () {
+    // An account accepting 50 requests per second; beyond, 429 with Retry-After 1 s.
+    let windowStart = 0;
+    let inWindow = 0;
+    const limit = () => {
+      const now = performance.now();
+      if (now - windowStart >= 1000) {
+        windowStart = now;
+        inWindow = 0;
+      }
+      return ++inWindow > 50 ? throttled(429, 1000) : OK;
+    };
+    const { pipeline, ended, submit } = harness({ concurrency: 8 }, limit, 5);
+    for (let id = 0; id < 1000; id++) submit(id);
+    await clock.tickAsync(3000);
+    const learnt = pipeline.pacePerSecond;
+    learnt.should.be.below(60);
+    await clock.tickAsync(60_000);
+    ended.filter((entry) => entry.error).should.be.empty();
+    ended.should.have.length(1000);
+    // Without further 429s the pace rises again.
+    for (let id = 1000; id < 1100; id++) submit(id);
+    await clock.tickAsync(10_000);
+    pipeline.pacePerSecond.should.be.above(learnt);
+  });
+
+  it('a wall clock stepped back does not stall the account (pacing is monotonic)', async function () {
+    const { started, submit } = harness({ concurrency: 1, ratePerSecond: 10 });
+    submit(1);
+    submit(2);
+    clock.setSystemTime(Date.now() - 3600_000);
+    submit(3);
+    await clock.tickAsync(500);
+    started.map((entry) => entry.id).should.eql([1, 2, 3]);
+  });
+
+  it('close ends waiting messages with "closed" and lets the one in flight finish', async function () {
+    const { pipeline, ended, submit } = harness({ concurrency: 1 }, () => OK, 1000);
+    for (const id of [1, 2, 3]) submit(id);
+    const closing = pipeline.close(10_000);
+    ended
+      .map((entry) => [entry.id, entry.error?.key])
+      .should.eql([
+        [2, 'closed'],
+        [3, 'closed'],
+      ]);
+    await clock.tickAsync(1000);
+    await closing;
+    should(ended.find((entry) => entry.id === 1).error).be.undefined();
+  });
+});

@@ -1,0 +1,160 @@
+'use strict';
+// The account's memory of sent messages, over a context store, with fake timers.
+const should = require('should');
+const FakeTimers = require('@sinonjs/fake-timers');
+const { Tracker } = require('../../dist/lib/tracker');
+const { ReportMessages, SEEN_LIMIT } = require('../../dist/lib/reports');
+
+const HOUR = 3600_000;
+
+/** A context store in memory, as Node-RED's memory store behaves (returns its own objects); can be told to fail. */
+function memoryContext() {
+  const data = new Map();
+  const context = {
+    data,
+    failing: false,
+    get(key, _store, callback) {
+      if (context.failing) callback(new Error('store offline'));
+      else callback(null, data.get(key));
+    },
+    set(key, value, _store, callback) {
+      if (context.failing) return callback(new Error('store offline'));
+      if (value === undefined) data.delete(key);
+      else data.set(key, value);
+      callback(null);
+    },
+    keys(_store, callback) {
+      callback(null, [...data.keys()]);
+    },
+  };
+  return context;
+}
+
+const entry = (messageId, at = Date.now()) => ({ messageId, to: '41793026727', sent: { topic: messageId }, at });
+
+describe('Tracker (fake timers)', function () {
+  let clock;
+  let warnings;
+  beforeEach(() => {
+    clock = FakeTimers.install({
+      now: Date.UTC(2026, 10, 29),
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'],
+    });
+    warnings = [];
+  });
+  afterEach(() => clock.uninstall());
+
+  const tracker = (context, limit = 100, owner = 'me') =>
+    new Tracker(context, undefined, { limit, owner, warn: (text) => warnings.push(text) });
+
+  it('finds a message for 48 hours, then forgets it in memory and in the store', async function () {
+    const context = memoryContext();
+    const subject = tracker(context);
+    await subject.ready;
+    subject.track(entry('a'));
+    await clock.tickAsync(47 * HOUR);
+    (await subject.lookup('a')).sent.should.eql({ topic: 'a' });
+    await clock.tickAsync(2 * HOUR);
+    should(await subject.lookup('a')).be.undefined();
+    subject.size.should.equal(0);
+    context.data.size.should.equal(0);
+  });
+
+  it('keeps at most Track messages, dropping the oldest from the store too', async function () {
+    const context = memoryContext();
+    const subject = tracker(context, 3);
+    await subject.ready;
+    for (const id of ['a', 'b', 'c', 'd', 'e']) subject.track(entry(id));
+    subject.size.should.equal(3);
+    context.data.size.should.equal(3);
+    should(await subject.lookup('a')).be.undefined();
+    should(await subject.lookup('e')).not.be.undefined();
+  });
+
+  it('overdue: a message with no report is reported once; one older than 48 h leaves the store', async function () {
+    const context = memoryContext();
+    const subject = tracker(context);
+    await subject.ready;
+    subject.track(entry('a'));
+    await clock.tickAsync(HOUR);
+    subject.track(entry('b'));
+    const due = await subject.takeOverdue(Date.now() - 30 * 60_000);
+    due.map((item) => item.messageId).should.eql(['a']);
+    (await subject.takeOverdue(Date.now() - 30 * 60_000)).should.be.empty();
+    await clock.tickAsync(48 * HOUR);
+    (await subject.takeOverdue(Date.now())).should.be.empty();
+    context.data.size.should.equal(0);
+    subject.size.should.equal(0);
+  });
+
+  it('a store that fails is said once, and the entry is kept and asked for again', async function () {
+    const context = memoryContext();
+    const subject = tracker(context);
+    await subject.ready;
+    subject.track(entry('a'));
+    context.failing = true;
+    should(await subject.lookup('a')).be.undefined();
+    (await subject.takeOverdue(Date.now())).should.be.empty();
+    warnings.should.eql(['store offline']);
+    subject.size.should.equal(1);
+    context.failing = false;
+    (await subject.takeOverdue(Date.now())).map((item) => item.messageId).should.eql(['a']);
+  });
+
+  it('hands out a copy of what was sent: a change downstream does not alter the memory', async function () {
+    const context = memoryContext();
+    const subject = tracker(context);
+    await subject.ready;
+    subject.track(entry('a'));
+    const first = await subject.lookup('a');
+    first.sent.topic = 'changed';
+    (await subject.lookup('a')).sent.topic.should.equal('a');
+  });
+
+  it('after a restart on a shared store, an instance takes back only its own entries', async function () {
+    const context = memoryContext();
+    const mine = tracker(context, 100, 'me');
+    const theirs = tracker(context, 100, 'them');
+    await Promise.all([mine.ready, theirs.ready]);
+    mine.track(entry('mine'));
+    theirs.track(entry('theirs'));
+    const restarted = tracker(context, 100, 'me');
+    await restarted.ready;
+    restarted.size.should.equal(1);
+    await clock.tickAsync(HOUR);
+    (await restarted.takeOverdue(Date.now())).map((item) => item.messageId).should.eql(['mine']);
+    // It still finds the other's message for its reports.
+    (await restarted.lookup('theirs')).sent.topic.should.equal('theirs');
+  });
+});
+
+describe('ReportMessages', function () {
+  const report = (messageId, name = 'DELIVERED_TO_HANDSET') => ({
+    messageId,
+    to: '41793026727',
+    status: { groupName: 'DELIVERED', name },
+  });
+
+  it('emits a report seen again once, however small Track is', async function () {
+    const subject = tracker();
+    function tracker() {
+      return new Tracker(memoryContext(), undefined, { limit: 100, owner: 'me', warn: () => undefined });
+    }
+    const emitted = [];
+    const messages = new ReportMessages(subject, (msg) => emitted.push(msg));
+    const page = Array.from({ length: 1000 }, (_, i) => report(`m${i}`));
+    await messages.emit(page);
+    await messages.emit(page);
+    emitted.should.have.length(1000);
+    messages.count.should.equal(1000);
+    SEEN_LIMIT.should.be.aboveOrEqual(100_000);
+  });
+
+  it('a new status of the same message is a new report', async function () {
+    const subject = new Tracker(memoryContext(), undefined, { limit: 100, owner: 'me', warn: () => undefined });
+    const emitted = [];
+    const messages = new ReportMessages(subject, (msg) => emitted.push(msg));
+    await messages.emit([report('a', 'DELIVERED_TO_OPERATOR'), report('a', 'DELIVERED_TO_HANDSET')]);
+    emitted.should.have.length(2);
+  });
+});
