@@ -10,7 +10,7 @@ const { fork } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startNodeRed } = require('../test/support/red-process');
+const { startNodeRed } = require('../dev/red-process');
 
 const root = path.resolve(__dirname, '..');
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10000);

@@ -1,6 +1,6 @@
 'use strict';
 // The local Infobip stand-in in its own process, so that it does not share a core with the client measured.
-const { InfobipTestServer } = require('../test/support/infobip-server');
+const { InfobipTestServer } = require('../dev/infobip-server');
 
 new InfobipTestServer({ apiKey: process.env.API_KEY })
   .start(0)

@@ -6,8 +6,9 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { startNodeRed } = require('../test/support/red-process');
-const { InfobipTestServer } = require('../test/support/infobip-server');
+const { ACCOUNT_FIELD_DEFAULTS } = require('../dist/lib/rules');
+const { startNodeRed } = require('../dev/red-process');
+const { InfobipTestServer } = require('../dev/infobip-server');
 
 const root = path.resolve(__dirname, '..');
 const userDir = path.join(root, '.demo');
@@ -64,14 +65,20 @@ async function main() {
   red.child.stderr.pipe(process.stderr);
 
   if (firstStart) {
-    const flows = EXAMPLES.flatMap((file) => JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')));
-    for (const node of flows) {
-      if (node.type === 'infobip-account') {
-        node.name = realApi ? 'Infobip (from environment)' : 'Local test server';
-        node.baseUrl = account.baseUrl;
-        node.credentials = { apiKey: account.apiKey };
-      }
-    }
+    // One demo account for every example: each example file carries its own, so the others are
+    // dropped and their nodes pointed at the one kept.
+    const DEMO_ACCOUNT = 'demo-account';
+    const flows = EXAMPLES.flatMap((file) => JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')))
+      .filter((node) => node.type !== 'infobip-account')
+      .map((node) => (node.account ? { ...node, account: DEMO_ACCOUNT } : node));
+    flows.push({
+      id: DEMO_ACCOUNT,
+      type: 'infobip-account',
+      ...ACCOUNT_FIELD_DEFAULTS,
+      name: realApi ? 'Infobip (from environment)' : 'Infobip stand-in (demo)',
+      baseUrl: account.baseUrl,
+      credentials: { apiKey: account.apiKey },
+    });
     await red.deploy(flows);
   }
 

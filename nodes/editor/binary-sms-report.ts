@@ -8,15 +8,28 @@ interface ReportProperties extends EditorNodeProperties {
   interval: string | number;
   path: string;
   overdue: string | number;
+  /** Whether the dialog has offered this node a random token (new nodes only; older ones keep theirs). */
+  tokenOffered: boolean | string;
+}
+
+/** What Node-RED puts in a password field whose secret is stored on the server. */
+const STORED_SECRET = '__PWRD__';
+
+function randomToken(): string {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 const withinBounds = (name: 'interval' | 'overdue') => (value: string) => parseReportNumber(name, value).ok;
 
-// The URL to paste into Infobip's portal: this editor's origin, httpNodeRoot, the path.
-function webhookUrl(path: string): string {
+// The URL to paste into Infobip's portal: this editor's origin, httpNodeRoot, the path and the
+// token (shown while it was typed or made in this dialog; a stored one is never sent back).
+function webhookUrl(path: string, token: string): string {
   const root = String((RED.settings as { httpNodeRoot?: string }).httpNodeRoot || '/').replace(/\/$/, '');
   const clean = normaliseRoutePath(path || '');
-  return clean ? window.location.origin + root + clean + '?token=…' : '';
+  const shown = token === STORED_SECRET ? '…' : encodeURIComponent(token);
+  return clean ? window.location.origin + root + clean + (token ? '?token=' + shown : '') : '';
 }
 
 RED.nodes.registerType<ReportProperties, { token: string }>('binary-sms-report', {
@@ -37,6 +50,7 @@ RED.nodes.registerType<ReportProperties, { token: string }>('binary-sms-report',
       },
     },
     overdue: { value: 0, validate: withinBounds('overdue') },
+    tokenOffered: { value: false },
   },
   credentials: {
     token: { type: 'password' },
@@ -69,9 +83,18 @@ RED.nodes.registerType<ReportProperties, { token: string }>('binary-sms-report',
       $('.binary-sms-report-webhook').toggle(webhook);
       $('#node-input-path').trigger('change');
     };
-    const showUrl = () => $('#binary-sms-report-url').text(webhookUrl(String($('#node-input-path').val() ?? '')));
+    const token = $('#node-input-token');
+    // A new node gets a random token; an empty one stays allowed (the node warns at deploy).
+    if (String(this.tokenOffered) !== 'true' && this.tokenOffered !== undefined && !token.val()) {
+      token.val(randomToken());
+    }
+    $('#node-input-tokenOffered').val('true');
+    const showUrl = () =>
+      $('#binary-sms-report-url').text(
+        webhookUrl(String($('#node-input-path').val() ?? ''), String(token.val() ?? '')),
+      );
     mode.on('change', showMode);
-    $('#node-input-path').on('change keyup input', showUrl);
+    $('#node-input-path, #node-input-token').on('change keyup input', showUrl);
     showMode();
     showUrl();
   },

@@ -1,5 +1,5 @@
 import type { EditorNodeProperties } from 'node-red';
-import { AccountNumber, normaliseBaseUrl, parseAccountNumber } from '../lib/rules';
+import { ACCOUNT_FIELD_DEFAULTS as DEFAULTS, AccountNumber, normaliseBaseUrl, parseAccountNumber } from '../lib/rules';
 import { RED, fillSelect } from './editor';
 
 interface AccountProperties extends EditorNodeProperties {
@@ -28,19 +28,19 @@ RED.nodes.registerType<AccountProperties, AccountCredentials>('infobip-account',
   defaults: {
     name: { value: '' },
     baseUrl: {
-      value: 'https://api.infobip.com',
+      value: DEFAULTS.baseUrl,
       required: true,
       validate: (value) => normaliseBaseUrl(value || '') !== undefined,
     },
-    authType: { value: 'apiKey' },
-    concurrency: { value: 8, validate: withinBounds('concurrency') },
-    rateLimit: { value: '0', validate: withinBounds('rateLimit') },
-    queueLimit: { value: '', validate: withinBounds('queueLimit') },
-    timeout: { value: 30, validate: withinBounds('timeout') },
-    retries: { value: 3, validate: withinBounds('retries') },
-    throttleWait: { value: 600, validate: withinBounds('throttleWait') },
-    trackLimit: { value: 10000, validate: withinBounds('trackLimit') },
-    trackStore: { value: '' },
+    authType: { value: DEFAULTS.authType },
+    concurrency: { value: DEFAULTS.concurrency, validate: withinBounds('concurrency') },
+    rateLimit: { value: DEFAULTS.rateLimit, validate: withinBounds('rateLimit') },
+    queueLimit: { value: DEFAULTS.queueLimit, validate: withinBounds('queueLimit') },
+    timeout: { value: DEFAULTS.timeout, validate: withinBounds('timeout') },
+    retries: { value: DEFAULTS.retries, validate: withinBounds('retries') },
+    throttleWait: { value: DEFAULTS.throttleWait, validate: withinBounds('throttleWait') },
+    trackLimit: { value: DEFAULTS.trackLimit, validate: withinBounds('trackLimit') },
+    trackStore: { value: DEFAULTS.trackStore },
   },
   credentials: {
     apiKey: { type: 'password' },

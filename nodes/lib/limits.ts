@@ -7,5 +7,5 @@ export const CLOSE_GRACE_MS = 10_000;
 /** A wait for the server (backoff, Retry-After of a report poll) never exceeds this. */
 export const MAX_BACKOFF_MS = 30_000;
 
-/** A clock that never steps back (wall-clock changes do not stall pacing); read at call time so fake timers reach it. */
-export const monotonicNow = (): number => performance.now();
+/** A clock in whole milliseconds that never steps back (wall-clock changes do not stall pacing); read at call time so fake timers reach it. */
+export const monotonicNow = (): number => Math.round(performance.now());

@@ -74,6 +74,20 @@ export function normaliseBaseUrl(text: string): string | undefined {
   return trimmed;
 }
 
+/** What the account dialog gives a new account; the example flows carry the same. */
+export const ACCOUNT_FIELD_DEFAULTS = {
+  baseUrl: 'https://api.infobip.com',
+  authType: 'apiKey',
+  concurrency: '8',
+  rateLimit: '0',
+  queueLimit: '',
+  timeout: '30',
+  retries: '3',
+  throttleWait: '600',
+  trackLimit: '10000',
+  trackStore: '',
+};
+
 /** Bounds of the account's numeric settings; empty means the default. */
 export const ACCOUNT_NUMBERS = {
   concurrency: { min: 1, max: 256, integer: true },

@@ -4,8 +4,8 @@
 require('should');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startNodeRed } = require('../support/red-process');
-const { InfobipTestServer } = require('../support/infobip-server');
+const { startNodeRed } = require('../../dev/red-process');
+const { InfobipTestServer } = require('../../dev/infobip-server');
 const { userDirWithPackage, root } = require('../support/packed');
 const { MESSAGE_PROPERTIES } = require('../support/contract');
 
@@ -244,10 +244,17 @@ describe('the editor in a real browser', function () {
     await page.locator('#node-input-mode').selectOption('webhook');
     (await page.locator('#node-input-interval').isVisible()).should.be.false();
     (await page.locator('#node-input-path').isVisible()).should.be.true();
+    // A new node gets a random token, shown in the URL while the dialog made it.
+    const token = await page.locator('#node-input-token').inputValue();
+    token.should.match(/^[0-9a-f]{32}$/);
     // The demo Node-RED serves httpNodeRoot at /api: the URL must include it.
-    (await page.locator('#binary-sms-report-url').innerText()).should.equal(`${red.url}/api/infobip/reports?token=…`);
+    (await page.locator('#binary-sms-report-url').innerText()).should.equal(
+      `${red.url}/api/infobip/reports?token=${token}`,
+    );
     await page.locator('#node-input-path').fill('/devices/reports');
-    (await page.locator('#binary-sms-report-url').innerText()).should.equal(`${red.url}/api/devices/reports?token=…`);
+    (await page.locator('#binary-sms-report-url').innerText()).should.equal(
+      `${red.url}/api/devices/reports?token=${token}`,
+    );
     await picture('report-dialog.png', true);
     await page.locator('#node-dialog-cancel').click();
     await page.locator('#node-input-mode').waitFor({ state: 'detached' });

@@ -1,4 +1,5 @@
 'use strict';
+const { until: waitUntil } = require('../../dev/wait');
 // The package as a user gets it: npm pack, npm install of the tarball into a fresh
 // Node-RED user directory, a real Node-RED started on it, and a message sent through it.
 const should = require('should');
@@ -8,8 +9,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const vm = require('node:vm');
-const { startNodeRed } = require('../support/red-process');
-const { InfobipTestServer } = require('../support/infobip-server');
+const { startNodeRed } = require('../../dev/red-process');
+const { InfobipTestServer } = require('../../dev/infobip-server');
 const { pack, userDirWithPackage } = require('../support/packed');
 
 const root = path.resolve(__dirname, '..', '..');
@@ -214,13 +215,7 @@ describe('the examples in a real Node-RED', function () {
     response.status.should.equal(200);
   }
 
-  async function until(condition) {
-    const deadline = Date.now() + 10000;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for the test server');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+  const until = (condition) => waitUntil(condition, 10000, 'the test server');
 
   it("01 sends the inject node's hex payload to two numbers", async function () {
     infobip.reset();

@@ -5,12 +5,12 @@ require('should');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startNodeRed } = require('../support/red-process');
-const { InfobipTestServer } = require('../support/infobip-server');
+const { startNodeRed } = require('../../dev/red-process');
+const { InfobipTestServer } = require('../../dev/infobip-server');
 
 const root = path.resolve(__dirname, '..', '..');
 const API_KEY = 'tracking-test-key-0123456789';
-const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const { wait } = require('../../dev/wait');
 
 /** Sends from an inject node, and keeps every report the report node emits, readable at GET /api/seen. */
 function flow(baseUrl, { trackStore, mode }) {

@@ -13,7 +13,7 @@ const {
   CREDENTIALS,
   statusesOf,
 } = require('../support/runtime');
-const { InfobipTestServer } = require('../support/infobip-server');
+const { InfobipTestServer } = require('../../dev/infobip-server');
 
 /** Each input (by msg.seq) must end in its outputs or in exactly one error, never both, never neither. */
 function assertEachEndedOnce(count, outputs, errors, destinations = 1) {

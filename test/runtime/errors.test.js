@@ -226,11 +226,5 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
       visible.should.not.containEql('demo-password');
       visible.should.not.containEql(basic);
     });
-
-    it('keeps credentials out of the flow configuration', async function () {
-      await load();
-      const flows = JSON.stringify(helper._redNodes.getFlows().flows);
-      flows.should.not.containEql(API_KEY);
-    });
   });
 });

@@ -5,8 +5,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { helper, collect, withRuntime } = require('../support/runtime');
-const { InfobipTestServer } = require('../support/infobip-server');
-const { startNodeRed } = require('../support/red-process');
+const { InfobipTestServer } = require('../../dev/infobip-server');
+const { startNodeRed } = require('../../dev/red-process');
 const { API_KEY } = require('../support/runtime');
 
 /** Every payload (a sequence number) was accepted exactly once. */

@@ -15,19 +15,11 @@ const {
   CREDENTIALS,
   statusesOf,
   lastStatusOf,
+  statusNode,
 } = require('../support/runtime');
-const { InfobipTestServer, REPORT_TEST_PREFIX } = require('../support/infobip-server');
+const { InfobipTestServer, REPORT_TEST_PREFIX } = require('../../dev/infobip-server');
 
-const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits until `predicate()` holds, polling every 20 ms, for at most `ms`. */
-async function until(predicate, ms = 10000, what = 'condition') {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await wait(20);
-  }
-}
+const { wait, until } = require('../../dev/wait');
 
 describe('binary-sms-report', function () {
   let server;
@@ -196,6 +188,47 @@ describe('binary-sms-report', function () {
       await wait(1500);
       reports.should.have.length(1);
     });
+    it('redeploying the account mid-poll: every report of the page Infobip handed out is emitted', async function () {
+      await load({ interval: 1 });
+      await until(() => server.reportPolls.length === 1, 3000, 'the first poll');
+      server.reports.push({ messageId: 'held-1', to: '41793026727', status: { groupName: 'DELIVERED' } });
+      server.plannedReports.push({ delayMs: 1500 });
+      await until(() => server.reportPolls.length === 2, 3000, 'the second poll');
+      // The account changes while the answer is on its way: Node-RED closes account and report node at once.
+      server.plannedReports.push({ status: 200, body: { results: [] } });
+      const flow = reportFlow({ interval: 60 }, { retries: 2 });
+      await helper.setFlows(flow, 'nodes', CREDENTIALS);
+      await until(() => reports.length === 1, 5000, 'the report of the page under way');
+      reports[0].messageId.should.equal('held-1');
+    });
+    it('a send does not wait behind a poll: polls have a connection of their own', async function () {
+      server.plannedReports.push({ hang: true });
+      await load({ interval: 1 }, { concurrency: 1, timeout: 2 });
+      await until(() => server.reportPolls.length === 1, 3000, 'the hanging poll');
+      const result = new Promise((resolve) => {
+        // Answered while the poll still holds its own connection: two connections open at once.
+        helper.getNode('out').on('input', () => resolve(server.sockets.size >= 2 ? 'sent' : 'sent after the poll'));
+        helper.getNode('caught').on('input', (msg) => resolve(msg.error.message));
+      });
+      send({ payload: 'ab' });
+      (await result).should.equal('sent');
+    });
+    it('a Status node sees the start-up problem of a report node', async function () {
+      const flow = reportFlow({ interval: 'soon' });
+      flow.push({ id: 'watch', type: 'status', z: 'tab1', scope: ['rep'], wires: [['seen']] });
+      flow.push({ id: 'seen', type: 'helper', z: 'tab1' });
+      const seen = [];
+      const loading = helper.load(
+        [infobipAccount, binarySms, binarySmsReport, catchNode, statusNode],
+        flow,
+        CREDENTIALS,
+      );
+      await loading;
+      helper.getNode('seen').on('input', (msg) => seen.push(msg.status));
+      await until(() => seen.length > 0, 2000, 'a status at the Status node');
+      seen[0].should.have.properties({ fill: 'red' });
+      seen[0].text.should.match(/Interval/);
+    });
     it('close mid-poll: the poll under way ends, and no poll comes after close', async function () {
       server.plannedReports.push({ hang: true });
       await load();
@@ -308,6 +341,86 @@ describe('binary-sms-report', function () {
       response.status.should.equal(413);
       reports.should.be.empty();
     });
+    it('a body that is not application/json gets 415 (a page could POST text/plain without preflight)', async function () {
+      await loadWebhook();
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', '']) {
+        const response = await fetch(url() + '?token=s3cret-token', {
+          method: 'POST',
+          headers: type ? { 'content-type': type } : {},
+          body: JSON.stringify(results(1)),
+        });
+        response.status.should.equal(415);
+      }
+      reports.should.be.empty();
+    });
+    it('without a token: accepted, but a yellow status and one warning say it is open', async function () {
+      await load({ mode: 'webhook' }, {}, { acc1: { apiKey: API_KEY } });
+      (await post(results(1), '')).status.should.equal(200);
+      const warnings = helper.getNode('rep').warn.args.map((args) => String(args[0]));
+      warnings.should.have.length(1);
+      warnings[0].should.match(/has no token: anyone who can reach Node-RED can push reports/);
+      statusesOf('rep')[0].should.have.properties({ fill: 'yellow', text: 'no token: open to anyone' });
+    });
+    it('over 1 MB: 413 every time, and the same keep-alive connection serves the next push', async function () {
+      await loadWebhook();
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const postWith = (body) =>
+        new Promise((resolve, reject) => {
+          const request = http.request(
+            url() + '?token=s3cret-token',
+            { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+            (response) => {
+              response.resume();
+              response.on('end', () => resolve({ status: response.statusCode, reused: request.reusedSocket }));
+            },
+          );
+          request.on('error', reject);
+          request.end(body);
+        });
+      const big = JSON.stringify({ results: [], padding: 'x'.repeat(3 * 1024 * 1024) });
+      for (let round = 0; round < 3; round++) {
+        (await postWith(big)).status.should.equal(413);
+        const next = await postWith(JSON.stringify(results(1, `k${round}-`)));
+        next.should.eql({ status: 200, reused: true });
+      }
+      agent.destroy();
+      reports.should.have.length(3);
+    });
+    it('a path with Express syntax is refused at deploy: red status, no route, nothing left running', async function () {
+      await load(
+        { mode: 'webhook', path: '/reports(', overdue: 1 },
+        {},
+        { acc1: { apiKey: API_KEY }, rep: { token: 't' } },
+      );
+      const errors = helper.getNode('rep').error.args.map((args) => String(args[0]));
+      errors[0].should.match(/webhook path "\/reports\(" is not a URL path/);
+      const routes = () => {
+        const app = httpNodeApp();
+        try {
+          return (app._router ?? app.router)?.stack ?? [];
+        } catch {
+          return []; // express 4 before its first route: no router yet
+        }
+      };
+      routes()
+        .filter((layer) => String(layer.route?.path).startsWith('/reports'))
+        .should.be.empty();
+      should(helper.getNode('acc1').account.tracker).be.undefined();
+    });
+    it('a report pushed again is emitted once, also beyond twice the Track limit', async function () {
+      await load(
+        { mode: 'webhook' },
+        { trackLimit: 100 },
+        { acc1: { apiKey: API_KEY }, rep: { token: 's3cret-token' } },
+      );
+      for (let round = 0; round < 2; round++) {
+        for (let bucket = 0; bucket < 10; bucket++) {
+          const body = results(100, `b${bucket}-`);
+          (await post(body)).status.should.equal(200);
+        }
+      }
+      reports.should.have.length(1000);
+    });
     it('the same report pushed twice is emitted once', async function () {
       await loadWebhook();
       await post(results(3));
@@ -320,6 +433,7 @@ describe('binary-sms-report', function () {
       send({ payload: 'ab', topic: 'pushed' });
       await until(() => reports.length === 1, 5000, 'the pushed report');
       reports[0].sent.topic.should.equal('pushed');
+      await until(() => server.pushes.length === 1, 2000, 'the push to be answered');
       server.pushes[0].status.should.equal(200);
     });
     describe("Node-RED's settings for HTTP endpoints", function () {

@@ -4,8 +4,8 @@
 // _() reads the node's own message catalog, as in a real runtime.
 const path = require('node:path');
 const helper = require('node-red-node-test-helper');
-const { InfobipTestServer } = require('./infobip-server');
-const { nodeRedDir, requireFromNodeRed } = require('./node-red-under-test');
+const { InfobipTestServer } = require('../../dev/infobip-server');
+const { nodeRedDir, requireFromNodeRed } = require('../../dev/node-red-under-test');
 
 const { i18n } = requireFromNodeRed('@node-red/util');
 helper.init(path.join(nodeRedDir, 'lib', 'red.js'));
@@ -33,6 +33,7 @@ const binarySms = withCatalog('binary-sms');
 const infobipAccount = withCatalog('infobip-account');
 const binarySmsReport = withCatalog('binary-sms-report');
 const catchNode = requireFromNodeRed('@node-red/nodes/core/common/25-catch.js');
+const statusNode = requireFromNodeRed('@node-red/nodes/core/common/25-status.js');
 const joinNode = requireFromNodeRed('@node-red/nodes/core/sequence/17-split.js');
 const functionNode = requireFromNodeRed('@node-red/nodes/core/function/10-function.js');
 
@@ -147,6 +148,7 @@ module.exports = {
   statusesOf,
   lastStatusOf,
   catchNode,
+  statusNode,
   joinNode,
   functionNode,
   smsFlow,

@@ -3,7 +3,7 @@
 // (a folder holding node_modules/node-red), as the version matrix sets it.
 const path = require('node:path');
 
-const base = process.env.NODE_RED_DIR ? path.resolve(process.env.NODE_RED_DIR) : path.resolve(__dirname, '..', '..');
+const base = process.env.NODE_RED_DIR ? path.resolve(process.env.NODE_RED_DIR) : path.resolve(__dirname, '..');
 const nodeRedDir = path.dirname(require.resolve('node-red/package.json', { paths: [base] }));
 
 /** Requires a module as the Node-RED under test sees it (e.g. '@node-red/util'). */
