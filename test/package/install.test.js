@@ -35,9 +35,20 @@ describe('the packed tarball in a real Node-RED', function () {
     if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
 
-  it('holds only what runs: compiled nodes, templates, locales, icons, examples', function () {
+  it('holds only what runs, and what the README shows: nodes, templates, locales, icons, examples, pictures', function () {
     const { files, size } = pack();
-    size.should.be.below(100 * 1024);
+    // The README's pictures and CHANGELOG ship too, so the Flow Library page shows them.
+    files.should.containDeep([
+      'CHANGELOG.md',
+      'docs/edit-dialog.png',
+      'docs/flow-and-debug.png',
+      'docs/report-dialog.png',
+    ]);
+    const pictures = ['edit-dialog', 'flow-and-debug', 'report-dialog'].reduce(
+      (sum, name) => sum + fs.statSync(path.join(root, 'docs', `${name}.png`)).size,
+      0,
+    );
+    (size - pictures).should.be.below(100 * 1024);
     files.should.containDeep([
       'package.json',
       'README.md',
