@@ -78,6 +78,10 @@ describe('binary-sms sends what it is given', function () {
       headers.accept.should.match(/application\/json/);
       body.should.eql({ from: 'InfoSMS', to: ['41793026727'], binary: { hex: 'ab', dataCoding: 8, esmClass: 64 } });
     });
+    it('accepts msg.to as a whole number, as it accepts one inside an array', async function () {
+      await send({ payload: 'ab', to: 41793026834 });
+      env.server.requests[0].body.to.should.eql(['41793026834']);
+    });
     it('lets msg.to, msg.from, msg.dataCoding and msg.esmClass override the node', async function () {
       await send(
         { payload: 'ab', to: ['+44 7911 123456', '4915112345678'], from: '4412345', dataCoding: 4, esmClass: 0 },
