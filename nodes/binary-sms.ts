@@ -53,7 +53,8 @@ export = function register(RED: NodeAPI): void {
         params.name = params.field.slice(5);
       }
       if (typeof params.attempts === 'number' && params.attempts > 1) key += 'Retried';
-      return new Error(RED._(`binary-sms.errors.${key}`, params));
+      // Node-RED 4 and later hand `code` to a Catch node as msg.error.code.
+      return Object.assign(new Error(RED._(`binary-sms.errors.${key}`, params)), { code: error.statusReason });
     };
 
     /** Bytes of the last payload sent, when it needed more than one SMS. */

@@ -1,7 +1,8 @@
 'use strict';
-const { until: waitUntil } = require('../../dev/wait');
 // The package as a user gets it: npm pack, npm install of the tarball into a fresh
 // Node-RED user directory, a real Node-RED started on it, and a message sent through it.
+const { until: waitUntil } = require('../../dev/wait');
+const { version: nodeRedVersion } = require('../../dev/node-red-under-test');
 const should = require('should');
 const { execFile } = require('node:child_process');
 const { promisify } = require('node:util');
@@ -257,9 +258,17 @@ describe('the examples in a real Node-RED', function () {
     ok.status.should.equal(200);
     (await ok.json()).map((entry) => entry.status.groupName).should.eql(['PENDING', 'PENDING']);
     const bad = await post({ to: ['41793026727'], hex: 'xyz' });
-    bad.status.should.equal(500);
-    (await bad.json()).error.should.match(/msg\.payload is not hex/);
+    // Node-RED 4 and later pass the error's code to the Catch node: a caller's mistake is a 400.
+    bad.status.should.equal(Number(nodeRedVersion.split('.')[0]) >= 4 ? 400 : 502);
+    const text = (await bad.json()).error;
+    text.should.match(/is not hex/);
+    if (bad.status === 400) text.should.not.match(/msg\./);
     infobip.requests.should.have.length(1);
+    infobip.reset();
+    infobip.plan({ status: 500, raw: 'down' });
+    const failed = await post({ to: ['41793026727'], hex: '0f' });
+    failed.status.should.equal(502);
+    (await failed.json()).error.should.match(/HTTP 500/);
   });
 
   it('04 sends, then pulls the delivery reports of all three numbers', async function () {

@@ -1,6 +1,10 @@
 'use strict';
 const should = require('should');
 const { helper, collect, withRuntime, API_KEY, lastStatusOf, statusesOf } = require('../support/runtime');
+const { version: nodeRedVersion } = require('../../dev/node-red-under-test');
+
+/** Node-RED 4 and later pass an error's `code` to the Catch node as msg.error.code (3.1 does not). */
+const passesCode = Number(nodeRedVersion.split('.')[0]) >= 4;
 
 describe('binary-sms reports every failure once, to the Catch node', function () {
   const env = withRuntime();
@@ -59,6 +63,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
         const caught = await failure({ ...msg, marker: 'original' });
         caught.marker.should.equal('original');
         caught.error.message.should.match(text);
+        if (passesCode) caught.error.code.should.equal('input');
         should(caught.statusCode).be.undefined();
         env.server.requests.should.be.empty();
         lastStatusOf('sms').should.have.properties({ fill: 'red', shape: 'ring', text: 'invalid input' });
@@ -124,6 +129,7 @@ describe('binary-sms reports every failure once, to the Catch node', function ()
       await load({}, {}, { acc1: { apiKey: 'wrong-key-123' } });
       const caught = await failure({ payload: 'ab' });
       caught.statusCode.should.equal(401);
+      if (passesCode) caught.error.code.should.equal('http');
       caught.error.message.should.equal(
         "Error: Infobip answered HTTP 401 Unauthorized (UNAUTHORIZED: Invalid login details). Check the account's API key, or its username and password, and its base URL.",
       );
