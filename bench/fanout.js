@@ -3,14 +3,14 @@
 // (node-red-node-test-helper) against the local Infobip stand-in, measuring
 //   - fan-out: one message to 10,000 destinations, as an array and as a string: time and the
 //     longest event-loop stall (perf_hooks.monitorEventLoopDelay);
-//   - queueing: heap per queued message beyond the message itself, and the RSS growth of a
-//     20,000-message burst with the account's default settings;
+//   - holding a burst: heap per message while 20,000 device commands (140-byte Buffers, two
+//     numbers) wait behind a slow account, beside core's delay node holding the same burst; and
+//     the RSS growth of a 20,000-message burst with the account's default settings;
 //   - delivery reports: 10,000 reports pushed to the webhook in buckets of 100 (reports/s and
 //     the longest stall), and the heap of 10,000 tracked messages.
 'use strict';
 const { fork } = require('node:child_process');
 const http = require('node:http');
-const net = require('node:net');
 const path = require('node:path');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const {
@@ -23,6 +23,9 @@ const {
   smsFlow,
   CREDENTIALS,
 } = require('../test/support/runtime');
+const { requireFromNodeRed } = require('../dev/node-red-under-test');
+
+const delayNode = requireFromNodeRed('@node-red/nodes/core/function/89-delay.js');
 const { API_KEY } = require('../test/support/runtime');
 
 const DESTINATIONS = 10000;
@@ -73,25 +76,107 @@ function heapAfterGc() {
 
 const message = (seq) => ({ payload: Buffer.from([seq >> 8, seq & 0xff, 0x0f]), to: '41793026727', seq });
 
-/** Heap per message held in the account's queue, beyond the message itself. */
-async function queuedBytes() {
-  // A server that never answers holds the one request in flight; everything else waits in the queue.
-  const sockets = new Set();
-  const silent = net.createServer((socket) => sockets.add(socket));
-  await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  await load({ baseUrl: `http://127.0.0.1:${silent.address().port}` }, { concurrency: 1 });
-  // The messages exist before the measurement starts: only what queueing adds is counted.
-  const messages = Array.from({ length: BURST }, (_, seq) => message(seq));
+const HELD = 20000;
+/** What a user's device command looks like: 140 bytes (one full SMS) for two numbers. */
+const heldMessage = (seq) => ({
+  payload: Buffer.alloc(140, seq & 0xff),
+  to: ['41793026727', '41793026834'],
+  seq,
+});
+
+/**
+ * Heap per message while a burst waits: 20,000 device commands fed to a node that can pass on
+ * one a second, after a full collection, the messages themselves included (they are made in the
+ * loop, as a flow makes them). `flow` is the node under test wired to the `out` helper.
+ */
+async function heldBytes(nodes, flow) {
+  await helper.load(nodes, flow, CREDENTIALS);
+  helper._sandbox.restore();
   await new Promise((resolve) => setTimeout(resolve, 200));
   const before = heapAfterGc();
-  const sms = helper.getNode('sms');
-  for (const msg of messages) sms.receive(msg);
+  const node = helper.getNode('held');
+  for (let seq = 0; seq < HELD; seq++) node.receive(heldMessage(seq));
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const perMessage = (heapAfterGc() - before) / BURST;
-  for (const socket of sockets) socket.destroy();
+  const perMessage = (heapAfterGc() - before) / HELD;
   await helper.unload();
-  silent.close();
   return perMessage;
+}
+
+/** The same burst held by binary-sms behind a slow account (Parallel 1, 1 request/s) and by core's delay node (rate limit 1/s). */
+async function heldBurst(server) {
+  const tab = { id: 'tab1', type: 'tab', label: 'held' };
+  const out = { id: 'out', type: 'helper', z: 'tab1' };
+  const sms = smsFlow(server.baseUrl, {}, { concurrency: 1, rateLimit: 1 })
+    .filter((node) => node.id !== 'sms')
+    .concat({ id: 'held', type: 'binary-sms', z: 'tab1', account: 'acc1', to: '', wires: [['out']] });
+  const ours = await heldBytes([infobipAccount, binarySms, catchNode], sms);
+  const delay = [
+    tab,
+    {
+      id: 'held',
+      type: 'delay',
+      z: 'tab1',
+      pauseType: 'rate',
+      rate: '1',
+      nbRateUnits: '1',
+      rateUnits: 'second',
+      drop: false,
+      wires: [['out']],
+    },
+    out,
+  ];
+  const core = await heldBytes([delayNode], delay);
+  return { ours, core };
+}
+
+const SOAK_SECONDS = 30;
+const SOAK_RATE = 200;
+
+/**
+ * A steady 200 messages/s for 30 s at a stand-in answering a share `faultRate` of sends 503 at
+ * random (no Retry-After): statuses per second during the feed, whether every input ended once,
+ * and the heap after a full collection before and after.
+ */
+async function soak(faultRate) {
+  const child = fork(path.join(__dirname, 'server.js'), [], {
+    env: { ...process.env, API_KEY, FAULT_RATE: String(faultRate) },
+  });
+  const server = await new Promise((resolve) => child.once('message', resolve));
+  await load(server);
+  const endings = new Map();
+  let outputsInWindow = 0;
+  let feeding = true;
+  const ended = (msg) => {
+    endings.set(msg.seq, (endings.get(msg.seq) ?? 0) + 1);
+    if (feeding) outputsInWindow++;
+  };
+  helper.getNode('out').on('input', ended);
+  helper.getNode('caught').on('input', ended);
+  const heapBefore = heapAfterGc();
+  const sms = helper.getNode('sms');
+  let seq = 0;
+  const total = SOAK_RATE * SOAK_SECONDS;
+  await new Promise((resolve) => {
+    const feeder = setInterval(() => {
+      for (let i = 0; i < SOAK_RATE / 20 && seq < total; i++)
+        sms.receive({ payload: '0f c2', to: '41793026727', seq: seq++ });
+      if (seq >= total) {
+        clearInterval(feeder);
+        resolve();
+      }
+    }, 50);
+  });
+  feeding = false;
+  const deadline = Date.now() + 30_000;
+  while (endings.size < total && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  const heapAfter = heapAfterGc();
+  await helper.unload();
+  child.kill();
+  return {
+    perSecond: outputsInWindow / SOAK_SECONDS,
+    endedOnce: endings.size === total && [...endings.values()].every((count) => count === 1),
+    heapGrowth: heapAfter - heapBefore,
+  };
 }
 
 async function burstRss(server) {
@@ -201,13 +286,15 @@ async function main() {
     const numbers = Array.from({ length: DESTINATIONS }, (_, i) => String(41790000000 + i));
     // Heap figures first, before earlier runs leave garbage that a collection might free mid-measurement.
     const tracked = await trackedBytes();
-    const queuedPerMessage = await queuedBytes();
+    const held = await heldBurst(server);
     await fanOut(server, numbers.slice(0, 100)); // warm-up
     const asString = await fanOut(server, numbers.join(','));
     const asArray = await fanOut(server, numbers);
     const burst = await burstRss(server);
     const pushed = await pushReports();
-    const figures = { asString, asArray, queuedPerMessage, burst, tracked, pushed };
+    const steady = await soak(0);
+    const blips = await soak(0.01);
+    const figures = { asString, asArray, held, burst, tracked, pushed, steady, blips };
     if (process.send) process.send(figures);
     else console.log(figures);
   } finally {

@@ -70,7 +70,8 @@ class InfobipTestServer {
    * buckets of up to 100, a bucket that is not answered 2xx being pushed again later.
    * `ratePerSecond`: accept that many sends per wall-clock second, answer 429 with `Retry-After: 1`
    * beyond, as an account's rate limit does. `forgetIdleMs`: a request on a connection idle for
-   * longer is never answered, like a NAT that forgot the connection. `keepAliveHint`: announce
+   * longer is never answered, like a NAT that forgot the connection. `faultRate`: answer that
+   * share of sends 503 at random, without Retry-After. `keepAliveHint`: announce
    * `Keep-Alive: timeout=N` (seconds).
    */
   constructor(options = {}) {
@@ -81,6 +82,9 @@ class InfobipTestServer {
     this.ratePerSecond = options.ratePerSecond ?? 0;
     this.forgetIdleMs = options.forgetIdleMs ?? 0;
     this.keepAliveHint = options.keepAliveHint;
+    /** Share of sends answered 503 at random (0 to 1). */
+    this.faultRate = options.faultRate ?? 0;
+    this.faults = 0;
     this.reportDelayMs = options.reportDelayMs ?? 1000;
     this.pushUrls = options.pushUrls ?? [];
     this.pushRetryMs = 500;
@@ -196,7 +200,7 @@ class InfobipTestServer {
       res.on('finish', () => (record.statusCode = res.statusCode));
       this.inFlight++;
       this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
-      const behaviour = this.planned.shift() ?? this.rateLimited() ?? {};
+      const behaviour = this.planned.shift() ?? this.rateLimited() ?? this.randomFault() ?? {};
       const finish = () => {
         this.inFlight--;
         this.respond(req, res, record, behaviour);
@@ -227,6 +231,13 @@ class InfobipTestServer {
     record.answer = JSON.parse(text);
     res.writeHead(statusCode, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
+  }
+
+  /** A 503 without Retry-After for a share `faultRate` of sends, as a load balancer's blip. */
+  randomFault() {
+    if (!(this.faultRate > 0) || Math.random() >= this.faultRate) return undefined;
+    this.faults++;
+    return { status: 503, raw: '<html><body>503 Service Unavailable</body></html>', contentType: 'text/html' };
   }
 
   /** The 429 of an account over its per-second limit, or undefined within it. */

@@ -481,7 +481,7 @@ describe('binary-sms-report', function () {
           account: 'acc1',
           mode: 'webhook',
           path: '/infobip/reports',
-          wires: [['reports'], []],
+          wires: [['reports'], ['late']],
         });
         nodes.push({ id: 'reports', type: 'helper', z: 'tab1' }, { id: 'late', type: 'helper', z: 'tab1' });
         return nodes;
