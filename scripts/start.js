@@ -91,9 +91,10 @@ async function main() {
   2. Click the button on the left of the "hex payload" inject node.
   3. Open the Debug sidebar (the bug icon, top right): one message per destination
      shows the status Infobip gave it.
-  4. On the tab "send and follow delivery reports", click "device command": a few seconds
-     later its Infobip report node puts each delivery report in the Debug sidebar, under
-     "delivered" (two numbers) or "not delivered" (41700000002, UNDELIVERABLE on the test server).
+  4. On the tab "send and follow delivery reports", click "device command": within 5 s
+     its Infobip report node puts each delivery report, with msg.sent, in the Debug sidebar:
+     under "delivered" the command's two numbers and step 2's two (one demo account serves
+     every example), under "not delivered" 41700000002 (UNDELIVERABLE on the test server).
   5. From a terminal, example 3's endpoint sends what you POST:
      curl -X POST ${red.url}/binary-sms -H 'content-type: application/json' -d '{"to": ["41793026727"], "hex": "0f c2 4a"}'
 
