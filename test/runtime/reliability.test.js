@@ -166,6 +166,19 @@ describe('binary-sms reliability', function () {
         env.server.requests.should.be.empty();
       });
     }
+    it('a Status node sees the start-up status (account not set up)', async function () {
+      const { statusNode, smsFlow, binarySms, infobipAccount, catchNode } = require('../support/runtime');
+      const flow = smsFlow(env.server.baseUrl, {}, { timeout: 'never' });
+      flow.push({ id: 'watch', type: 'status', z: 'tab1', scope: ['sms'], wires: [['seen']] });
+      flow.push({ id: 'seen', type: 'helper', z: 'tab1' });
+      await helper.load([infobipAccount, binarySms, catchNode, statusNode], flow, CREDENTIALS);
+      const seen = [];
+      helper.getNode('seen').on('input', (msg) => seen.push(msg.status));
+      const deadline = Date.now() + 2000;
+      while (seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      seen.should.not.be.empty();
+      seen[0].should.have.properties({ fill: 'red', text: 'binary-sms.status.failed.account' });
+    });
     it('invalid node settings show the first in a red status and one warning lists them all', async function () {
       await env.load({ from: 'MuchTooLongName', to: '12', dataCoding: 300 });
       const sms = helper.getNode('sms');

@@ -1,0 +1,41 @@
+'use strict';
+// The HTTP client against the local Infobip stand-in: what it honours of the server's answers.
+require('should');
+const { InfobipClient } = require('../../dist/lib/client');
+const { InfobipTestServer } = require('../../dev/infobip-server');
+
+describe('InfobipClient', function () {
+  let server;
+  let client;
+  beforeEach(async function () {
+    server = await new InfobipTestServer({ apiKey: 'client-test-key' }).start();
+    client = new InfobipClient({
+      authType: 'apiKey',
+      apiKey: 'client-test-key',
+      baseUrl: server.baseUrl,
+      timeoutMs: 5000,
+      maxSockets: 1,
+      maxPollWaitMs: 600_000,
+    });
+  });
+  afterEach(async function () {
+    client.close();
+    await server.stop();
+  });
+
+  it("a report poll's Retry-After is capped at the account's Wait on 429", async function () {
+    server.plannedReports.push({ status: 429, headers: { 'retry-after': String(24 * 86400) }, body: {} });
+    const error = await client.fetchReports(1000).then(
+      () => undefined,
+      (failure) => failure,
+    );
+    error.kind.should.equal('throttled');
+    error.retryAfterMs.should.equal(600_000);
+  });
+
+  it('a shorter Retry-After is honoured as given', async function () {
+    server.plannedReports.push({ status: 503, headers: { 'retry-after': '7' }, body: {} });
+    const error = await client.fetchReports(1000).catch((failure) => failure);
+    error.retryAfterMs.should.equal(7000);
+  });
+});
