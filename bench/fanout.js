@@ -215,7 +215,7 @@ async function loadReports() {
 /** Heap of the account's tracking of 10,000 accepted messages (memory context store). */
 async function trackedBytes() {
   await loadReports();
-  const tracker = helper.getNode('acc1').tracker;
+  const tracker = helper.getNode('acc1').account.tracker;
   await tracker.ready;
   await new Promise((resolve) => setTimeout(resolve, 200));
   const before = heapAfterGc();

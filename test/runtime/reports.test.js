@@ -273,7 +273,7 @@ describe('binary-sms-report', function () {
       helper.getNode('out').on('input', (msg) => sent.push(msg));
       send({ payload: 'ab' });
       await until(() => sent.length === 1, 3000, 'the output');
-      should(helper.getNode('acc1').tracker).be.undefined();
+      should(helper.getNode('acc1').account.tracker).be.undefined();
       (
         await new Promise((resolve) =>
           helper
