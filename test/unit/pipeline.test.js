@@ -209,4 +209,28 @@ describe('Pipeline (fake timers)', function () {
     await closing;
     should(ended.find((entry) => entry.id === 1).error).be.undefined();
   });
+
+  it('close aborts what is still in flight when the grace period ends: "delivery unknown", never resent', async function () {
+    const aborted = [];
+    const pipeline = new Pipeline(
+      { concurrency: 1, ratePerSecond: 0, queueLimit: 0, retries: 3, throttleWaitMs: 600_000 },
+      (_request, controller) =>
+        new Promise((_resolve, reject) =>
+          controller.signal.addEventListener('abort', () => {
+            aborted.push(performance.now());
+            reject(new SendFailure('abortedInFlight', { seconds: '10.0' }, 'final'));
+          }),
+        ),
+    );
+    const ended = [];
+    pipeline.submit({ id: 1 }, {}, (error) => ended.push(error.key));
+    await clock.tickAsync(1);
+    const closing = pipeline.close(10_000);
+    await clock.tickAsync(9_999);
+    ended.should.be.empty();
+    await clock.tickAsync(1);
+    await closing;
+    ended.should.eql(['abortedInFlight']);
+    aborted.should.eql([10_001]);
+  });
 });
