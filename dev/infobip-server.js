@@ -1,5 +1,5 @@
 'use strict';
-// A local stand-in for Infobip's POST /sms/1/binary/single: checks the credentials,
+// A local stand-in for Infobip's POST /sms/1/binary/single and POST /sms/3/messages: checks the credentials,
 // validates the body as Infobip documents it, answers per destination, records what it
 // received, and can be told to misbehave. Used by the tests, the benchmark and `npm start`.
 const http = require('node:http');
@@ -40,6 +40,9 @@ const REPORT_STATUSES = {
   4: { groupId: 4, groupName: 'EXPIRED', id: 15, name: 'EXPIRED_EXPIRED', description: 'Message expired' },
   5: { groupId: 5, groupName: 'REJECTED', id: 6, name: 'REJECTED_NETWORK', description: 'Network is forbidden' },
 };
+
+/** A v3 test number whose status changes after its first report: DELIVERED_TO_OPERATOR, then DELIVERED_TO_HANDSET. */
+const TWICE_REPORTED = '41700000006';
 
 function reportStatus(to) {
   if (to.startsWith(REPORT_TEST_PREFIX) && to.length === 11 && REPORT_STATUSES[to.slice(-1)]) {
@@ -82,6 +85,8 @@ class InfobipTestServer {
     this.ratePerSecond = options.ratePerSecond ?? 0;
     this.forgetIdleMs = options.forgetIdleMs ?? 0;
     this.keepAliveHint = options.keepAliveHint;
+    /** Answer an accepted send this much later than its reports are made (a webhook outrunning the answer). */
+    this.lateAnswerMs = options.lateAnswerMs ?? 0;
     /** Share of sends answered 503 at random (0 to 1). */
     this.faultRate = options.faultRate ?? 0;
     this.faults = 0;
@@ -167,7 +172,7 @@ class InfobipTestServer {
   }
 
   handle(req, res) {
-    if (req.method === 'GET' && req.url.startsWith('/sms/1/reports')) {
+    if (req.method === 'GET' && (req.url.startsWith('/sms/1/reports') || req.url.startsWith('/sms/3/reports'))) {
       this.pullReports(req, res);
       return;
     }
@@ -229,8 +234,13 @@ class InfobipTestServer {
     const [statusCode, body] = this.answer(req, record);
     const text = JSON.stringify(body);
     record.answer = JSON.parse(text);
-    res.writeHead(statusCode, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+    const write = () => {
+      res.writeHead(statusCode, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    // The message is accepted (its reports are on their way) but the answer comes late.
+    if (this.lateAnswerMs > 0) this.later(this.lateAnswerMs, write);
+    else write();
   }
 
   /** A 503 without Retry-After for a share `faultRate` of sends, as a load balancer's blip. */
@@ -255,7 +265,8 @@ class InfobipTestServer {
   }
 
   answer(req, record) {
-    if (req.method !== 'POST' || req.url !== '/sms/1/binary/single') {
+    const v3 = req.method === 'POST' && req.url === '/sms/3/messages';
+    if (!v3 && (req.method !== 'POST' || req.url !== '/sms/1/binary/single')) {
       return [404, serviceError('NOT_FOUND', `No endpoint ${req.method} ${req.url}`)];
     }
     if (!this.authorised(req.headers.authorization)) {
@@ -264,6 +275,7 @@ class InfobipTestServer {
     if (!/^application\/json/.test(req.headers['content-type'] ?? '')) {
       return [415, serviceError('BAD_REQUEST', 'Content-Type must be application/json')];
     }
+    if (v3) return this.answerV3(record);
     const problem = validate(record.body);
     if (problem) return [400, serviceError('BAD_REQUEST', problem)];
     const destinations = typeof record.body.to === 'string' ? [record.body.to] : record.body.to;
@@ -277,6 +289,77 @@ class InfobipTestServer {
     const answer = destinations.length > 1 ? { bulkId: crypto.randomUUID(), messages } : { messages };
     this.later(this.reportDelayMs, () => this.reportOn(answer, record));
     return [200, answer];
+  }
+
+  /** POST /sms/3/messages: one entry per destination of every message, ids chosen by the sender honoured. */
+  answerV3(record) {
+    const violation = validateV3(record.body);
+    if (violation) {
+      return [
+        400,
+        {
+          errorCode: 'E400',
+          description: 'Request contains invalid data',
+          action: 'Correct the request',
+          violations: [violation],
+        },
+      ];
+    }
+    const bulkId = record.body.options?.schedule?.bulkId ?? crypto.randomUUID();
+    const entries = [];
+    for (const message of record.body.messages) {
+      const messageCount = Math.max(1, Math.ceil(message.content.hex.split(' ').length / 140));
+      for (const destination of message.destinations) {
+        entries.push({
+          messageId: destination.messageId ?? crypto.randomUUID(),
+          status: destination.to.startsWith(REJECTED_PREFIX) ? REJECTED : PENDING,
+          destination: destination.to,
+          details: { messageCount },
+          callbackData: message.webhooks?.callbackData,
+        });
+      }
+    }
+    // callbackData comes back in the reports, not in the answer.
+    const answer = {
+      bulkId,
+      messages: entries.map(({ messageId, status, destination, details }) => ({
+        messageId,
+        status,
+        destination,
+        details,
+      })),
+    };
+    this.later(this.reportDelayMs, () => this.reportOnV3(bulkId, entries, record));
+    return [200, answer];
+  }
+
+  /** v3 reports: messageCount instead of smsCount, callbackData echoed; …6 reports twice (operator, then handset). */
+  reportOnV3(bulkId, entries, record) {
+    const report = (entry, status) => ({
+      bulkId,
+      messageId: entry.messageId,
+      to: entry.destination,
+      sentAt: new Date(record.receivedAt).toISOString().replace('Z', '+0000'),
+      doneAt: new Date().toISOString().replace('Z', '+0000'),
+      messageCount: entry.details.messageCount,
+      mccMnc: '22801',
+      ...(entry.callbackData !== undefined ? { callbackData: entry.callbackData } : {}),
+      price: { pricePerMessage: 0.01, currency: 'EUR' },
+      status,
+      error: { groupId: 0, groupName: 'OK', id: 0, name: 'NO_ERROR', description: 'No Error', permanent: false },
+    });
+    const accepted = entries.filter((entry) => entry.status.groupName === 'PENDING');
+    const twice = accepted.filter((entry) => entry.destination === TWICE_REPORTED);
+    const made = accepted.map((entry) =>
+      report(entry, entry.destination === TWICE_REPORTED ? REPORT_STATUSES[3] : reportStatus(entry.destination)),
+    );
+    if (this.holdReports) this.held.push(...made);
+    else this.deliverReports(made);
+    if (twice.length > 0) {
+      this.later(this.reportDelayMs, () =>
+        this.deliverReports(twice.map((entry) => report(entry, REPORT_STATUSES.delivered))),
+      );
+    }
   }
 
   /** Makes the delivery reports of an accepted send, as Infobip would later. */
@@ -392,6 +475,64 @@ class InfobipTestServer {
   }
 }
 
+/** A v3 body's first problem as Infobip names it ({ property, violation }), or undefined. */
+function validateV3(body) {
+  const bad = (property, violation) => ({ property, violation });
+  if (typeof body !== 'object' || body === null || !Array.isArray(body.messages) || body.messages.length === 0) {
+    return bad('messages', 'must not be empty');
+  }
+  for (const [i, message] of body.messages.entries()) {
+    const at = `messages[${i}]`;
+    if (!Array.isArray(message.destinations) || message.destinations.length === 0) {
+      return bad(`${at}.destinations`, 'must not be empty');
+    }
+    for (const [j, destination] of message.destinations.entries()) {
+      if (typeof destination.to !== 'string' || !DESTINATION.test(destination.to)) {
+        return bad(`${at}.destinations[${j}].to`, 'is not a valid phone number');
+      }
+      const id = destination.messageId;
+      if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 200)) {
+        return bad(`${at}.destinations[${j}].messageId`, 'size must be between 1 and 200');
+      }
+    }
+    if (
+      message.sender !== undefined &&
+      (typeof message.sender !== 'string' || !/^(\d{3,14}|[A-Za-z0-9 ._&-]{3,11})$/.test(message.sender))
+    ) {
+      return bad(`${at}.sender`, 'is not a valid sender');
+    }
+    const content = message.content;
+    if (typeof content !== 'object' || content === null || typeof content.hex !== 'string' || !HEX.test(content.hex)) {
+      return bad(`${at}.content.hex`, 'must be space-separated hex pairs');
+    }
+    for (const field of ['dataCoding', 'esmClass']) {
+      const value = content[field];
+      if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= 255)) {
+        return bad(`${at}.content.${field}`, 'must be an integer 0-255');
+      }
+    }
+    const validity = message.options?.validityPeriod;
+    if (
+      validity !== undefined &&
+      !(validity.amount > 0 && ['SECONDS', 'MINUTES', 'HOURS'].includes(validity.timeUnit ?? 'MINUTES'))
+    ) {
+      return bad(`${at}.options.validityPeriod`, 'is not a valid period');
+    }
+    const callbackData = message.webhooks?.callbackData;
+    if (callbackData !== undefined && (typeof callbackData !== 'string' || callbackData.length > 4000)) {
+      return bad(`${at}.webhooks.callbackData`, 'size must be at most 4000');
+    }
+  }
+  const sendAt = body.options?.schedule?.sendAt;
+  if (
+    sendAt !== undefined &&
+    (typeof sendAt !== 'string' || Number.isNaN(Date.parse(sendAt.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))))
+  ) {
+    return bad('options.schedule.sendAt', 'is not a date-time');
+  }
+  return undefined;
+}
+
 function validate(body) {
   if (typeof body !== 'object' || body === null) return 'Body is not a JSON object';
   const to = typeof body.to === 'string' ? [body.to] : body.to;
@@ -417,7 +558,7 @@ function validate(body) {
   return undefined;
 }
 
-module.exports = { InfobipTestServer, REJECTED_PREFIX, REPORT_TEST_PREFIX };
+module.exports = { InfobipTestServer, REJECTED_PREFIX, REPORT_TEST_PREFIX, TWICE_REPORTED };
 
 if (require.main === module) {
   const port = Number(process.env.PORT ?? 8181);

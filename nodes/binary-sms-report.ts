@@ -83,7 +83,7 @@ export = function register(RED: NodeAPI): void {
     const account = accountNode.account;
     const tracker = account.useTracking(this.id);
     stops.push(() => account.releaseTracking(this.id));
-    const messages = new ReportMessages(tracker, (msg) => this.send([msg, null]));
+    const messages = new ReportMessages(tracker, (msg) => this.send([msg, null]), account.api === 'v3');
     const showIdle = () => {
       const { mode, intervalMs, path } = settings;
       const key = mode === 'poll' ? 'polling' : 'listening';

@@ -1,9 +1,10 @@
+import crypto from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { AccountNode } from './lib/account';
 import type { MessageResult, SendResult } from './lib/client';
 import { SmsError, preview } from './lib/errors';
 import { OutputMessage, responseToMessages } from './lib/outputs';
-import { Tracker, plainJson } from './lib/tracker';
+import { Tracker, sentOf } from './lib/tracker';
 import type { JobHandle, JobHooks } from './lib/job';
 import { NodeSettings, SendRequest, buildRequest, checkNodeSettings } from './lib/request';
 import { NodeStatus, ThrottledStatus, showAfterStart } from './lib/status';
@@ -19,16 +20,27 @@ interface BinarySmsConfig extends NodeDef, NodeSettings {
 const SMS_USER_DATA_BYTES = 140;
 const payloadBytes = (request: SendRequest) => (request.binary.hex.length + 1) / 3;
 
-/** Remembers each accepted message for the account's report nodes: what the flow sent, as plain JSON. */
+const rejected = (message: OutputMessage) => (message.payload as MessageResult).status?.groupName === 'REJECTED';
+
+/** Remembers each accepted message for the account's report nodes (v1: ids are known only from the answer). */
 function trackAccepted(tracker: Tracker, messages: OutputMessage[]): void {
   const at = Date.now();
   for (const message of messages) {
-    const result = message.payload as MessageResult;
-    if (!message.messageId || result.status?.groupName === 'REJECTED') continue;
-    const { payload, parts, req, res, ...kept } = message;
-    const sent = plainJson(kept) as Record<string, unknown>;
-    tracker.track({ messageId: message.messageId, to: message.to, sent, at });
+    if (!message.messageId || rejected(message)) continue;
+    tracker.track({ messageId: message.messageId, to: message.to, sent: sentOf(message), at });
   }
+}
+
+/**
+ * v3: remembers each destination under the id the node chose, before the request goes out, so a
+ * report that comes before Infobip's answer, or after a "delivery unknown", is tied to it.
+ */
+function trackBeforeSending(tracker: Tracker, msg: object, request: SendRequest): void {
+  const at = Date.now();
+  request.to.forEach((to, index) => {
+    const messageId = request.messageIds![index];
+    tracker.track({ messageId, to, sent: sentOf({ ...msg, to, messageId }), at });
+  });
 }
 
 export = function register(RED: NodeAPI): void {
@@ -69,10 +81,31 @@ export = function register(RED: NodeAPI): void {
       }
     };
 
-    const fail = (msg: NodeMessageInFlow, error: unknown, done: (err?: Error) => void) => {
+    /**
+     * Ends a message in its one error. `request` is there once it was built: when its delivery is
+     * unknown and the node chose the ids (v3), `msg.messageIds` names them (destination → id) so a
+     * report node can resolve it later; when it provably was not sent, its tracking is dropped.
+     */
+    const fail = (
+      msg: NodeMessageInFlow,
+      error: unknown,
+      done: (err?: Error) => void,
+      request?: SendRequest,
+      unknownFor: readonly string[] = request?.to ?? [],
+    ) => {
       const statusCode = error instanceof SmsError ? error.statusCode : undefined;
       if (statusCode !== undefined) (msg as { statusCode?: number }).statusCode = statusCode;
       const reason = error instanceof SmsError ? error.statusReason : 'input';
+      const ids = request?.messageIds;
+      if (ids && request) {
+        const idOf = new Map(request.to.map((to, index) => [to, ids[index]]));
+        // An unreadable answer to a request that went out is as unknown as no answer.
+        if (reason === 'unknown' || reason === 'badResponse') {
+          (msg as { messageIds?: unknown }).messageIds = Object.fromEntries(unknownFor.map((to) => [to, idOf.get(to)]));
+        } else if (tracker()) {
+          for (const id of ids) tracker()?.forget(id);
+        }
+      }
       if (reason === 'http') {
         status.show('red', 'ring', () => RED._('binary-sms.status.failed.http', { status: statusCode ?? '' }));
       } else {
@@ -81,6 +114,8 @@ export = function register(RED: NodeAPI): void {
       }
       done(translate(error));
     };
+
+    const tracker = () => account?.tracker;
 
     const retryHooks: JobHooks = {
       onRetryWait: (delayMs) =>
@@ -108,6 +143,7 @@ export = function register(RED: NodeAPI): void {
         result,
         RED.util.generateId(),
         (message) => RED.util.cloneMessage(message),
+        request.messageIds,
       );
       if (unexpected.length > 0) {
         this.warn(
@@ -117,7 +153,11 @@ export = function register(RED: NodeAPI): void {
       sent += messages.length;
       const bytes = payloadBytes(request);
       lastLongPayload = bytes > SMS_USER_DATA_BYTES ? bytes : 0;
-      if (account?.tracker) trackAccepted(account.tracker, messages);
+      const memory = tracker();
+      if (memory && !request.messageIds) trackAccepted(memory, messages);
+      if (memory && request.messageIds) {
+        for (const message of messages) if (rejected(message) && message.messageId) memory.forget(message.messageId);
+      }
       // One send() per message: Node-RED then clones none of them (each is already a copy).
       for (const message of messages) send(message);
       if (missing.length > 0) {
@@ -130,6 +170,8 @@ export = function register(RED: NodeAPI): void {
             result.statusCode,
           ),
           done,
+          request,
+          missing,
         );
       } else {
         done();
@@ -144,23 +186,28 @@ export = function register(RED: NodeAPI): void {
       }
       let request: SendRequest;
       try {
-        request = buildRequest(msg, settings);
+        request = buildRequest(msg, settings, account.api);
       } catch (error) {
         fail(msg, error, done);
         return;
+      }
+      if (account.api === 'v3') {
+        request.messageIds = request.to.map(() => crypto.randomUUID());
+        const memory = tracker();
+        if (memory && !account.configError) trackBeforeSending(memory, msg, request);
       }
       // The listener may run before submit returns (queue full, closed): then the job is never tracked.
       let job: JobHandle | undefined = undefined;
       job = account.submit(request, retryHooks, (error, result) => {
         if (job) jobs.delete(job);
         if (error || !result) {
-          fail(msg, error, done);
+          fail(msg, error, done, request);
           return;
         }
         try {
           deliver(msg, request, result, send, done);
         } catch (failure) {
-          fail(msg, failure, done);
+          fail(msg, failure, done, request);
         }
       });
       if (!job.settled) {

@@ -1,5 +1,5 @@
 import type { EditorNodeProperties } from 'node-red';
-import { isValidSender, parseByteValue, parseDestinationList } from '../lib/rules';
+import { isValidSender, parseByteValue, parseDestinationList, parseValidity } from '../lib/rules';
 import { Edited, RED, fillSelect } from './editor';
 
 interface BinarySmsProperties extends EditorNodeProperties {
@@ -8,6 +8,7 @@ interface BinarySmsProperties extends EditorNodeProperties {
   to: string;
   dataCoding: string | number;
   esmClass: string | number;
+  validity: string | number;
 }
 
 const PRESETS = {
@@ -56,6 +57,7 @@ RED.nodes.registerType<BinarySmsProperties>('binary-sms', {
     to: { value: '', validate: (value) => parseDestinationList(value || '').ok },
     dataCoding: { value: 0, validate: isByteValue },
     esmClass: { value: 0, validate: isByteValue },
+    validity: { value: '', validate: (value) => parseValidity(value).ok },
   },
   inputs: 1,
   outputs: 1,

@@ -3,6 +3,7 @@ import { ACCOUNT_FIELD_DEFAULTS as DEFAULTS, AccountNumber, normaliseBaseUrl, pa
 import { RED, fillSelect } from './editor';
 
 interface AccountProperties extends EditorNodeProperties {
+  api: string;
   baseUrl: string;
   authType: string;
   concurrency: string | number;
@@ -27,6 +28,7 @@ RED.nodes.registerType<AccountProperties, AccountCredentials>('infobip-account',
   category: 'config',
   defaults: {
     name: { value: '' },
+    api: { value: DEFAULTS.api },
     baseUrl: {
       value: DEFAULTS.baseUrl,
       required: true,
@@ -52,6 +54,13 @@ RED.nodes.registerType<AccountProperties, AccountCredentials>('infobip-account',
     return (this.baseUrl || '').replace(/^https?:\/\//, '') || 'Infobip';
   },
   oneditprepare: function () {
+    const api = $('#node-config-input-api');
+    fillSelect(this, api, [
+      { value: 'v3', label: 'infobip-account.api.v3' },
+      { value: 'v1', label: 'infobip-account.api.v1' },
+    ]);
+    // An account saved before the setting existed sends through v1, and the dialog says so.
+    api.val(this.api || 'v1');
     const authType = $('#node-config-input-authType');
     fillSelect(this, authType, [
       { value: 'apiKey', label: 'infobip-account.authType.apiKey' },

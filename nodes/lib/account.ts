@@ -1,14 +1,16 @@
 import type { Node, NodeDef } from 'node-red';
-import { ClientOptions, DeliveryReport, InfobipClient } from './client';
+import { type ClientOptions, type DeliveryReport, InfobipClient } from './client';
 import { SmsError } from './errors';
 import { Job, JobHandle, JobHooks, JobListener } from './job';
 import { CLOSE_GRACE_MS } from './limits';
 import { Pipeline, PipelineOptions } from './pipeline';
 import type { SendRequest } from './request';
-import { ACCOUNT_NUMBERS, AccountNumber, normaliseBaseUrl, parseAccountNumber } from './rules';
+import { ACCOUNT_NUMBERS, APIS, AccountNumber, Api, normaliseBaseUrl, parseAccountNumber } from './rules';
 import type { Tracker } from './tracker';
 
 export interface AccountConfig extends NodeDef {
+  /** Infobip's API; absent on accounts saved before it existed, which keep v1. */
+  api?: string;
   baseUrl: string;
   authType: 'apiKey' | 'basic';
   concurrency?: string | number;
@@ -45,7 +47,7 @@ export const ACCOUNT_DEFAULTS = {
 
 /** A setting of the account that cannot be used, named by its field. */
 export interface AccountProblem {
-  field: AccountNumber | 'baseUrl' | 'apiKey' | 'password';
+  field: AccountNumber | 'api' | 'baseUrl' | 'apiKey' | 'password';
   error: SmsError;
 }
 
@@ -61,6 +63,9 @@ export interface AccountSettings {
 /** Reads an account's settings as the editor saved them; a bad value is named and its default used. */
 export function readAccountConfig(config: AccountConfig, credentials: AccountCredentials): AccountSettings {
   const problems: AccountProblem[] = [];
+  const api = config.api === undefined || config.api === '' ? 'v1' : (config.api as Api);
+  if (!APIS.includes(api))
+    problems.push({ field: 'api', error: new SmsError('accountApi', { value: String(config.api) }) });
   const baseUrl = normaliseBaseUrl(config.baseUrl ?? '');
   const authType = config.authType === 'basic' ? 'basic' : 'apiKey';
   if (!baseUrl)
@@ -83,6 +88,7 @@ export function readAccountConfig(config: AccountConfig, credentials: AccountCre
   return {
     client: {
       ...credentials,
+      api: APIS.includes(api) ? api : 'v1',
       authType,
       baseUrl: baseUrl ?? 'http://invalid',
       timeoutMs: number('timeout') * 1000,
@@ -120,6 +126,8 @@ export interface AccountParts {
  */
 export class Account {
   readonly configError?: SmsError;
+  /** The API the account sends through. */
+  readonly api: Api;
   /** Present while a report node uses the account: remembers accepted messages. */
   tracker?: Tracker;
   private readonly client: InfobipClient;
@@ -133,6 +141,7 @@ export class Account {
     this.client = parts.client;
     this.pipeline = parts.pipeline;
     this.configError = parts.configError;
+    this.api = parts.client.api;
     this.makeTracker = () => parts.makeTracker();
   }
 

@@ -3,7 +3,8 @@ import { Agents, createAgents, proxyFailure, proxyFor } from './agent';
 import { SendFailure } from './errors';
 import { monotonicNow } from './limits';
 import { Redactor } from './redact';
-import { SendRequest } from './request';
+import { SendRequest, fieldOfProperty, requestBody } from './request';
+import type { Api } from './rules';
 
 export interface Credentials {
   authType: 'apiKey' | 'basic';
@@ -13,6 +14,7 @@ export interface Credentials {
 }
 
 export interface ClientOptions extends Credentials {
+  api: Api;
   baseUrl: string;
   timeoutMs: number;
   maxSockets: number;
@@ -22,9 +24,10 @@ export interface ClientOptions extends Credentials {
   maxPollWaitMs?: number;
 }
 
-/** One entry of `messages` in Infobip's SMSResponse, passed on untouched. */
+/** One entry of `messages` in Infobip's answer, passed on untouched; v1 names the number `to`, v3 `destination`. */
 export interface MessageResult {
-  to: string;
+  to?: string;
+  destination?: string;
   messageId?: string;
   smsCount?: number;
   status: Record<string, unknown>;
@@ -59,8 +62,13 @@ const NOT_CONNECTED = new Set([
   'ENETUNREACH',
   'EADDRNOTAVAIL',
 ]);
-const SEND_PATH = '/sms/1/binary/single';
-const REPORTS_PATH = '/sms/1/reports';
+const PATHS: Record<Api, { send: string; reports: string }> = {
+  v1: { send: '/sms/1/binary/single', reports: '/sms/1/reports' },
+  v3: { send: '/sms/3/messages', reports: '/sms/3/reports' },
+};
+
+/** The destination an entry of an answer is for. */
+export const numberOf = (entry: MessageResult): string | undefined => entry.to ?? entry.destination;
 
 export function authorizationHeader(credentials: Credentials): string {
   if (credentials.authType === 'basic') {
@@ -82,8 +90,10 @@ export class InfobipClient {
   private readonly redactor: Redactor;
   private readonly timeoutMs: number;
   private readonly maxPollWaitMs: number;
+  readonly api: Api;
 
   constructor(options: ClientOptions) {
+    this.api = options.api;
     this.sendAgents = createAgents(options.baseUrl, options.maxSockets, options.idleSocketMs);
     this.reportAgents = createAgents(options.baseUrl, 1, options.idleSocketMs);
     this.proxy = proxyFor(options.baseUrl);
@@ -111,8 +121,10 @@ export class InfobipClient {
    * (One controller per attempt, shared with the caller, keeps bursts cheap.)
    */
   send(request: SendRequest, controller = new AbortController()): Promise<SendResult> {
-    const body = JSON.stringify(request);
-    return this.exchange(controller, isSmsResponse, (signal) => this.http.post<string>(SEND_PATH, body, { signal }));
+    const body = JSON.stringify(requestBody(request, this.api));
+    return this.exchange(controller, isSmsResponse, (signal) =>
+      this.http.post<string>(PATHS[this.api].send, body, { signal }),
+    );
   }
 
   /**
@@ -123,7 +135,7 @@ export class InfobipClient {
     const { http: httpAgent, https: httpsAgent } = this.reportAgents;
     try {
       const { body } = await this.exchange(controller, isReportPage, (signal) =>
-        this.http.get<string>(REPORTS_PATH, { params: { limit }, signal, httpAgent, httpsAgent }),
+        this.http.get<string>(PATHS[this.api].reports, { params: { limit }, signal, httpAgent, httpsAgent }),
       );
       return body.results;
     } catch (error) {
@@ -234,10 +246,10 @@ function isSmsResponse(body: unknown): body is SmsResponse {
   if (typeof candidate !== 'object' || candidate === null || !Array.isArray(candidate.messages)) return false;
   if (candidate.messages.length === 0) return false;
   return candidate.messages.every(
-    (entry: { to?: unknown; status?: unknown } | null) =>
+    (entry: { to?: unknown; destination?: unknown; status?: unknown } | null) =>
       typeof entry === 'object' &&
       entry !== null &&
-      typeof entry.to === 'string' &&
+      (typeof entry.to === 'string' || typeof entry.destination === 'string') &&
       typeof entry.status === 'object' &&
       entry.status !== null &&
       !Array.isArray(entry.status),
@@ -263,15 +275,24 @@ export function isReportPage(body: unknown): body is { results: DeliveryReport[]
 /** The error text of either of Infobip's error bodies: `requestError.serviceException` or `{ errorCode, description }`. */
 function infobipErrorText(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
-  const { requestError, errorCode, description } = body as {
+  const { requestError, errorCode, description, violations } = body as {
     requestError?: Record<string, { messageId?: unknown; text?: unknown } | undefined>;
     errorCode?: unknown;
     description?: unknown;
+    violations?: unknown;
   };
   const exception = requestError?.serviceException ?? requestError?.policyException;
   const parts = exception ? [exception.messageId, exception.text] : [errorCode, description];
   const present = parts.filter((part): part is string => typeof part === 'string' && part !== '');
-  return present.length > 0 ? present.join(': ') : undefined;
+  if (present.length === 0) return undefined;
+  // v3 names what it refused: the first violation, by our field's name where it is one.
+  const first = (Array.isArray(violations) ? violations[0] : undefined) as
+    { property?: unknown; violation?: unknown } | undefined;
+  const violation =
+    typeof first?.property === 'string' && typeof first.violation === 'string'
+      ? `; ${fieldOfProperty(first.property)}: ${first.violation}`
+      : '';
+  return present.join(': ') + violation;
 }
 
 /** Retry-After as milliseconds: non-negative whole seconds or an HTTP date; anything else is ignored. */

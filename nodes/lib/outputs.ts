@@ -1,4 +1,4 @@
-import { MessageResult, SendResult } from './client';
+import { MessageResult, SendResult, numberOf } from './client';
 
 export interface OutputMessage {
   payload: unknown;
@@ -31,13 +31,17 @@ export function responseToMessages<T extends object>(
   { statusCode, body: response }: SendResult,
   sequenceId: string,
   clone: (message: T) => T,
+  messageIds?: readonly string[],
 ): Outputs {
   const wanted = new Set(requested);
-  const listed: MessageResult[] = [];
+  // Where the node chose the ids (v3), an entry is matched by its id first, then by number.
+  const byId = new Map(messageIds?.map((id, index) => [id, requested[index]]));
+  const listed: { result: MessageResult; to: string }[] = [];
   const unexpected: string[] = [];
   for (const result of response.messages) {
-    if (wanted.delete(result.to)) listed.push(result);
-    else unexpected.push(result.to);
+    const to = (result.messageId !== undefined ? byId.get(result.messageId) : undefined) ?? numberOf(result) ?? '';
+    if (wanted.delete(to)) listed.push({ result, to });
+    else unexpected.push(to || String(result.messageId));
   }
   const missing = requested.filter((number) => wanted.has(number));
 
@@ -45,13 +49,13 @@ export function responseToMessages<T extends object>(
   delete template.payload;
   delete template.to;
   const count = listed.length;
-  const messages = listed.map((result, index) => {
+  const messages = listed.map(({ result, to }, index) => {
     // The input itself becomes the last output, unless it is still needed for the error.
     const reuseInput = index === count - 1 && missing.length === 0;
     const message = (reuseInput ? input : clone(template)) as unknown as OutputMessage;
     const outerParts = message.parts;
     message.payload = result;
-    message.to = result.to;
+    message.to = to;
     message.messageId = result.messageId;
     message.statusCode = statusCode;
     if (response.bulkId !== undefined) message.bulkId = response.bulkId;

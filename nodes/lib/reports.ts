@@ -17,6 +17,8 @@ export interface ReportMessage {
   to?: string;
   bulkId?: string;
   delivered: boolean;
+  /** No further report comes for this message (DELIVERED, UNDELIVERABLE, EXPIRED, REJECTED). */
+  final: boolean;
   sent?: Record<string, unknown>;
   [property: string]: unknown;
 }
@@ -38,9 +40,14 @@ export class ReportMessages {
   /** Reports emitted so far. */
   count = 0;
 
+  /**
+   * `keepAfterFinal`: v3 may report a message again as its status changes (DELIVERED_TO_OPERATOR,
+   * then DELIVERED_TO_HANDSET), so its memory is kept for its 48 hours; v1 forgets it at the final one.
+   */
   constructor(
     private readonly tracker: Tracker,
     private readonly send: (message: ReportMessage) => void,
+    private readonly keepAfterFinal = false,
     seenLimit = SEEN_LIMIT,
   ) {
     this.seen = recentMap<true>(seenLimit);
@@ -56,17 +63,21 @@ export class ReportMessages {
     await this.tracker.ready;
     const tracked = await Promise.all(fresh.map((report) => this.tracker.lookup(report.messageId)));
     fresh.forEach((report, index) => {
+      const final = FINAL_GROUPS.has(String(report.status?.groupName));
       const message: ReportMessage = {
         payload: report,
         messageId: report.messageId,
         to: report.to,
         delivered: report.status?.groupName === 'DELIVERED',
+        final,
       };
       if (report.bulkId !== undefined) message.bulkId = report.bulkId;
       const sent = tracked[index];
       if (sent) message.sent = sent.sent;
       this.send(message);
-      if (FINAL_GROUPS.has(String(report.status?.groupName))) this.tracker.forget(report.messageId);
+      if (!sent) return;
+      if (final && !this.keepAfterFinal) this.tracker.forget(report.messageId);
+      else void this.tracker.markReported(report.messageId);
     });
     this.count += fresh.length;
   }

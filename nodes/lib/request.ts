@@ -1,6 +1,6 @@
 import { SmsError, preview } from './errors';
 import { payloadToHex } from './payload';
-import { cleanDestination, isValidSender, parseByteValue, splitDestinations } from './rules';
+import { Api, cleanDestination, isValidSender, parseByteValue, parseValidity, splitDestinations } from './rules';
 
 /** What the editor stores on a binary-sms node; all optional fields may be empty strings. */
 export interface NodeSettings {
@@ -8,13 +8,27 @@ export interface NodeSettings {
   to?: string;
   dataCoding?: string | number;
   esmClass?: string | number;
+  /** Minutes the message stays worth delivering (v3); empty = Infobip's default of 48 h. */
+  validity?: string | number;
 }
 
-/** The JSON body of POST /sms/1/binary/single. */
+/** What v3 lets a message say beyond v1. */
+export interface MessageOptions {
+  validityPeriod?: { amount: number; timeUnit: 'SECONDS' | 'MINUTES' };
+  /** ISO 8601 with offset, as Infobip writes it: 2026-12-01T08:00:00.000+0000. */
+  sendAt?: string;
+  callbackData?: string;
+  flash?: boolean;
+}
+
+/** One message to send, the same for both APIs; the client writes it as the account's API wants it. */
 export interface SendRequest {
   from?: string;
   to: string[];
   binary: { hex: string; dataCoding: number; esmClass: number };
+  options?: MessageOptions;
+  /** The message id this node chose for each destination, in the order of `to` (v3 only). */
+  messageIds?: string[];
 }
 
 interface MessageFields {
@@ -23,18 +37,101 @@ interface MessageFields {
   from?: unknown;
   dataCoding?: unknown;
   esmClass?: unknown;
+  validity?: unknown;
+  sendAt?: unknown;
+  callbackData?: unknown;
+  flash?: unknown;
 }
 
-/** Validates a message against the node's settings; throws an SmsError naming the first bad field. */
-export function buildRequest(msg: MessageFields, settings: NodeSettings): SendRequest {
+/** How far ahead Infobip schedules at most, and how late a sendAt may be before it is refused. */
+const SCHEDULE_AHEAD_MS = 180 * 24 * 3600 * 1000;
+const SCHEDULE_PAST_MS = 60 * 1000;
+const CALLBACK_DATA_LENGTH = 4000;
+
+/**
+ * Validates a message against the node's settings; throws an SmsError naming the first bad field.
+ * On a v1 account, a message that uses what only v3 offers is refused, never silently cut down.
+ */
+export function buildRequest(
+  msg: MessageFields,
+  settings: NodeSettings,
+  api: Api = 'v1',
+  now = Date.now(),
+): SendRequest {
   const to = destinations(msg.to, settings.to ?? '');
   const from = sender(msg.from, settings.from ?? '');
   const dataCoding = byteSetting('dataCoding', msg.dataCoding, settings.dataCoding);
   const esmClass = byteSetting('esmClass', msg.esmClass, settings.esmClass);
+  const options = messageOptions(msg, settings, now);
   const hex = payloadToHex(msg.payload);
   const request: SendRequest = { to, binary: { hex, dataCoding, esmClass } };
   if (from !== undefined) request.from = from;
+  if (options) {
+    if (api !== 'v3') throw new SmsError('needsV3', { fields: Object.keys(options).map(fieldOf).join(', ') });
+    request.options = options;
+  }
   return request;
+}
+
+const OPTION_FIELDS: Record<keyof MessageOptions, string> = {
+  validityPeriod: 'validity',
+  sendAt: 'sendAt',
+  callbackData: 'callbackData',
+  flash: 'flash',
+};
+const fieldOf = (option: string) => `msg.${OPTION_FIELDS[option as keyof MessageOptions]}`;
+
+function messageOptions(msg: MessageFields, settings: NodeSettings, now: number): MessageOptions | undefined {
+  const options: MessageOptions = {};
+  const minutes = validity(msg.validity, settings.validity);
+  if (minutes !== undefined) {
+    options.validityPeriod = Number.isInteger(minutes)
+      ? { amount: minutes, timeUnit: 'MINUTES' }
+      : { amount: Math.round(minutes * 60), timeUnit: 'SECONDS' };
+  }
+  if (msg.sendAt !== undefined && msg.sendAt !== null) options.sendAt = sendAt(msg.sendAt, now);
+  if (msg.callbackData !== undefined && msg.callbackData !== null) {
+    if (typeof msg.callbackData !== 'string' || msg.callbackData.length > CALLBACK_DATA_LENGTH) {
+      throw new SmsError('callbackDataValue', { value: preview(msg.callbackData) });
+    }
+    options.callbackData = msg.callbackData;
+  }
+  if (msg.flash !== undefined && msg.flash !== null) {
+    if (typeof msg.flash !== 'boolean') throw new SmsError('flashValue', { value: preview(msg.flash) });
+    options.flash = msg.flash;
+  }
+  return Object.keys(options).length > 0 ? options : undefined;
+}
+
+function validity(fromMessage: unknown, fromSettings: unknown): number | undefined {
+  const useMessage = fromMessage !== undefined && fromMessage !== null;
+  // msg.validity is a number; the node setting is typed text.
+  const parsed =
+    useMessage && typeof fromMessage !== 'number' ? undefined : parseValidity(useMessage ? fromMessage : fromSettings);
+  if (!parsed?.ok) {
+    throw new SmsError('validityValue', {
+      field: useMessage ? 'msg.validity' : 'node.validity',
+      value: preview(useMessage ? fromMessage : fromSettings),
+    });
+  }
+  return parsed.value;
+}
+
+/** A Date, an ISO 8601 string with an offset, or epoch milliseconds, as Infobip writes it. */
+function sendAt(value: unknown, now: number): string {
+  let time = NaN;
+  if (value instanceof Date) time = value.getTime();
+  else if (typeof value === 'number') time = value;
+  else if (
+    typeof value === 'string' &&
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(value.trim())
+  ) {
+    time = Date.parse(value.trim().replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  }
+  if (!Number.isFinite(time)) throw new SmsError('sendAtValue', { value: preview(value) });
+  if (time < now - SCHEDULE_PAST_MS) throw new SmsError('sendAtPast', { value: new Date(time).toISOString() });
+  if (time > now + SCHEDULE_AHEAD_MS) throw new SmsError('sendAtFar', { value: new Date(time).toISOString() });
+  return new Date(time).toISOString().replace('Z', '+0000');
 }
 
 /** Every invalid setting of a binary-sms node, in dialog order; checked when the node starts. */
@@ -52,6 +149,7 @@ export function checkNodeSettings(settings: NodeSettings): SmsError[] {
   if ((settings.to ?? '').trim() !== '') check(() => destinations(undefined, settings.to ?? ''));
   check(() => byteSetting('dataCoding', undefined, settings.dataCoding));
   check(() => byteSetting('esmClass', undefined, settings.esmClass));
+  check(() => validity(undefined, settings.validity));
   return problems;
 }
 
@@ -102,4 +200,41 @@ function byteSetting(name: 'dataCoding' | 'esmClass', fromMessage: unknown, from
     throw new SmsError('byteValue', { field: `${useMessage ? 'msg' : 'node'}.${name}`, value: preview(value) });
   }
   return parsed;
+}
+
+/** The JSON body of the account's send endpoint: `POST /sms/1/binary/single` or `POST /sms/3/messages`. */
+export function requestBody(request: SendRequest, api: Api): unknown {
+  if (api === 'v1') {
+    const { from, to, binary } = request;
+    return from === undefined ? { to, binary } : { from, to, binary };
+  }
+  const { sendAt, callbackData, validityPeriod, flash } = request.options ?? {};
+  const message: Record<string, unknown> = {
+    destinations: request.to.map((to, index) => {
+      const messageId = request.messageIds?.[index];
+      return messageId === undefined ? { to } : { to, messageId };
+    }),
+    content: request.binary,
+  };
+  if (request.from !== undefined) message.sender = request.from;
+  if (validityPeriod !== undefined || flash !== undefined) message.options = { validityPeriod, flash };
+  if (callbackData !== undefined) message.webhooks = { callbackData };
+  return sendAt === undefined ? { messages: [message] } : { messages: [message], options: { schedule: { sendAt } } };
+}
+
+/**
+ * Where a v3 violation's property (`messages[0].destinations[0].to`) is one of our fields, its
+ * name there (`msg.to`); otherwise the property as Infobip wrote it.
+ */
+export function fieldOfProperty(property: string): string {
+  const rules: [RegExp, string][] = [
+    [/^messages\[\d+\]\.destinations(\[\d+\])?(\.to)?$/, 'msg.to'],
+    [/^messages\[\d+\]\.content(\..*)?$/, 'msg.payload'],
+    [/^messages\[\d+\]\.sender$/, 'msg.from'],
+    [/^messages\[\d+\]\.options\.validityPeriod(\..*)?$/, 'msg.validity'],
+    [/^messages\[\d+\]\.options\.flash$/, 'msg.flash'],
+    [/^messages\[\d+\]\.webhooks\.callbackData$/, 'msg.callbackData'],
+    [/^options\.schedule\.sendAt$/, 'msg.sendAt'],
+  ];
+  return rules.find(([pattern]) => pattern.test(property))?.[1] ?? property;
 }

@@ -74,8 +74,16 @@ export function normaliseBaseUrl(text: string): string | undefined {
   return trimmed;
 }
 
+/**
+ * Infobip's API an account sends through: `v3` (`POST /sms/3/messages`, the current one) or `v1`
+ * (`POST /sms/1/binary/single`, no longer documented). An account saved without the setting keeps v1.
+ */
+export type Api = 'v1' | 'v3';
+export const APIS: readonly Api[] = ['v3', 'v1'];
+
 /** What the account dialog gives a new account; the example flows carry the same. */
 export const ACCOUNT_FIELD_DEFAULTS = {
+  api: 'v3',
   baseUrl: 'https://api.infobip.com',
   authType: 'apiKey',
   concurrency: '8',
@@ -102,6 +110,21 @@ export const ACCOUNT_NUMBERS = {
   /** Accepted messages remembered for delivery reports. */
   trackLimit: { min: 1, max: 1000000, integer: true },
 };
+
+/** Minutes a v3 message stays worth delivering: more than 48 hours Infobip would cut silently. */
+export const VALIDITY_MINUTES = { max: 2880 };
+
+/** A validity in minutes: undefined when empty, else a number above 0 and at most 48 hours. */
+export function parseValidity(value: unknown): Check<number | undefined> {
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    return { ok: true, value: undefined };
+  }
+  const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
+  if (!Number.isFinite(number) || number <= 0 || number > VALIDITY_MINUTES.max) {
+    return { ok: false, value: typeof value === 'string' ? value : String(JSON.stringify(value)) };
+  }
+  return { ok: true, value: number };
+}
 
 /** Bounds of the report node's numeric settings. */
 export const REPORT_NUMBERS = {

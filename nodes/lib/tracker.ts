@@ -21,6 +21,8 @@ export interface TrackedMessage {
   owner?: string;
   /** Set once it was reported overdue. */
   overdue?: boolean;
+  /** Set once a report came: it is then never overdue. */
+  reported?: boolean;
 }
 
 export interface TrackerOptions {
@@ -76,6 +78,13 @@ export class Tracker {
     return entry && { ...entry, sent: structuredClone(entry.sent) };
   }
 
+  /** Notes that a report came for a message (v3 keeps it for later reports of the same message). */
+  async markReported(messageId: string): Promise<void> {
+    const entry = await this.read(messageId);
+    if (entry === STORE_FAILED || entry === undefined || entry.reported) return;
+    this.write(messageId, { ...entry, reported: true });
+  }
+
   /** Forgets a message whose final report arrived. */
   forget(messageId: string): void {
     if (!this.index.delete(messageId)) this.write(messageId, undefined);
@@ -91,7 +100,7 @@ export class Tracker {
       if (entry === STORE_FAILED) continue;
       if (entry === undefined) {
         this.index.delete(messageId);
-      } else if (!entry.overdue) {
+      } else if (!entry.overdue && !entry.reported) {
         entry.overdue = true;
         this.write(messageId, entry);
         due.push({ ...entry, sent: structuredClone(entry.sent) });
@@ -171,6 +180,12 @@ function isTracked(value: unknown): value is TrackedMessage {
     typeof entry.at === 'number' &&
     typeof entry.sent === 'object'
   );
+}
+
+/** What a report's msg.sent shows of an output message: its plain-JSON properties, without payload, parts, req and res. */
+export function sentOf(message: object): Record<string, unknown> {
+  const { payload, parts, req, res, ...kept } = message as Record<string, unknown>;
+  return plainJson(kept) as Record<string, unknown>;
 }
 
 /** Keeps only plain JSON (strings, finite numbers, booleans, null, arrays and plain objects). */

@@ -13,6 +13,7 @@ const vm = require('node:vm');
 const { startNodeRed } = require('../../dev/red-process');
 const { InfobipTestServer } = require('../../dev/infobip-server');
 const { pack, userDirWithPackage } = require('../support/packed');
+const { sentMessage, numberIn } = require('../support/api');
 
 const root = path.resolve(__dirname, '..', '..');
 const MODULE = 'node-red-contrib-infobip-binary-sms';
@@ -151,10 +152,10 @@ describe('the packed tarball in a real Node-RED', function () {
     });
     response.status.should.equal(200, red.output());
     const statuses = await response.json();
-    statuses.map((entry) => entry.to).should.eql(['41793026727', '41793026834']);
+    statuses.map(numberIn).should.eql(['41793026727', '41793026834']);
     statuses.forEach((entry) => entry.status.groupName.should.equal('PENDING'));
     infobip.requests.should.have.length(1);
-    infobip.requests[0].body.binary.should.eql({ hex: '0f c2 4a', dataCoding: 4, esmClass: 0 });
+    sentMessage(infobip.requests[0]).binary.should.eql({ hex: '0f c2 4a', dataCoding: 4, esmClass: 0 });
 
     // The package's credential declaration decides this: a password credential is only ever
     // reported to the editor as set, never sent back.
@@ -233,16 +234,16 @@ describe('the examples in a real Node-RED', function () {
     infobip.reset();
     await inject(await deployExample('01 send hex to two numbers.json'));
     await until(() => infobip.requests.length === 1);
-    infobip.requests[0].body.to.should.eql(['41793026727', '41793026834']);
-    infobip.requests[0].body.binary.hex.should.equal('0f c2 4a bf 34 13 ba');
+    sentMessage(infobip.requests[0]).to.should.eql(['41793026727', '41793026834']);
+    sentMessage(infobip.requests[0]).binary.hex.should.equal('0f c2 4a bf 34 13 ba');
   });
 
   it('02 packs a device reading into bytes and sends it to a list', async function () {
     infobip.reset();
     await inject(await deployExample('02 device reading with join and catch.json'));
     await until(() => infobip.requests.length === 1);
-    infobip.requests[0].body.to.should.eql(['41793026727', '447911123456', '99912345678']);
-    infobip.requests[0].body.binary.hex.should.equal('07 00 d7 de');
+    sentMessage(infobip.requests[0]).to.should.eql(['41793026727', '447911123456', '99912345678']);
+    sentMessage(infobip.requests[0]).binary.hex.should.equal('07 00 d7 de');
   });
 
   it('03 answers a POST with the statuses, and a bad request with the error', async function () {
@@ -276,7 +277,7 @@ describe('the examples in a real Node-RED', function () {
     infobip.reportDelayMs = 100;
     await inject(await deployExample('04 send and follow delivery reports.json'));
     await until(() => infobip.requests.length === 1);
-    infobip.requests[0].body.to.should.eql(['41793026727', '41793026834', '41700000002']);
+    sentMessage(infobip.requests[0]).to.should.eql(['41793026727', '41793026834', '41700000002']);
     await until(() => infobip.reportPolls.reduce((sum, poll) => sum + poll.answered, 0) >= 3);
     infobip.reports.should.be.empty();
   });

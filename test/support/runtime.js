@@ -112,17 +112,21 @@ async function startInfobip(options) {
 
 const CREDENTIALS = { acc1: { apiKey: API_KEY } };
 
+const { APIS, SEND_PATHS, sentMessage, numberIn, partsIn } = require('./api');
+
 /**
  * Gives each test of the calling describe() the helper's Node-RED and a fresh local Infobip
- * server (`env.server`), and `env.load()` to load smsFlow against it.
+ * server (`env.server`), and `env.load()` to load smsFlow against it, its account on `api`.
  */
-function withRuntime() {
+function withRuntime({ api = 'v1' } = {}) {
   const env = {
     server: undefined,
+    api,
+    sendPath: SEND_PATHS[api],
     async load(smsOverrides = {}, accountOverrides = {}, credentials = CREDENTIALS, baseUrl = env.server.baseUrl) {
       await helper.load(
         [infobipAccount, binarySms, catchNode],
-        smsFlow(baseUrl, smsOverrides, accountOverrides),
+        smsFlow(baseUrl, smsOverrides, { api, ...accountOverrides }),
         credentials,
       );
     },
@@ -157,4 +161,9 @@ module.exports = {
   withRuntime,
   API_KEY,
   CREDENTIALS,
+  APIS,
+  SEND_PATHS,
+  sentMessage,
+  numberIn,
+  partsIn,
 };

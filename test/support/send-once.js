@@ -5,7 +5,7 @@
 const { InfobipClient } = require('../../dist/lib/client');
 
 const { baseUrl, apiKey } = JSON.parse(process.argv[2]);
-const client = new InfobipClient({ authType: 'apiKey', apiKey, baseUrl, timeoutMs: 10000, maxSockets: 1 });
+const client = new InfobipClient({ api: 'v3', authType: 'apiKey', apiKey, baseUrl, timeoutMs: 10000, maxSockets: 1 });
 client
   .send({ to: ['41793026727'], binary: { hex: 'ab', dataCoding: 0, esmClass: 0 } })
   .then(

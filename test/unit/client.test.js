@@ -10,6 +10,7 @@ describe('InfobipClient', function () {
   beforeEach(async function () {
     server = await new InfobipTestServer({ apiKey: 'client-test-key' }).start();
     client = new InfobipClient({
+      api: 'v1',
       authType: 'apiKey',
       apiKey: 'client-test-key',
       baseUrl: server.baseUrl,
