@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: one burst of 10,000 messages with two destinations each against the local
 // Infobip stand-in (own process, 127.0.0.1), measured three ways:
-//   (a) binary-sms inside a real Node-RED
+//   (a) binary-sms inside a real Node-RED, on a v1 account and on a v3 account
 //   (b) core nodes only: Function → http request → Function splitting the statuses
 //   (c) a bare axios client with keep-alive at its best concurrency
 // and prints statuses per second, the Node-RED process's peak memory growth, and a/b, a/c.
@@ -83,11 +83,12 @@ return null;`,
   ];
 }
 
-function binarySmsNodes(baseUrl, concurrency) {
+function binarySmsNodes(baseUrl, concurrency, api) {
   return [
     {
       id: 'benchacc',
       type: 'infobip-account',
+      api,
       baseUrl,
       authType: 'apiKey',
       concurrency,
@@ -221,8 +222,13 @@ async function main() {
     }
     const c = axiosRuns.reduce((best, run) => (perSecond(run) > perSecond(best) ? run : best));
     const a = await runInNodeRed(
-      `binary-sms, ${c.concurrency} in flight`,
-      binarySmsNodes(baseUrl, c.concurrency),
+      `binary-sms, v1 account, ${c.concurrency} in flight`,
+      binarySmsNodes(baseUrl, c.concurrency, 'v1'),
+      'smsnode',
+    );
+    const a3 = await runInNodeRed(
+      `binary-sms, v3 account, ${c.concurrency} in flight`,
+      binarySmsNodes(baseUrl, c.concurrency, 'v3'),
       'smsnode',
     );
     const b = await runInNodeRed('core nodes (function + http request + function)', coreNodes(baseUrl), 'buildreq');
@@ -232,6 +238,7 @@ async function main() {
     console.log('|---|---:|---:|---:|---:|');
     for (const [name, run] of [
       ['(a)', a],
+      ['(a3)', a3],
       ['(b)', b],
       ['(c)', c],
       ['(floor)', floor],
@@ -246,7 +253,19 @@ async function main() {
     console.log(
       `\na/b = ${ab.toFixed(2)} (target ≥ 1.5)   a/c = ${ac.toFixed(2)} (target ≥ 0.9)   a's memory growth = ${mb(a.memoryGrowth)} MB (target < 150 MB)`,
     );
-    const met = ab >= 1.5 && ac >= 0.9 && a.memoryGrowth < 150 * 1024 * 1024 && a.errors === 0;
+    const a3b = perSecond(a3) / perSecond(b);
+    const a3c = perSecond(a3) / perSecond(c);
+    console.log(
+      `v3: a3/b = ${a3b.toFixed(2)} (target ≥ 1.5)   a3/c = ${a3c.toFixed(2)} (target ≥ 0.9)   a3's memory growth = ${mb(a3.memoryGrowth)} MB`,
+    );
+    const met =
+      ab >= 1.5 &&
+      ac >= 0.9 &&
+      a3b >= 1.5 &&
+      a3c >= 0.9 &&
+      a.memoryGrowth < 150 * 1024 * 1024 &&
+      a.errors === 0 &&
+      a3.errors === 0;
     console.log(met ? 'All targets met.' : 'Some targets missed.');
     console.log(
       `Node-RED alone (burst, routing, counting; no HTTP) takes ${(floor.ms / 1000).toFixed(2)} s of (a)'s ${(a.ms / 1000).toFixed(2)} s; (c) runs in a bare process without it.`,

@@ -316,6 +316,7 @@ class InfobipTestServer {
           destination: destination.to,
           details: { messageCount },
           callbackData: message.webhooks?.callbackData,
+          reportUrl: message.webhooks?.delivery?.url,
         });
       }
     }
@@ -349,15 +350,25 @@ class InfobipTestServer {
       error: { groupId: 0, groupName: 'OK', id: 0, name: 'NO_ERROR', description: 'No Error', permanent: false },
     });
     const accepted = entries.filter((entry) => entry.status.groupName === 'PENDING');
-    const twice = accepted.filter((entry) => entry.destination === TWICE_REPORTED);
-    const made = accepted.map((entry) =>
-      report(entry, entry.destination === TWICE_REPORTED ? REPORT_STATUSES[3] : reportStatus(entry.destination)),
+    // A message that names a report URL gets its reports pushed there; the others as the account is set up.
+    const deliver = (pairs) => {
+      for (const url of new Set(pairs.map(([entry]) => entry.reportUrl))) {
+        const reports = pairs.filter(([entry]) => entry.reportUrl === url).map(([, made]) => made);
+        if (url) this.push(url, reports);
+        else if (this.holdReports) this.held.push(...reports);
+        else this.deliverReports(reports);
+      }
+    };
+    deliver(
+      accepted.map((entry) => [
+        entry,
+        report(entry, entry.destination === TWICE_REPORTED ? REPORT_STATUSES[3] : reportStatus(entry.destination)),
+      ]),
     );
-    if (this.holdReports) this.held.push(...made);
-    else this.deliverReports(made);
+    const twice = accepted.filter((entry) => entry.destination === TWICE_REPORTED);
     if (twice.length > 0) {
       this.later(this.reportDelayMs, () =>
-        this.deliverReports(twice.map((entry) => report(entry, REPORT_STATUSES.delivered))),
+        deliver(twice.map((entry) => [entry, report(entry, REPORT_STATUSES.delivered)])),
       );
     }
   }

@@ -5,7 +5,7 @@ import { ReportError, SendFailure } from './lib/errors';
 import { Poller } from './lib/poller';
 import { ReportMessages, watchOverdue } from './lib/reports';
 import { postRoute } from './lib/routes';
-import { REPORT_NUMBERS, normaliseRoutePath, parseReportNumber } from './lib/rules';
+import { REPORT_NUMBERS, normaliseBaseUrl, normaliseRoutePath, parseReportNumber } from './lib/rules';
 import { NodeStatus, ThrottledStatus, showAfterStart } from './lib/status';
 import { webhookHandler } from './lib/webhook';
 
@@ -15,6 +15,8 @@ interface ReportConfig extends NodeDef {
   interval?: string | number;
   path?: string;
   overdue?: string | number;
+  /** Webhook mode: the address at which Infobip reaches this Node-RED, e.g. https://nodered.example.com. */
+  publicUrl?: string;
 }
 
 const REPORT_DEFAULTS = { interval: 15, path: '/infobip/reports', overdue: 0 };
@@ -38,9 +40,12 @@ function readSettings(config: ReportConfig, account: AccountNode | null) {
   const overdueMs = number('overdue') * 60_000;
   const path = normaliseRoutePath(config.path ?? REPORT_DEFAULTS.path);
   if (mode === 'webhook' && !path) problems.push(new ReportError('path', { value: config.path ?? '' }));
+  const publicText = mode === 'webhook' ? (config.publicUrl ?? '').trim() : '';
+  const publicUrl = publicText ? normaliseBaseUrl(publicText) : undefined;
+  if (publicText && !publicUrl) problems.push(new ReportError('publicUrl', { value: publicText }));
   if (!account) problems.push(new ReportError('noAccount'));
   else if (account.account.configError) problems.push(new ReportError('account'));
-  return { mode, intervalMs, overdueMs, path: path ?? '', problems };
+  return { mode, intervalMs, overdueMs, path: path ?? '', publicUrl, problems };
 }
 
 /** A short, secret-free reason: the HTTP status with Infobip's text, or the network error code. */
@@ -141,6 +146,15 @@ export = function register(RED: NodeAPI): void {
     });
     const route = postRoute(RED, this, settings.path, handler, text(new ReportError('noHttpRoot')));
     if (route) stops.push(() => route.remove());
+    if (route && settings.publicUrl && account.api === 'v3') {
+      // Every v3 message sent through the account asks Infobip to push its reports here: no portal step.
+      const root = String((RED.settings as { httpNodeRoot?: string }).httpNodeRoot ?? '/').replace(/\/+$/, '');
+      const query = token ? `?token=${encodeURIComponent(token)}` : '';
+      account.offerReportUrl(this.id, settings.publicUrl + root + settings.path + query, token);
+      stops.push(() => account.withdrawReportUrl(this.id));
+    } else if (settings.publicUrl && account.api !== 'v3') {
+      this.warn(text(new ReportError('publicUrlV1')));
+    }
     if (!route) {
       showOnceStarted(() => status.show('red', 'ring', 'binary-sms-report.status.noHttpRoot'));
     } else if (!token) {

@@ -193,6 +193,7 @@ export = function register(RED: NodeAPI): void {
       }
       if (account.api === 'v3') {
         request.messageIds = request.to.map(() => crypto.randomUUID());
+        request.reportUrl = account.reportUrl;
         const memory = tracker();
         if (memory && !account.configError) trackBeforeSending(memory, msg, request);
       }

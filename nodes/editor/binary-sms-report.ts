@@ -1,5 +1,5 @@
 import type { EditorNodeProperties } from 'node-red';
-import { normaliseRoutePath, parseReportNumber } from '../lib/rules';
+import { normaliseBaseUrl, normaliseRoutePath, parseReportNumber } from '../lib/rules';
 import { RED, fillSelect } from './editor';
 
 interface ReportProperties extends EditorNodeProperties {
@@ -8,6 +8,7 @@ interface ReportProperties extends EditorNodeProperties {
   interval: string | number;
   path: string;
   overdue: string | number;
+  publicUrl: string;
   /** Whether the dialog has offered this node a random token (new nodes only; older ones keep theirs). */
   tokenOffered: boolean | string;
 }
@@ -23,13 +24,14 @@ function randomToken(): string {
 
 const withinBounds = (name: 'interval' | 'overdue') => (value: string) => parseReportNumber(name, value).ok;
 
-// The URL to paste into Infobip's portal: this editor's origin, httpNodeRoot, the path and the
-// token (shown while it was typed or made in this dialog; a stored one is never sent back).
-function webhookUrl(path: string, token: string): string {
+// The URL Infobip pushes to: the Public URL (else this editor's origin), httpNodeRoot, the path and
+// the token (shown while it was typed or made in this dialog; a stored one is never sent back).
+function webhookUrl(path: string, token: string, publicUrl: string): string {
   const root = String((RED.settings as { httpNodeRoot?: string }).httpNodeRoot || '/').replace(/\/$/, '');
   const clean = normaliseRoutePath(path || '');
+  const origin = normaliseBaseUrl(publicUrl) ?? window.location.origin;
   const shown = token === STORED_SECRET ? '…' : encodeURIComponent(token);
-  return clean ? window.location.origin + root + clean + (token ? '?token=' + shown : '') : '';
+  return clean ? origin + root + clean + (token ? '?token=' + shown : '') : '';
 }
 
 RED.nodes.registerType<ReportProperties, { token: string }>('binary-sms-report', {
@@ -51,6 +53,10 @@ RED.nodes.registerType<ReportProperties, { token: string }>('binary-sms-report',
     },
     overdue: { value: 0, validate: withinBounds('overdue') },
     tokenOffered: { value: false },
+    publicUrl: {
+      value: '',
+      validate: (value) => !value || normaliseBaseUrl(value) !== undefined,
+    },
   },
   credentials: {
     token: { type: 'password' },
@@ -91,10 +97,14 @@ RED.nodes.registerType<ReportProperties, { token: string }>('binary-sms-report',
     $('#node-input-tokenOffered').val('true');
     const showUrl = () =>
       $('#binary-sms-report-url').text(
-        webhookUrl(String($('#node-input-path').val() ?? ''), String(token.val() ?? '')),
+        webhookUrl(
+          String($('#node-input-path').val() ?? ''),
+          String(token.val() ?? ''),
+          String($('#node-input-publicUrl').val() ?? ''),
+        ),
       );
     mode.on('change', showMode);
-    $('#node-input-path, #node-input-token').on('change keyup input', showUrl);
+    $('#node-input-path, #node-input-token, #node-input-publicUrl').on('change keyup input', showUrl);
     showMode();
     showUrl();
   },

@@ -135,6 +135,8 @@ export class Account {
   private readonly makeTracker: () => Tracker;
   private readonly polls = new Set<Promise<unknown>>();
   private readonly reportNodes = new Set<string>();
+  /** Report URLs for Infobip to push to, by the report node that offers it (v3). */
+  private readonly reportUrls = new Map<string, string>();
   private closed = false;
 
   constructor(parts: AccountParts) {
@@ -172,6 +174,26 @@ export class Account {
     this.reportNodes.add(reportNodeId);
     this.tracker ??= this.makeTracker();
     return this.tracker;
+  }
+
+  /**
+   * The URL at which a report node receives pushed reports, token included; every v3 message sent
+   * through the account asks Infobip to push its reports there. The token is masked in whatever
+   * Infobip sends back.
+   */
+  offerReportUrl(reportNodeId: string, url: string, token: string): void {
+    this.reportUrls.set(reportNodeId, url);
+    this.client.addSecret(token);
+    this.client.addSecret(encodeURIComponent(token));
+  }
+
+  withdrawReportUrl(reportNodeId: string): void {
+    this.reportUrls.delete(reportNodeId);
+  }
+
+  /** Where v3 messages ask for their reports to be pushed, if a report node offers a URL. */
+  get reportUrl(): string | undefined {
+    return this.reportUrls.values().next().value;
   }
 
   /** Tracking exists only while a report node uses the account: senders without one pay nothing. */

@@ -169,6 +169,11 @@ export class InfobipClient {
     }
   }
 
+  /** Masks a secret that requests carry (a report node's token) in everything read back from Infobip. */
+  addSecret(secret: string): void {
+    this.redactor.add(secret);
+  }
+
   /** Frees the keep-alive sockets. */
   close(): void {
     for (const agent of [this.sendAgents, this.reportAgents]) {

@@ -100,6 +100,8 @@ export const REPORT_ERRORS = [
   'pollFailed',
   'noHttpRoot',
   'noToken',
+  'publicUrl',
+  'publicUrlV1',
 ] as const;
 export type ReportErrorKey = (typeof REPORT_ERRORS)[number];
 

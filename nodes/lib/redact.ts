@@ -6,19 +6,24 @@ const MASK = '***';
  * masked, however short: a short password is still a password.
  */
 export class Redactor {
-  private readonly forms: string[];
+  private forms: string[] = [];
+  private readonly secrets = new Set<string>();
 
   constructor(secrets: (string | undefined)[]) {
-    const forms = new Set<string>();
-    for (const secret of secrets) {
-      if (typeof secret !== 'string' || secret === '') continue;
-      forms.add(secret);
-      forms.add(JSON.stringify(secret).slice(1, -1));
-      forms.add(encodeURIComponent(secret));
-      forms.add(encodeURIComponent(secret).replace(/%20/g, '+'));
-      forms.add(Buffer.from(secret, 'utf8').toString('base64'));
-      forms.add(Buffer.from(secret, 'utf8').toString('base64').replace(/=+$/, ''));
-    }
+    secrets.forEach((secret) => this.add(secret));
+  }
+
+  /** Masks one more secret from now on (e.g. a webhook token that travels in request bodies). */
+  add(secret: string | undefined): void {
+    if (typeof secret !== 'string' || secret === '' || this.secrets.has(secret)) return;
+    this.secrets.add(secret);
+    const forms = new Set<string>(this.forms);
+    forms.add(secret);
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    forms.add(encodeURIComponent(secret));
+    forms.add(encodeURIComponent(secret).replace(/%20/g, '+'));
+    forms.add(Buffer.from(secret, 'utf8').toString('base64'));
+    forms.add(Buffer.from(secret, 'utf8').toString('base64').replace(/=+$/, ''));
     // Longest first, so a secret containing another is masked whole.
     this.forms = [...forms].sort((a, b) => b.length - a.length);
   }

@@ -29,6 +29,8 @@ export interface SendRequest {
   options?: MessageOptions;
   /** The message id this node chose for each destination, in the order of `to` (v3 only). */
   messageIds?: string[];
+  /** Where Infobip should push this message's delivery reports (v3 only). */
+  reportUrl?: string;
 }
 
 interface MessageFields {
@@ -218,7 +220,10 @@ export function requestBody(request: SendRequest, api: Api): unknown {
   };
   if (request.from !== undefined) message.sender = request.from;
   if (validityPeriod !== undefined || flash !== undefined) message.options = { validityPeriod, flash };
-  if (callbackData !== undefined) message.webhooks = { callbackData };
+  const webhooks: Record<string, unknown> = {};
+  if (request.reportUrl !== undefined) webhooks.delivery = { url: request.reportUrl };
+  if (callbackData !== undefined) webhooks.callbackData = callbackData;
+  if (Object.keys(webhooks).length > 0) message.webhooks = webhooks;
   return sendAt === undefined ? { messages: [message] } : { messages: [message], options: { schedule: { sendAt } } };
 }
 

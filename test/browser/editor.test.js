@@ -118,6 +118,8 @@ describe('the editor in a real browser', function () {
     await page.locator('#node-input-btn-account-add').or(page.locator('#node-input-lookup-account')).click();
     await page.locator('#node-config-input-baseUrl').waitFor();
     (await page.locator('#node-config-input-baseUrl').inputValue()).should.equal('https://api.infobip.com');
+    // A new account sends through v3, the API Infobip documents today.
+    (await page.locator('#node-config-input-api').inputValue()).should.equal('v3');
     (await page.locator('#node-config-input-apiKey').isVisible()).should.be.true();
     const delivery = {};
     for (const field of ['concurrency', 'rateLimit', 'queueLimit', 'timeout', 'retries', 'throttleWait']) {
@@ -167,7 +169,12 @@ describe('the editor in a real browser', function () {
     await page.locator('#node-input-name').click();
     (await marked('#node-input-esmClass-custom')).should.be.true('#node-input-esmClass-custom marked invalid');
     await page.locator('#node-input-esmClass-custom').fill('64');
+    await page.locator('#node-input-validity').fill('3000');
     await page.locator('#node-input-name').click();
+    (await marked('#node-input-validity')).should.be.true('#node-input-validity marked invalid');
+    await page.locator('#node-input-validity').fill('30');
+    await page.locator('#node-input-name').click();
+    (await marked('#node-input-validity')).should.be.false('#node-input-validity marked invalid');
     await picture('edit-dialog.png', true);
     await page.locator('#node-dialog-ok').click();
     await page.locator('#node-input-from').waitFor({ state: 'detached' });
@@ -185,7 +192,8 @@ describe('the editor in a real browser', function () {
     sms.should.have.properties({ from: 'InfoSMS', to: '+41 79 302 67 27, 41793026834', account: account.id });
     String(sms.dataCoding).should.equal('8');
     String(sms.esmClass).should.equal('64');
-    account.should.have.properties({ name: 'Test account', baseUrl: infobip.baseUrl, authType: 'apiKey' });
+    String(sms.validity).should.equal('30');
+    account.should.have.properties({ name: 'Test account', baseUrl: infobip.baseUrl, authType: 'apiKey', api: 'v3' });
     JSON.stringify(flows).should.not.containEql(API_KEY);
     fs.readFileSync(path.join(userDir, 'flows_cred.json'), 'utf8').should.not.containEql(API_KEY);
     const stored = await red.request('GET', `/credentials/infobip-account/${account.id}`);
@@ -255,6 +263,12 @@ describe('the editor in a real browser', function () {
     (await page.locator('#binary-sms-report-url').innerText()).should.equal(
       `${red.url}/api/devices/reports?token=${token}`,
     );
+    // With a Public URL, the URL Infobip pushes to starts there.
+    await page.locator('#node-input-publicUrl').fill('https://nodered.example.com');
+    (await page.locator('#binary-sms-report-url').innerText()).should.equal(
+      `https://nodered.example.com/api/devices/reports?token=${token}`,
+    );
+    await page.locator('#node-input-publicUrl').fill('');
     await picture('report-dialog.png', true);
     await page.locator('#node-dialog-cancel').click();
     await page.locator('#node-input-mode').waitFor({ state: 'detached' });

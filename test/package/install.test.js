@@ -281,6 +281,17 @@ describe('the examples in a real Node-RED', function () {
     await until(() => infobip.reportPolls.reduce((sum, poll) => sum + poll.answered, 0) >= 3);
     infobip.reports.should.be.empty();
   });
+
+  it('05 sends a command valid for 10 minutes with its callbackData, then pulls its report', async function () {
+    infobip.reset();
+    infobip.reportDelayMs = 100;
+    await inject(await deployExample('05 device command with a deadline.json'));
+    await until(() => infobip.requests.length === 1);
+    const [message] = infobip.requests[0].body.messages;
+    message.options.validityPeriod.should.eql({ amount: 10, timeUnit: 'MINUTES' });
+    message.webhooks.callbackData.should.equal('door-3/unlock');
+    await until(() => infobip.reportPolls.some((poll) => poll.answered === 1 && poll.url.startsWith('/sms/3/reports')));
+  });
 });
 
 describe("example 3's curl line, as written, against Node-RED as npm start runs it", function () {

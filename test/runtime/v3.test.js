@@ -1,12 +1,14 @@
 'use strict';
 // What only Infobip's v3 API (POST /sms/3/messages) lets a flow say, and the ids the node
 // chooses itself; the contract both APIs share runs in send.test.js and errors.test.js.
+const http = require('node:http');
 const should = require('should');
 const {
   helper,
   binarySms,
   infobipAccount,
   binarySmsReport,
+  httpNodeApp,
   catchNode,
   smsFlow,
   collect,
@@ -238,5 +240,95 @@ describe('delivery reports of a v3 account', function () {
     await new Promise((resolve) => setTimeout(resolve, 2500));
     overdue.should.be.empty();
     reports.should.have.length(2);
+  });
+});
+
+describe('reports pushed to the Public URL of a v3 account', function () {
+  const env = withRuntime({ api: 'v3' });
+  const TOKEN = 'pu5h-t0ken-9f3a';
+  let front;
+  let reports;
+  beforeEach(async function () {
+    // The helper does not serve RED.httpNode: serve it here, as Node-RED serves it under httpNodeRoot.
+    front = http.createServer((req, res) => httpNodeApp()(req, res));
+    await new Promise((resolve) => front.listen(0, '127.0.0.1', resolve));
+  });
+  afterEach(() => new Promise((resolve) => front.close(resolve)));
+
+  async function load(reportOverrides = {}) {
+    const flow = smsFlow(env.server.baseUrl, {}, { api: 'v3' });
+    flow.push(
+      {
+        id: 'rep',
+        type: 'binary-sms-report',
+        z: 'tab1',
+        account: 'acc1',
+        mode: 'webhook',
+        path: '/infobip/reports',
+        publicUrl: `http://127.0.0.1:${front.address().port}`,
+        wires: [['reports'], []],
+        ...reportOverrides,
+      },
+      { id: 'reports', type: 'helper', z: 'tab1' },
+    );
+    await helper.load([infobipAccount, binarySms, binarySmsReport, catchNode], flow, {
+      ...CREDENTIALS,
+      rep: { token: TOKEN },
+    });
+    reports = [];
+    helper.getNode('reports').on('input', (msg) => reports.push(msg));
+  }
+
+  it('every message asks Infobip to push its reports there, token included: no portal step', async function () {
+    env.server.reportDelayMs = 50;
+    await load();
+    const sent = collect(1, 100);
+    helper.getNode('sms').receive({ payload: 'ab', topic: 'pushed to me' });
+    const { outputs } = await sent;
+    env.server.requests[0].body.messages[0].webhooks.should.eql({
+      delivery: { url: `http://127.0.0.1:${front.address().port}/infobip/reports?token=${TOKEN}` },
+    });
+    await until(() => reports.length === 1, 5000, 'the pushed report');
+    reports[0].sent.topic.should.equal('pushed to me');
+    await until(() => env.server.pushes.length === 1, 2000, 'the push to be answered');
+    env.server.pushes[0].status.should.equal(200);
+    // The token went to Infobip in the body only.
+    const visible = JSON.stringify({
+      outputs,
+      reports,
+      statuses: [helper.getNode('sms').status.args, helper.getNode('rep').status.args],
+      logs: helper.log().args,
+    });
+    visible.should.not.containEql(TOKEN);
+  });
+
+  it('an error that echoes the URL shows it without the token', async function () {
+    await load();
+    env.server.plan({
+      status: 400,
+      body: {
+        errorCode: 'E400',
+        description: 'Bad request',
+        violations: [
+          {
+            property: 'messages[0].webhooks.delivery.url',
+            violation: `not reachable: http://x/infobip/reports?token=${TOKEN}`,
+          },
+        ],
+      },
+    });
+    const failed = collect(1, 100);
+    helper.getNode('sms').receive({ payload: 'ab' });
+    const { errors } = await failed;
+    errors[0].error.message.should.not.containEql(TOKEN);
+    errors[0].error.message.should.match(/token=\*\*\*/);
+  });
+
+  it('without a Public URL, messages carry no report URL (the portal setting applies)', async function () {
+    await load({ publicUrl: '' });
+    const sent = collect(1, 100);
+    helper.getNode('sms').receive({ payload: 'ab' });
+    await sent;
+    should(env.server.requests[0].body.messages[0].webhooks).be.undefined();
   });
 });
