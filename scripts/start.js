@@ -68,9 +68,17 @@ async function main() {
     // One demo account for every example: each example file carries its own, so the others are
     // dropped and their nodes pointed at the one kept.
     const DEMO_ACCOUNT = 'demo-account';
+    const DEMO_TOKEN = require('node:crypto').randomBytes(16).toString('hex');
     const flows = EXAMPLES.flatMap((file) => JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')))
       .filter((node) => node.type !== 'infobip-account')
-      .map((node) => (node.account ? { ...node, account: DEMO_ACCOUNT } : node));
+      .map((node) => (node.account ? { ...node, account: DEMO_ACCOUNT } : node))
+      // Example 4's report node gets its reports pushed, with no portal step: every v3 message
+      // names this Node-RED as its report URL (the stand-in, like Infobip, pushes there).
+      .map((node) =>
+        node.type === 'binary-sms-report' && !realApi
+          ? { ...node, mode: 'webhook', publicUrl: red.url, credentials: { token: DEMO_TOKEN } }
+          : node,
+      );
     flows.push({
       id: DEMO_ACCOUNT,
       type: 'infobip-account',
@@ -91,8 +99,10 @@ async function main() {
   2. Click the button on the left of the "hex payload" inject node.
   3. Open the Debug sidebar (the bug icon, top right): one message per destination
      shows the status Infobip gave it.
-  4. On the tab "send and follow delivery reports", click "device command": within 5 s
-     its Infobip report node puts each delivery report, with msg.sent, in the Debug sidebar:
+  4. On the tab "send and follow delivery reports", click "device command": a second later
+     the stand-in pushes the delivery reports to this Node-RED (the report node's Public URL,
+     which every message names: no portal step), and the report node puts each, with msg.sent,
+     in the Debug sidebar:
      under "delivered" the command's two numbers and step 2's two (one demo account serves
      every example), under "not delivered" 41700000002 (UNDELIVERABLE on the test server).
   5. From a terminal, example 3's endpoint sends what you POST:
