@@ -69,7 +69,14 @@ export function buildRequest(
   const request: SendRequest = { to, binary: { hex, dataCoding, esmClass } };
   if (from !== undefined) request.from = from;
   if (options) {
-    if (api !== 'v3') throw new SmsError('needsV3', { fields: Object.keys(options).map(fieldOf).join(', ') });
+    if (api !== 'v3') {
+      const fields = Object.keys(options).map((option) =>
+        option === 'validityPeriod' && (msg.validity === undefined || msg.validity === null)
+          ? "the node's Valid for"
+          : fieldOf(option),
+      );
+      throw new SmsError('needsV3', { fields: fields.join(', ') });
+    }
     request.options = options;
   }
   return request;

@@ -146,6 +146,14 @@ describe('a v1 account', function () {
     );
     env.server.requests.should.be.empty();
   });
+  it("a node's Valid for on a v1 account is named as the node's setting", async function () {
+    await env.load({ validity: '10' });
+    const result = collect(1, 150);
+    helper.getNode('sms').receive({ payload: 'ab' });
+    const { errors } = await result;
+    errors[0].error.message.should.match(/^Error: the node's Valid for needs Infobip's v3 API/);
+    env.server.requests.should.be.empty();
+  });
   it('saved without the API setting (every older flow) still sends through v1', async function () {
     const flow = smsFlow(env.server.baseUrl);
     should(flow.find((node) => node.id === 'acc1').api).be.undefined();
