@@ -109,7 +109,7 @@ async function heldBytes(nodes, flow) {
 async function heldBurst(server) {
   const tab = { id: 'tab1', type: 'tab', label: 'held' };
   const out = { id: 'out', type: 'helper', z: 'tab1' };
-  const sms = smsFlow(server.baseUrl, {}, { concurrency: 1, rateLimit: 1 })
+  const sms = smsFlow(server.baseUrl, {}, { api: 'v3', concurrency: 1, rateLimit: 1 })
     .filter((node) => node.id !== 'sms')
     .concat({ id: 'held', type: 'binary-sms', z: 'tab1', account: 'acc1', to: '', wires: [['out']] });
   const delay = [

@@ -37,7 +37,8 @@ function rssBytes(pid) {
 }
 
 /** The flow that fires the burst from a Function node and counts what comes back. */
-function burstFlow(sendNodes, entryId) {
+function burstFlow(sendNodes, entryId, destinations = DESTINATIONS, messages = MESSAGES) {
+  const statuses = messages * destinations.length;
   return [
     { id: 'benchtab', type: 'tab', label: 'bench' },
     { id: 'go', type: 'inject', z: 'benchtab', props: [], once: false, wires: [['burst']] },
@@ -48,7 +49,7 @@ function burstFlow(sendNodes, entryId) {
       outputs: 1,
       func: `flow.set('bench', { start: Date.now(), statuses: 0, errors: 0, end: 0 });
 const payload = Buffer.from([0x0f, 0xc2, 0x4a, 0xbf, 0x34, 0x13, 0xba]);
-for (let i = 0; i < ${MESSAGES}; i++) node.send({ payload: Buffer.from(payload), to: ${JSON.stringify(DESTINATIONS)}, seq: i });
+for (let i = 0; i < ${messages}; i++) node.send({ payload: Buffer.concat([payload, Buffer.from([i >> 8, i & 255])]), to: ${JSON.stringify(destinations)}, seq: i });
 return null;`,
       wires: [[entryId]],
     },
@@ -58,7 +59,7 @@ return null;`,
       type: 'function',
       z: 'benchtab',
       outputs: 0,
-      func: `const b = flow.get('bench'); b.statuses++; if (b.statuses + 2 * b.errors >= ${MESSAGES * 2}) b.end = Date.now(); return null;`,
+      func: `const b = flow.get('bench'); b.statuses++; if (b.statuses + ${destinations.length} * b.errors >= ${statuses}) b.end = Date.now(); return null;`,
       wires: [],
     },
     { id: 'failures', type: 'catch', z: 'benchtab', scope: null, uncaught: false, wires: [['errcount']] },
@@ -67,7 +68,7 @@ return null;`,
       type: 'function',
       z: 'benchtab',
       outputs: 0,
-      func: `const b = flow.get('bench'); b.errors++; if (b.statuses + 2 * b.errors >= ${MESSAGES * 2}) b.end = Date.now(); return null;`,
+      func: `const b = flow.get('bench'); b.errors++; if (b.statuses + ${destinations.length} * b.errors >= ${statuses}) b.end = Date.now(); return null;`,
       wires: [],
     },
     { id: 'resultin', type: 'http in', z: 'benchtab', url: '/bench', method: 'get', wires: [['result']] },
@@ -83,12 +84,13 @@ return null;`,
   ];
 }
 
-function binarySmsNodes(baseUrl, concurrency, api) {
+function binarySmsNodes(baseUrl, concurrency, api, batchSize = '') {
   return [
     {
       id: 'benchacc',
       type: 'infobip-account',
       api,
+      batchSize,
       baseUrl,
       authType: 'apiKey',
       concurrency,
@@ -148,11 +150,11 @@ return [msg.payload.messages.map((entry) => { const out = RED.util.cloneMessage(
   ];
 }
 
-async function runInNodeRed(label, sendNodes, entryId) {
+async function runInNodeRed(label, sendNodes, entryId, destinations, messages) {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'binary-sms-bench-'));
   const red = await startNodeRed({ userDir, nodesDir: [root] });
   try {
-    await red.deploy(burstFlow(sendNodes, entryId));
+    await red.deploy(burstFlow(sendNodes, entryId, destinations, messages));
     await red.whenRouted('/api/bench', {});
     const baseline = rssBytes(red.child.pid);
     let peak = baseline;
@@ -195,14 +197,89 @@ function floorNodes() {
   ];
 }
 
-async function runAxios(baseUrl, concurrency) {
+async function runAxios(baseUrl, concurrency, destinations = DESTINATIONS) {
   const { message } = forked('axios-client.js', [
-    JSON.stringify({ baseUrl, apiKey: API_KEY, messages: MESSAGES, concurrency, destinations: DESTINATIONS }),
+    JSON.stringify({ baseUrl, apiKey: API_KEY, messages: MESSAGES, concurrency, destinations }),
   ]);
   return { label: `axios, ${concurrency} in flight`, concurrency, ...(await message) };
 }
 
 const perSecond = (run) => (run.statuses / run.ms) * 1000;
+
+/**
+ * Many waiting messages in one request (v3): 10,000 messages to one destination each, distinct
+ * payloads, on an unlimited account: Messages per request 100 (the default) against 1 and against
+ * a bare axios client sending one request per message; then three Node-RED processes sharing an
+ * account limited to 100 requests/s, batched against one request per message.
+ */
+async function batching(baseUrl, concurrency) {
+  const one = ['41793026727'];
+  console.log('\nMany messages per request (v3), 10,000 messages × 1 destination, unlimited account');
+  const batched = await runInNodeRed(
+    'Messages per request 100',
+    binarySmsNodes(baseUrl, concurrency, 'v3', 100),
+    'smsnode',
+    one,
+  );
+  const single = await runInNodeRed(
+    'Messages per request 1',
+    binarySmsNodes(baseUrl, concurrency, 'v3', 1),
+    'smsnode',
+    one,
+  );
+  const bare = await runAxios(baseUrl, concurrency, one);
+  const passthrough = [
+    { id: 'pass', type: 'function', z: 'benchtab', outputs: 1, func: 'return msg;', wires: [['counter']] },
+  ];
+  const alone = await runInNodeRed('Node-RED alone, no HTTP', passthrough, 'pass', one);
+  for (const run of [
+    batched,
+    single,
+    { ...bare, label: `bare axios, ${concurrency} in flight, one request per message` },
+    alone,
+  ]) {
+    console.log(`  ${run.label}: ${perSecond(run).toFixed(0)} statuses/s, ${run.errors} errors`);
+  }
+  const vsBare = perSecond(batched) / perSecond(bare);
+  const vsAlone = perSecond(batched) / perSecond(alone);
+  console.log(
+    `  batched / bare client = ${vsBare.toFixed(2)} (target ≥ 3)   batched / Node-RED alone = ${vsAlone.toFixed(2)} (target ≥ 0.5)`,
+  );
+
+  const limit = 100;
+  const limited = forked('server.js', [], { API_KEY, RATE_PER_SECOND: String(limit) });
+  const { baseUrl: limitedUrl } = await limited.message;
+  try {
+    const shared = async (batchSize, messages) => {
+      const runs = await Promise.all(
+        [1, 2, 3].map((i) =>
+          runInNodeRed(
+            `instance ${i}`,
+            binarySmsNodes(limitedUrl, concurrency, 'v3', batchSize),
+            'smsnode',
+            one,
+            messages,
+          ),
+        ),
+      );
+      const seconds = Math.max(...runs.map((run) => run.ms)) / 1000;
+      const errors = runs.reduce((sum, run) => sum + run.errors, 0);
+      return { perSecond: (3 * messages) / seconds, seconds, errors };
+    };
+    const many = await shared(100, 3000);
+    const few = await shared(1, 300);
+    console.log(`Three Node-RED processes sharing an account limited to ${limit} requests/s`);
+    console.log(
+      `  Messages per request 100, 3 × 3,000 messages: ${many.perSecond.toFixed(0)} messages/s, ${many.errors} errors`,
+    );
+    console.log(
+      `  Messages per request 1, 3 × 300 messages: ${few.perSecond.toFixed(0)} messages/s, ${few.errors} errors`,
+    );
+    console.log(`  batched / one per request = ${(many.perSecond / few.perSecond).toFixed(1)} (target ≥ 10)`);
+  } finally {
+    limited.child.kill();
+  }
+}
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(0);
 
 async function main() {
@@ -271,6 +348,8 @@ async function main() {
       `Node-RED alone (burst, routing, counting; no HTTP) takes ${(floor.ms / 1000).toFixed(2)} s of (a)'s ${(a.ms / 1000).toFixed(2)} s; (c) runs in a bare process without it.`,
     );
 
+    await batching(baseUrl, c.concurrency);
+
     const { message: fanout } = forked('fanout.js', [], {}, ['--expose-gc']);
     const { asString, asArray, held, burst, tracked, pushed, steady, blips } = await fanout;
     const soakRatio = blips.perSecond / steady.perSecond;
@@ -289,7 +368,7 @@ async function main() {
     );
     console.log("Queueing: 20,000 messages with the account's default settings");
     console.log(
-      `  heap per held message (140-byte Buffer, 2 numbers, behind Parallel 1 at 1 request/s): ${held.ours.toFixed(0)} bytes; core delay node holding the same burst: ${held.core.toFixed(0)} bytes; ratio ${heldRatio.toFixed(2)} (target ≤ 2)`,
+      `  heap per held message (v3 account, 140-byte Buffer, 2 numbers, behind Parallel 1 at 1 request/s): ${held.ours.toFixed(0)} bytes; core delay node holding the same burst: ${held.core.toFixed(0)} bytes; ratio ${heldRatio.toFixed(2)} (target ≤ 2)`,
     );
     console.log(
       `  RSS growth of the 20,000-message burst to the last output: ${mb(burst.growth)} MB, ${burst.seconds.toFixed(1)} s`,

@@ -117,11 +117,20 @@ export = function register(RED: NodeAPI): void {
 
     const tracker = () => account?.tracker;
 
-    const retryHooks: JobHooks = {
+    const hooks: JobHooks = {
       onRetryWait: (delayMs) =>
         status.show('yellow', 'ring', () =>
           RED._('binary-sms.status.retrying', { seconds: Math.ceil(delayMs / 1000) }),
         ),
+      // v3: the ids are the node's, made when the message goes out (a waiting message holds none),
+      // and remembered before the request is written, so that an early report finds its message.
+      beforeSend: (request) => {
+        if (!request.source || !account) return;
+        request.messageIds = request.to.map(() => crypto.randomUUID());
+        request.reportUrl = account.reportUrl;
+        const memory = tracker();
+        if (memory) trackBeforeSending(memory, request.source, request);
+      },
     };
 
     const settingProblems = checkNodeSettings(settings).map((problem) => translate(problem).message);
@@ -191,15 +200,10 @@ export = function register(RED: NodeAPI): void {
         fail(msg, error, done);
         return;
       }
-      if (account.api === 'v3') {
-        request.messageIds = request.to.map(() => crypto.randomUUID());
-        request.reportUrl = account.reportUrl;
-        const memory = tracker();
-        if (memory && !account.configError) trackBeforeSending(memory, msg, request);
-      }
+      if (account.api === 'v3') request.source = msg;
       // The listener may run before submit returns (queue full, closed): then the job is never tracked.
       let job: JobHandle | undefined = undefined;
-      job = account.submit(request, retryHooks, (error, result) => {
+      job = account.submit(request, hooks, (error, result) => {
         if (job) jobs.delete(job);
         if (error || !result) {
           fail(msg, error, done, request);

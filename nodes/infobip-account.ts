@@ -30,7 +30,7 @@ export = function register(RED: NodeAPI): void {
         // Node-RED's convention for nodes that buffer: no limit unless settings.js sets one.
         queueLimit: settings.pipeline.queueLimit ?? (Number(RED.settings.nodeMessageBufferMaxLength) || 0),
       },
-      (request, controller) => client.send(request, controller),
+      (requests, controller) => client.send(requests, controller),
     );
     // This instance, as its tracked entries record it: instances sharing a store keep their own.
     const owner = `${os.hostname()}:${String((RED.settings as { userDir?: string }).userDir ?? '')}`;

@@ -13,6 +13,7 @@ interface AccountProperties extends EditorNodeProperties {
   retries: string | number;
   throttleWait: string | number;
   trackLimit: string | number;
+  batchSize: string | number;
   trackStore: string;
 }
 
@@ -42,6 +43,7 @@ RED.nodes.registerType<AccountProperties, AccountCredentials>('infobip-account',
     retries: { value: DEFAULTS.retries, validate: withinBounds('retries') },
     throttleWait: { value: DEFAULTS.throttleWait, validate: withinBounds('throttleWait') },
     trackLimit: { value: DEFAULTS.trackLimit, validate: withinBounds('trackLimit') },
+    batchSize: { value: DEFAULTS.batchSize, validate: withinBounds('batchSize') },
     trackStore: { value: DEFAULTS.trackStore },
   },
   credentials: {

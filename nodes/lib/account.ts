@@ -20,6 +20,7 @@ export interface AccountConfig extends NodeDef {
   retries?: string | number;
   throttleWait?: string | number;
   trackLimit?: string | number;
+  batchSize?: string | number;
   /** Node-RED context store for tracking; empty = the default store. */
   trackStore?: string;
 }
@@ -43,6 +44,7 @@ export const ACCOUNT_DEFAULTS = {
   retries: 3,
   throttleWait: 600,
   trackLimit: 10000,
+  batchSize: 100,
 };
 
 /** A setting of the account that cannot be used, named by its field. */
@@ -102,6 +104,8 @@ export function readAccountConfig(config: AccountConfig, credentials: AccountCre
       queueLimit: number('queueLimit') || undefined,
       retries: number('retries'),
       throttleWaitMs,
+      // v1's endpoint takes one message per request.
+      batchSize: api === 'v3' ? number('batchSize') : 1,
     },
     trackLimit: number('trackLimit'),
     trackStore: config.trackStore?.trim() || undefined,

@@ -3,6 +3,7 @@ import { Agents, createAgents, proxyFailure, proxyFor } from './agent';
 import { SendFailure } from './errors';
 import { monotonicNow } from './limits';
 import { Redactor } from './redact';
+import { splitAnswer } from './outputs';
 import { SendRequest, fieldOfProperty, requestBody } from './request';
 import type { Api } from './rules';
 
@@ -67,9 +68,6 @@ const PATHS: Record<Api, { send: string; reports: string }> = {
   v3: { send: '/sms/3/messages', reports: '/sms/3/reports' },
 };
 
-/** The destination an entry of an answer is for. */
-export const numberOf = (entry: MessageResult): string | undefined => entry.to ?? entry.destination;
-
 export function authorizationHeader(credentials: Credentials): string {
   if (credentials.authType === 'basic') {
     const pair = `${credentials.username ?? ''}:${credentials.password ?? ''}`;
@@ -117,14 +115,16 @@ export class InfobipClient {
   }
 
   /**
-   * Sends one request. Aborting `controller` cancels it; the client aborts it too on timeout.
-   * (One controller per attempt, shared with the caller, keeps bursts cheap.)
+   * Sends the requests in one HTTP request (several only on v3) and returns each one's part of the
+   * answer, in their order. Aborting `controller` cancels it; the client aborts it too on timeout.
+   * A 400 that names messages by index carries each one's own failure in `refused`.
    */
-  send(request: SendRequest, controller = new AbortController()): Promise<SendResult> {
-    const body = JSON.stringify(requestBody(request, this.api));
-    return this.exchange(controller, isSmsResponse, (signal) =>
+  async send(requests: SendRequest[], controller = new AbortController()): Promise<SendResult[]> {
+    const body = JSON.stringify(requestBody(requests, this.api));
+    const result = await this.exchange(controller, isSmsResponse, (signal) =>
       this.http.post<string>(PATHS[this.api].send, body, { signal }),
     );
+    return splitAnswer(requests, result);
   }
 
   /**
@@ -200,7 +200,28 @@ export class InfobipClient {
       const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
       throw new SendFailure('http', { status, detail }, 'throttled', status, retryAfterMs);
     }
-    throw new SendFailure(status === 401 ? 'http401' : 'http', { status, detail }, 'final', status);
+    const failure = new SendFailure(status === 401 ? 'http401' : 'http', { status, detail }, 'final', status);
+    if (status === 400) failure.refused = this.refusedMessages(body, status);
+    throw failure;
+  }
+
+  /** Each message a v3 400 names by its index (`messages[2]…`), with its own first violation. */
+  private refusedMessages(body: unknown, status: number): Map<number, SendFailure> {
+    const refused = new Map<number, SendFailure>();
+    const { errorCode, description, violations } = (body ?? {}) as {
+      errorCode?: unknown;
+      description?: unknown;
+      violations?: unknown;
+    };
+    if (!Array.isArray(violations)) return refused;
+    const head = [errorCode, description].filter((part) => typeof part === 'string' && part !== '').join(': ');
+    for (const item of violations as { property?: unknown; violation?: unknown }[]) {
+      const index = /^messages\[(\d+)\]/.exec(typeof item?.property === 'string' ? item.property : '')?.[1];
+      if (index === undefined || refused.has(Number(index)) || typeof item.violation !== 'string') continue;
+      const own = `${head}; ${fieldOfProperty(String(item.property))}: ${item.violation}`;
+      refused.set(Number(index), new SendFailure('http', { status, detail: this.short(own) }, 'final', status));
+    }
+    return refused;
   }
 
   private transportFailure(error: unknown, timedOut: boolean, started: number): SendFailure {
@@ -231,7 +252,11 @@ export class InfobipClient {
     const text = infobipErrorText(parsed) ?? raw.trim();
     if (text === '') return 'empty body';
     if (/^<(!doctype|html)/i.test(text)) return 'HTML page';
-    // Redact before cutting: a cut could split a secret and let its first part through.
+    return this.short(text);
+  }
+
+  /** Redacted, then cut to 120 characters (in that order: a cut could split a secret and let its first part through). */
+  private short(text: string): string {
     const clean = this.redactor.text(text);
     return clean.length > 120 ? clean.slice(0, 120) + '…' : clean;
   }

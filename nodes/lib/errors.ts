@@ -76,6 +76,9 @@ export type FailureKind = 'throttled' | 'notSent' | 'final';
 
 /** A failed exchange with Infobip, with what may be done about it. */
 export class SendFailure extends SmsError {
+  /** For a 400 to several messages: the failure of each message Infobip named, by its index in the request. */
+  refused?: Map<number, SendFailure>;
+
   constructor(
     key: ErrorKey,
     params: Record<string, string | number>,

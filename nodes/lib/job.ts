@@ -1,9 +1,11 @@
 import type { SendResult } from './client';
 import type { SendRequest } from './request';
 
-/** Told once when a failed attempt will be tried again after `delayMs`. */
 export interface JobHooks {
+  /** Told when a failed attempt will be tried again after `delayMs`. */
   onRetryWait?(delayMs: number): void;
+  /** Called once, just before the request first goes out (not for one that ends while waiting). */
+  beforeSend?(request: SendRequest): void;
 }
 
 export type JobListener = (error: Error | undefined, response?: SendResult) => void;
@@ -33,7 +35,8 @@ export class Job implements JobHandle {
   heldByPause = false;
   startedAt = 0;
   cancelled = false;
-  timer?: NodeJS.Timeout;
+  /** Set when a request with others was refused without naming which: it goes alone from then on. */
+  alone = false;
   controller?: AbortController;
   private onEnd?: () => void;
 
@@ -51,7 +54,6 @@ export class Job implements JobHandle {
   end(error: Error | undefined, response?: SendResult): void {
     if (this.state === 'settled') return;
     this.state = 'settled';
-    clearTimeout(this.timer);
     this.listener(error, response);
     this.onEnd?.();
   }

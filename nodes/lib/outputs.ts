@@ -1,4 +1,8 @@
-import { MessageResult, SendResult, numberOf } from './client';
+import type { MessageResult, SendResult } from './client';
+import type { SendRequest } from './request';
+
+/** The destination an entry of an answer is for: v1 names it `to`, v3 `destination`. */
+export const numberOf = (entry: MessageResult): string | undefined => entry.to ?? entry.destination;
 
 export interface OutputMessage {
   payload: unknown;
@@ -65,4 +69,32 @@ export function responseToMessages<T extends object>(
     return message;
   });
   return { messages, missing, unexpected };
+}
+
+/**
+ * Each request's part of the answer to several requests sent in one: entries go to the request
+ * whose id they carry (the ids are the node's own), else to the first request with that number.
+ * An entry that belongs to none goes to the first request, whose node then warns about it.
+ */
+export function splitAnswer(requests: readonly SendRequest[], result: SendResult): SendResult[] {
+  if (requests.length === 1) return [result];
+  const owner = new Map<string, number>();
+  requests.forEach((request, index) => request.messageIds?.forEach((id) => owner.set(id, index)));
+  const parts = requests.map((): MessageResult[] => []);
+  for (const entry of result.body.messages) {
+    let index = entry.messageId !== undefined ? owner.get(entry.messageId) : undefined;
+    if (index === undefined) {
+      const number = numberOf(entry) ?? '';
+      index = Math.max(
+        0,
+        requests.findIndex((request) => request.to.includes(number)),
+      );
+    }
+    parts[index].push(entry);
+  }
+  const { bulkId } = result.body;
+  return parts.map((messages) => ({
+    statusCode: result.statusCode,
+    body: bulkId === undefined ? { messages } : { bulkId, messages },
+  }));
 }

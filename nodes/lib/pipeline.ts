@@ -4,7 +4,7 @@ import { SendFailure, SmsError } from './errors';
 import { Job, JobHandle, JobHooks, JobListener } from './job';
 import { monotonicNow } from './limits';
 import { AdaptivePace } from './pace';
-import type { SendRequest } from './request';
+import { type SendRequest, requestSize, scheduleOf } from './request';
 
 export interface PipelineOptions {
   /** Requests in flight at most. */
@@ -19,11 +19,19 @@ export interface PipelineOptions {
   throttleWaitMs: number;
   /** First backoff delay without Retry-After; doubles per retry, with jitter. */
   backoffMs?: number;
+  /** Waiting messages one request may carry (v3); 1 = one request per message. */
+  batchSize?: number;
+  /** A request's body stays below this many bytes (estimated). */
+  maxBatchBytes?: number;
   /** Monotonic milliseconds. */
   now?: () => number;
 }
 
-export type SendAttempt = (request: SendRequest, controller: AbortController) => Promise<SendResult>;
+/** Sends the requests in one HTTP request; resolves with one result per request, in their order. */
+export type SendAttempt = (requests: SendRequest[], controller: AbortController) => Promise<SendResult[]>;
+
+/** The largest body a batch may have: 1 MB. */
+export const MAX_BATCH_BYTES = 1024 * 1024;
 
 /**
  * The request pipeline of one account: a FIFO queue in front of a concurrency limit and an
@@ -48,6 +56,7 @@ export class Pipeline {
   private rateTimer?: NodeJS.Timeout;
   private closed = false;
   private readonly active = new Set<Job>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly options: PipelineOptions,
@@ -107,6 +116,8 @@ export class Pipeline {
   async close(graceMs: number): Promise<void> {
     this.closed = true;
     clearTimeout(this.rateTimer);
+    this.retryTimers.forEach((timer) => clearTimeout(timer));
+    this.retryTimers.clear();
     await this.closeJobs(this.active, graceMs);
   }
 
@@ -116,6 +127,15 @@ export class Pipeline {
     if (atFront && this.queueHead > 0) this.queue[--this.queueHead] = job;
     else if (atFront) this.queue.unshift(job);
     else this.queue.push(job);
+  }
+
+  /** The next waiting job, left in the queue. */
+  private peek(): Job | undefined {
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const job = this.queue[i];
+      if (job?.state === 'queued') return job;
+    }
+    return undefined;
   }
 
   private dequeue(): Job | undefined {
@@ -149,46 +169,101 @@ export class Pipeline {
         }
         return;
       }
-      const job = this.dequeue();
-      if (!job) return;
-      // Held back by a pause and then by the queue behind it for longer than allowed: fail, unsent.
-      if (job.heldByPause && this.heldTooLong(job, now)) continue;
+      const batch = this.takeBatch(now);
+      if (batch.length === 0) continue;
       this.nextStartAt = Math.max(now, this.nextStartAt) + interval;
-      void this.run(job);
+      void this.run(batch);
     }
   }
 
-  private async run(job: Job): Promise<void> {
-    job.state = 'inFlight';
-    job.attempts++;
-    job.startedAt = this.now();
-    job.controller = new AbortController();
+  /**
+   * The next request's messages: the first waiting one and, while it fits (Messages per request,
+   * the body cap, the same schedule), those behind it, in order. A message held back by a pause
+   * for longer than allowed fails here, unsent.
+   */
+  private takeBatch(now: number): Job[] {
+    const first = this.dequeue();
+    if (!first || (first.heldByPause && this.heldTooLong(first, now))) return [];
+    const batch = [first];
+    const size = this.options.batchSize ?? 1;
+    if (size <= 1 || first.alone) return batch;
+    const limit = this.options.maxBatchBytes ?? MAX_BATCH_BYTES;
+    let bytes = requestSize(first.request);
+    for (let next = this.peek(); next && batch.length < size; next = this.peek()) {
+      const nextBytes = requestSize(next.request);
+      if (next.alone || scheduleOf(next.request) !== scheduleOf(first.request) || bytes + nextBytes > limit) break;
+      this.dequeue();
+      if (next.heldByPause && this.heldTooLong(next, now)) continue;
+      batch.push(next);
+      bytes += nextBytes;
+    }
+    return batch;
+  }
+
+  private async run(batch: Job[]): Promise<void> {
+    const startedAt = this.now();
+    const controller = new AbortController();
+    for (const job of batch) {
+      if (job.attempts === 0) job.hooks.beforeSend?.(job.request);
+      job.state = 'inFlight';
+      job.attempts++;
+      job.startedAt = startedAt;
+      job.controller = controller;
+    }
     this.inFlight++;
-    this.pace.started(job.startedAt);
+    this.pace.started(startedAt);
     try {
-      const response = await this.attempt(job.request, job.controller);
+      const results = await this.attempt(
+        batch.map((job) => job.request),
+        controller,
+      );
       this.pace.accepted(this.now());
-      this.settle(job, undefined, response);
+      batch.forEach((job, index) => this.settle(job, undefined, results[index]));
     } catch (error) {
-      this.afterFailure(job, error as Error);
+      this.afterFailure(batch, error as Error);
     } finally {
-      job.controller = undefined;
+      for (const job of batch) job.controller = undefined;
       this.inFlight--;
       this.pump();
     }
   }
 
-  private afterFailure(job: Job, error: Error): void {
-    const kind = error instanceof SendFailure ? error.kind : 'final';
-    if (kind === 'final' || job.cancelled || this.closed) {
-      this.settle(job, error);
+  private afterFailure(batch: Job[], error: Error): void {
+    const failure = error instanceof SendFailure ? error : undefined;
+    const kind = failure?.kind ?? 'final';
+    // Jobs of a node that closed, or of a closed account, are not sent again.
+    const stopped = batch.filter((job) => job.cancelled || this.closed);
+    stopped.forEach((job) => this.settle(job, kind === 'final' ? error : new SmsError('closed')));
+    const live = batch.filter((job) => !job.cancelled && !this.closed);
+    if (live.length === 0) return;
+    if (batch.length > 1 && failure?.statusCode === 400) {
+      // A 400 sent nothing: the messages Infobip named fail, the others go again at once; when it
+      // named none, each goes again alone, so that only the one Infobip refuses fails.
+      const refused = failure.refused;
+      if (refused && refused.size > 0) {
+        batch.forEach((job, index) => {
+          const own = refused.get(index);
+          if (own && !job.settled) this.settle(job, own);
+        });
+      } else {
+        live.forEach((job) => (job.alone = true));
+      }
+      this.requeue(live.filter((job) => !job.settled));
+    } else if (kind === 'final') {
+      live.forEach((job) => this.settle(job, error));
     } else if (kind === 'throttled') {
-      this.afterThrottle(job, error as SendFailure);
-    } else if (++job.networkFailures > this.options.retries) {
-      this.settle(job, error);
+      this.afterThrottle(live, failure!);
     } else {
-      this.retryLater(job, backoffDelay(job.networkFailures, this.options.backoffMs));
+      for (const job of live) if (++job.networkFailures > this.options.retries) this.settle(job, error);
+      const retry = live.filter((job) => !job.settled);
+      if (retry.length > 0) this.retryLater(retry, backoffDelay(retry[0].networkFailures, this.options.backoffMs));
     }
+  }
+
+  /** Puts jobs back at the front of the queue, in their order, and starts what can start. */
+  private requeue(jobs: Job[]): void {
+    for (let i = jobs.length - 1; i >= 0; i--) this.enqueue(jobs[i], true);
+    this.pump();
   }
 
   /**
@@ -196,27 +271,32 @@ export class Pipeline {
    * Retry-After longer than any message may wait, pauses the whole account (every queued
    * message would meet the same answer); otherwise only this message waits.
    */
-  private afterThrottle(job: Job, failure: SendFailure): void {
+  private afterThrottle(batch: Job[], failure: SendFailure): void {
     const now = this.now();
     const status = failure.statusCode ?? 429;
-    const delayMs = failure.retryAfterMs ?? backoffDelay(++job.throttles, this.options.backoffMs);
+    const throttles = Math.max(...batch.map((job) => ++job.throttles));
+    const delayMs = failure.retryAfterMs ?? backoffDelay(throttles, this.options.backoffMs);
     const waitLimit = this.options.throttleWaitMs;
-    const limitNear = status === 429 && this.pace.throttled(job.startedAt, now);
+    const limitNear = status === 429 && this.pace.throttled(batch[0].startedAt, now);
     if (limitNear || (failure.retryAfterMs ?? 0) > waitLimit) this.pause(now + delayMs, status);
     if (delayMs > waitLimit) {
       const seconds = Math.ceil(delayMs / 1000);
-      this.settle(job, new SmsError('retryAfterTooLong', { seconds }, status));
+      batch.forEach((job) => this.settle(job, new SmsError('retryAfterTooLong', { seconds }, status)));
       return;
     }
-    job.heldSince ??= now;
-    job.heldStatus = status;
-    job.heldByPause = false;
-    if (this.heldTooLong(job, now + delayMs)) return;
+    for (const job of batch) {
+      job.heldSince ??= now;
+      job.heldStatus = status;
+      job.heldByPause = false;
+      this.heldTooLong(job, now + delayMs);
+    }
+    const waiting = batch.filter((job) => !job.settled);
+    if (waiting.length === 0) return;
     if (this.pausedUntil > now) {
-      job.hooks.onRetryWait?.(this.pausedUntil - now);
-      this.enqueue(job, true);
+      waiting.forEach((job) => job.hooks.onRetryWait?.(this.pausedUntil - now));
+      this.requeue(waiting);
     } else {
-      this.retryLater(job, delayMs);
+      this.retryLater(waiting, delayMs);
     }
   }
 
@@ -249,13 +329,17 @@ export class Pipeline {
     return true;
   }
 
-  private retryLater(job: Job, delayMs: number): void {
-    job.state = 'backingOff';
-    job.hooks.onRetryWait?.(delayMs);
-    job.timer = setTimeout(() => {
-      this.enqueue(job, true);
-      this.pump();
+  /** Sends the jobs again after `delayMs`, at the front of the queue, unless they ended meanwhile (closed). */
+  private retryLater(jobs: Job[], delayMs: number): void {
+    for (const job of jobs) {
+      job.state = 'backingOff';
+      job.hooks.onRetryWait?.(delayMs);
+    }
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.requeue(jobs.filter((job) => job.state === 'backingOff'));
     }, delayMs);
+    this.retryTimers.add(timer);
   }
 
   private settle(job: Job, error?: Error, response?: SendResult): void {

@@ -31,6 +31,8 @@ export interface SendRequest {
   messageIds?: string[];
   /** Where Infobip should push this message's delivery reports (v3 only). */
   reportUrl?: string;
+  /** The input message, for remembering what was sent; never part of the body. */
+  source?: object;
 }
 
 interface MessageFields {
@@ -211,13 +213,22 @@ function byteSetting(name: 'dataCoding' | 'esmClass', fromMessage: unknown, from
   return parsed;
 }
 
-/** The JSON body of the account's send endpoint: `POST /sms/1/binary/single` or `POST /sms/3/messages`. */
-export function requestBody(request: SendRequest, api: Api): unknown {
+/**
+ * The JSON body of the account's send endpoint: `POST /sms/1/binary/single` (one request) or
+ * `POST /sms/3/messages` (one message per request; they share a schedule).
+ */
+export function requestBody(requests: readonly SendRequest[], api: Api): unknown {
   if (api === 'v1') {
-    const { from, to, binary } = request;
+    const { from, to, binary } = requests[0];
     return from === undefined ? { to, binary } : { from, to, binary };
   }
-  const { sendAt, callbackData, validityPeriod, flash } = request.options ?? {};
+  const sendAt = requests[0].options?.sendAt;
+  const messages = requests.map(messageOf);
+  return sendAt === undefined ? { messages } : { messages, options: { schedule: { sendAt } } };
+}
+
+function messageOf(request: SendRequest): Record<string, unknown> {
+  const { callbackData, validityPeriod, flash } = request.options ?? {};
   const message: Record<string, unknown> = {
     destinations: request.to.map((to, index) => {
       const messageId = request.messageIds?.[index];
@@ -231,7 +242,7 @@ export function requestBody(request: SendRequest, api: Api): unknown {
   if (request.reportUrl !== undefined) webhooks.delivery = { url: request.reportUrl };
   if (callbackData !== undefined) webhooks.callbackData = callbackData;
   if (Object.keys(webhooks).length > 0) message.webhooks = webhooks;
-  return sendAt === undefined ? { messages: [message] } : { messages: [message], options: { schedule: { sendAt } } };
+  return message;
 }
 
 /**
@@ -249,4 +260,14 @@ export function fieldOfProperty(property: string): string {
     [/^options\.schedule\.sendAt$/, 'msg.sendAt'],
   ];
   return rules.find(([pattern]) => pattern.test(property))?.[1] ?? property;
+}
+
+/** About how many bytes a request adds to a v3 body (hex, destinations with ids, options). */
+export function requestSize(request: SendRequest): number {
+  return 200 + request.binary.hex.length + 80 * request.to.length + (request.options?.callbackData?.length ?? 0);
+}
+
+/** Requests share one v3 body only with the same schedule: `options.schedule` is per request. */
+export function scheduleOf(request: SendRequest): string {
+  return request.options?.sendAt ?? '';
 }

@@ -94,6 +94,7 @@ export const ACCOUNT_FIELD_DEFAULTS = {
   throttleWait: '600',
   trackLimit: '10000',
   trackStore: '',
+  batchSize: '100',
 };
 
 /** Bounds of the account's numeric settings; empty means the default. */
@@ -109,6 +110,8 @@ export const ACCOUNT_NUMBERS = {
   throttleWait: { min: 1, max: 86400, integer: false },
   /** Accepted messages remembered for delivery reports. */
   trackLimit: { min: 1, max: 1000000, integer: true },
+  /** Waiting messages one v3 request may carry; 1 = one request per message. */
+  batchSize: { min: 1, max: 1000, integer: true },
 };
 
 /** Minutes a v3 message stays worth delivering: more than 48 hours Infobip would cut silently. */

@@ -122,12 +122,13 @@ describe('the editor in a real browser', function () {
     (await page.locator('#node-config-input-api').inputValue()).should.equal('v3');
     (await page.locator('#node-config-input-apiKey').isVisible()).should.be.true();
     const delivery = {};
-    for (const field of ['concurrency', 'rateLimit', 'queueLimit', 'timeout', 'retries', 'throttleWait']) {
+    for (const field of ['concurrency', 'rateLimit', 'batchSize', 'queueLimit', 'timeout', 'retries', 'throttleWait']) {
       delivery[field] = await page.locator(`#node-config-input-${field}`).inputValue();
     }
     delivery.should.eql({
       concurrency: '8',
       rateLimit: '0',
+      batchSize: '100',
       queueLimit: '',
       timeout: '30',
       retries: '3',

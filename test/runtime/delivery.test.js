@@ -10,7 +10,8 @@ const {
   collect,
   withRuntime,
   APIS,
-  sentMessage,
+  sentMessages,
+  messagesReceived,
   API_KEY,
   CREDENTIALS,
   statusesOf,
@@ -35,10 +36,9 @@ function assertEachEndedOnce(count, outputs, errors, destinations = 1) {
 /** The server saw each message at most once (the payload carries the sequence number). */
 function assertReceivedAtMostOnce(server) {
   const seen = new Set();
-  for (const record of server.requests) {
-    const { hex } = sentMessage(record).binary;
-    seen.has(hex).should.be.false(`payload ${hex} reached the server twice`);
-    seen.add(hex);
+  for (const { binary } of server.requests.flatMap(sentMessages)) {
+    seen.has(binary.hex).should.be.false(`payload ${binary.hex} reached the server twice`);
+    seen.add(binary.hex);
   }
 }
 
@@ -262,7 +262,7 @@ for (const api of APIS)
         const { outputs, errors } = await sendAll(5000, 300);
         errors.should.be.empty();
         assertEachEndedOnce(5000, outputs, errors);
-        env.server.requests.should.have.length(5000);
+        messagesReceived(env.server).should.equal(5000);
         assertReceivedAtMostOnce(env.server);
         env.server.peakInFlight.should.be.within(2, 4);
       });
@@ -274,7 +274,7 @@ for (const api of APIS)
         errors.should.have.length(19);
         errors.forEach((msg) => msg.error.message.should.match(/Queue full: 10 messages already wait/));
         outputs.should.have.length(11);
-        env.server.requests.should.have.length(11);
+        messagesReceived(env.server).should.equal(11);
         statusTexts().should.containEql('queue full');
       });
       it('Parallel is shared by every node using the account', async function () {
@@ -303,11 +303,16 @@ for (const api of APIS)
 
     describe('closing', function () {
       it('redeploying in the middle of a burst ends every message once and sends none twice', async function () {
-        await load({ concurrency: 2, queueLimit: 1000 });
+        // One message per request, so that many are still waiting when the node closes.
+        await load({ concurrency: 2, queueLimit: 1000, batchSize: 1 });
         env.server.delayMs = 20;
         const result = sendAll(200, 300);
         await new Promise((resolve) => setTimeout(resolve, 150));
-        const flow = smsFlow(env.server.baseUrl, { name: 'renamed' }, { api, concurrency: 2, queueLimit: 1000 });
+        const flow = smsFlow(
+          env.server.baseUrl,
+          { name: 'renamed' },
+          { api, concurrency: 2, queueLimit: 1000, batchSize: 1 },
+        );
         await helper.setFlows(flow, 'nodes', CREDENTIALS);
         const { outputs, errors } = await result;
         assertEachEndedOnce(200, outputs, errors);
@@ -317,7 +322,7 @@ for (const api of APIS)
             /The node was closed \(redeploy or shutdown\) before the message was sent; nothing was sent/,
           ),
         );
-        outputs.length.should.equal(env.server.requests.length);
+        outputs.length.should.equal(messagesReceived(env.server));
         assertReceivedAtMostOnce(env.server);
       });
       it('a message waiting to retry ends with "closed" when the node closes', async function () {

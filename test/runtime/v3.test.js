@@ -14,6 +14,7 @@ const {
   collect,
   withRuntime,
   CREDENTIALS,
+  statusesOf,
 } = require('../support/runtime');
 const { until } = require('../../dev/wait');
 const { TWICE_REPORTED } = require('../../dev/infobip-server');
@@ -338,5 +339,73 @@ describe('reports pushed to the Public URL of a v3 account', function () {
     helper.getNode('sms').receive({ payload: 'ab' });
     await sent;
     should(env.server.requests[0].body.messages[0].webhooks).be.undefined();
+  });
+});
+
+describe('several waiting messages in one v3 request', function () {
+  const env = withRuntime({ api: 'v3' });
+
+  it('messages waiting for the account share requests; each keeps its own outputs and done', async function () {
+    env.server.delayMs = 100;
+    await env.load({}, { concurrency: 1, batchSize: 10 });
+    const result = collect(25 * 2, 200);
+    for (let seq = 0; seq < 25; seq++) {
+      helper.getNode('sms').receive({ payload: [seq], to: ['41793026727', '41793026834'], seq });
+    }
+    const { outputs, errors } = await result;
+    errors.should.be.empty();
+    outputs.should.have.length(50);
+    // The first went alone (the slot was free); the others waited and went ten at a time.
+    env.server.requests.map((record) => record.body.messages.length).should.eql([1, 10, 10, 4]);
+    for (let seq = 0; seq < 25; seq++) {
+      const own = outputs.filter((msg) => msg.seq === seq);
+      own.map((msg) => msg.to).should.eql(['41793026727', '41793026834']);
+      own.forEach((msg, index) => msg.parts.should.have.properties({ index, count: 2 }));
+      own[0].parts.id.should.equal(own[1].parts.id);
+      own[0].messageId.should.not.equal(own[1].messageId);
+    }
+    const bulks = new Set(outputs.map((msg) => msg.bulkId));
+    bulks.size.should.equal(4);
+    // The status counts messages, not requests (one request was in flight at a time).
+    const counts = statusesOf('sms').map((status) => Number(/^sending \((\d+)\)$/.exec(status.text)?.[1] ?? 0));
+    Math.max(...counts).should.be.aboveOrEqual(5);
+  });
+
+  it('a 400 naming one message fails that one with its violation; the others are sent again', async function () {
+    env.server.delayMs = 100;
+    await env.load({}, { concurrency: 1, batchSize: 10, retries: 0 });
+    env.server.plan(
+      {},
+      {
+        status: 400,
+        body: {
+          errorCode: 'E400',
+          description: 'Request contains invalid data',
+          violations: [{ property: 'messages[1].content.hex', violation: 'is too long' }],
+        },
+      },
+    );
+    const result = collect(4, 200);
+    for (let seq = 0; seq < 4; seq++) helper.getNode('sms').receive({ payload: [seq], seq });
+    const { outputs, errors } = await result;
+    errors.should.have.length(1);
+    errors[0].seq.should.equal(2);
+    errors[0].error.message.should.equal(
+      'Error: Infobip answered HTTP 400 (E400: Request contains invalid data; msg.payload: is too long)',
+    );
+    outputs
+      .map((msg) => msg.seq)
+      .sort()
+      .should.eql([0, 1, 3]);
+    env.server.requests.map((record) => record.body.messages.length).should.eql([1, 3, 2]);
+  });
+
+  it('Messages per request 1: one request per message, as before', async function () {
+    env.server.delayMs = 50;
+    await env.load({}, { concurrency: 1, batchSize: 1 });
+    const result = collect(5, 200);
+    for (let seq = 0; seq < 5; seq++) helper.getNode('sms').receive({ payload: [seq], seq });
+    (await result).outputs.should.have.length(5);
+    env.server.requests.should.have.length(5);
   });
 });

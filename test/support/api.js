@@ -14,8 +14,17 @@ function sentMessage(record) {
   if (message.sender !== undefined) sent.from = message.sender;
   return sent;
 }
+/** Every message a recorded request carried (a v3 request may carry many), each as sentMessage gives one. */
+function sentMessages(record) {
+  const body = record.body;
+  if (!Array.isArray(body?.messages)) return [body];
+  return body.messages.map((message) => sentMessage({ body: { messages: [message] } }));
+}
+/** How many messages the server received, whatever the number of requests. */
+const messagesReceived = (server) => server.requests.reduce((sum, record) => sum + sentMessages(record).length, 0);
+
 /** The destination an answer's entry is for (v1 `to`, v3 `destination`), and its SMS count. */
 const numberIn = (entry) => entry.to ?? entry.destination;
 const partsIn = (entry) => entry.smsCount ?? entry.details?.messageCount;
 
-module.exports = { APIS, SEND_PATHS, sentMessage, numberIn, partsIn };
+module.exports = { APIS, SEND_PATHS, sentMessage, sentMessages, messagesReceived, numberIn, partsIn };

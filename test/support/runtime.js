@@ -112,7 +112,7 @@ async function startInfobip(options) {
 
 const CREDENTIALS = { acc1: { apiKey: API_KEY } };
 
-const { APIS, SEND_PATHS, sentMessage, numberIn, partsIn } = require('./api');
+const { APIS, SEND_PATHS, sentMessage, sentMessages, messagesReceived, numberIn, partsIn } = require('./api');
 
 /**
  * Gives each test of the calling describe() the helper's Node-RED and a fresh local Infobip
@@ -164,6 +164,8 @@ module.exports = {
   APIS,
   SEND_PATHS,
   sentMessage,
+  sentMessages,
+  messagesReceived,
   numberIn,
   partsIn,
 };

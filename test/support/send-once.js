@@ -7,9 +7,9 @@ const { InfobipClient } = require('../../dist/lib/client');
 const { baseUrl, apiKey } = JSON.parse(process.argv[2]);
 const client = new InfobipClient({ api: 'v3', authType: 'apiKey', apiKey, baseUrl, timeoutMs: 10000, maxSockets: 1 });
 client
-  .send({ to: ['41793026727'], binary: { hex: 'ab', dataCoding: 0, esmClass: 0 } })
+  .send([{ to: ['41793026727'], binary: { hex: 'ab', dataCoding: 0, esmClass: 0 } }])
   .then(
-    (result) => ({ statusCode: result.statusCode, groupName: result.body.messages[0].status.groupName }),
+    ([result]) => ({ statusCode: result.statusCode, groupName: result.body.messages[0].status.groupName }),
     (error) => ({ error: error.key, kind: error.kind, params: error.params }),
   )
   .then((result) => {

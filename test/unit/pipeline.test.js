@@ -10,28 +10,35 @@ const throttled = (status, retryAfterMs) => new SendFailure('http', { status }, 
 const notSent = () => new SendFailure('notConnected', { code: 'ECONNREFUSED' }, 'notSent');
 
 /**
- * A pipeline whose attempts are answered by `answer(request, attemptNumber)` (a result, or an
- * error to throw) after `latencyMs` of fake time. Records the requests in the order they started.
+ * A pipeline whose attempts are answered by `answer(request, attemptNumber, requests)` (a result,
+ * or an error to throw for the whole request) after `latencyMs` of fake time; `request` is the
+ * first the attempt carries. Records the requests in the order they started, and each attempt's
+ * batch (the ids it carried).
  */
 function harness(options, answer = () => OK, latencyMs = 10) {
   const started = [];
   const ended = [];
+  const batches = [];
   const pipeline = new Pipeline(
     { concurrency: 1, ratePerSecond: 0, queueLimit: 0, retries: 3, throttleWaitMs: 600_000, ...options },
-    (request) => {
-      started.push({ id: request.id, at: performance.now() });
-      const attempt = started.filter((entry) => entry.id === request.id).length;
+    (requests) => {
+      batches.push(requests.map((request) => request.id));
+      for (const request of requests) started.push({ id: request.id, at: performance.now() });
+      const attempt = started.filter((entry) => entry.id === requests[0].id).length;
       return new Promise((resolve, reject) =>
         setTimeout(() => {
-          const result = answer(request, attempt);
+          const result = answer(requests[0], attempt, requests);
           if (result instanceof Error) reject(result);
-          else resolve(result);
+          else resolve(requests.map(() => result));
         }, latencyMs),
       );
     },
   );
-  const submit = (id) => pipeline.submit({ id }, {}, (error) => ended.push({ id, error, at: performance.now() }));
-  return { pipeline, started, ended, submit };
+  const submit = (id, extra = {}) =>
+    pipeline.submit({ id, to: ['41793026727'], binary: { hex: 'ab' }, ...extra }, {}, (error) =>
+      ended.push({ id, error, at: performance.now() }),
+    );
+  return { pipeline, started, ended, batches, submit };
 }
 
 describe('Pipeline (fake timers)', function () {
@@ -214,7 +221,7 @@ describe('Pipeline (fake timers)', function () {
     const aborted = [];
     const pipeline = new Pipeline(
       { concurrency: 1, ratePerSecond: 0, queueLimit: 0, retries: 3, throttleWaitMs: 600_000 },
-      (_request, controller) =>
+      (_requests, controller) =>
         new Promise((_resolve, reject) =>
           controller.signal.addEventListener('abort', () => {
             aborted.push(performance.now());
@@ -223,7 +230,7 @@ describe('Pipeline (fake timers)', function () {
         ),
     );
     const ended = [];
-    pipeline.submit({ id: 1 }, {}, (error) => ended.push(error.key));
+    pipeline.submit({ id: 1, to: ['41793026727'], binary: { hex: 'ab' } }, {}, (error) => ended.push(error.key));
     await clock.tickAsync(1);
     const closing = pipeline.close(10_000);
     await clock.tickAsync(9_999);
@@ -232,5 +239,136 @@ describe('Pipeline (fake timers)', function () {
     await closing;
     ended.should.eql(['abortedInFlight']);
     aborted.should.eql([10_001]);
+  });
+
+  describe('several waiting messages in one request (v3)', function () {
+    const final = (key, status) => new SendFailure(key, { status, seconds: '30.0' }, 'final', status);
+
+    it('a message that comes while a slot is free goes at once, alone; waiting ones go together, in order', async function () {
+      const { batches, ended, submit } = harness({ concurrency: 1, batchSize: 3 });
+      for (let id = 1; id <= 7; id++) submit(id);
+      await clock.runAllAsync();
+      batches.should.eql([[1], [2, 3, 4], [5, 6, 7]]);
+      ended.map((entry) => entry.id).should.eql([1, 2, 3, 4, 5, 6, 7]);
+      ended.every((entry) => entry.error === undefined).should.be.true();
+    });
+
+    it('only messages with the same sendAt share a request; the body stays under its cap', async function () {
+      const at = (sendAt) => ({ options: { sendAt } });
+      const { batches, submit } = harness({ concurrency: 1, batchSize: 10 });
+      submit(1);
+      submit(2, at('A'));
+      submit(3, at('A'));
+      submit(4, at('B'));
+      submit(5, at('A'));
+      await clock.runAllAsync();
+      batches.should.eql([[1], [2, 3], [4], [5]]);
+      const capped = harness({ concurrency: 1, batchSize: 10, maxBatchBytes: 700 });
+      for (let id = 1; id <= 5; id++) capped.submit(id);
+      await clock.runAllAsync();
+      capped.batches.should.eql([[1], [2, 3], [4, 5]]);
+    });
+
+    it('a 400 naming messages fails those, and sends the others again at once without using retries', async function () {
+      const own = final('http', 400);
+      const { batches, ended, submit } = harness(
+        { concurrency: 1, batchSize: 3, retries: 0 },
+        (first, _attempt, requests) => {
+          if (requests.length === 3 && first.id === 2) {
+            const failure = final('http', 400);
+            failure.refused = new Map([[1, own]]);
+            return failure;
+          }
+          return OK;
+        },
+      );
+      for (let id = 1; id <= 4; id++) submit(id);
+      await clock.runAllAsync();
+      batches.should.eql([[1], [2, 3, 4], [2, 4]]);
+      ended.find((entry) => entry.id === 3).error.should.equal(own);
+      ended.filter((entry) => entry.error).should.have.length(1);
+    });
+
+    it('a 400 naming none: each message goes again alone, once, so only the refused one fails', async function () {
+      const { batches, ended, submit } = harness(
+        { concurrency: 1, batchSize: 3, retries: 0 },
+        (first, _attempt, requests) => (requests.some((request) => request.id === 3) ? final('http', 400) : OK),
+      );
+      for (let id = 1; id <= 4; id++) submit(id);
+      await clock.runAllAsync();
+      batches.should.eql([[1], [2, 3, 4], [2], [3], [4]]);
+      ended
+        .filter((entry) => entry.error)
+        .map((entry) => entry.id)
+        .should.eql([3]);
+    });
+
+    it('401 and other refusals fail every message of the request', async function () {
+      const { ended, submit } = harness({ concurrency: 1, batchSize: 3 }, (first) =>
+        first.id === 2 ? final('http401', 401) : OK,
+      );
+      for (let id = 1; id <= 4; id++) submit(id);
+      await clock.runAllAsync();
+      ended
+        .filter((entry) => entry.error)
+        .map((entry) => entry.id)
+        .should.eql([2, 3, 4]);
+    });
+
+    it('429: the request goes back to the front of the queue in its order, and the account pauses', async function () {
+      const { batches, started, ended, submit } = harness({ concurrency: 1, batchSize: 3 }, (first, attempt) =>
+        first.id === 2 && attempt === 1 ? throttled(429, 1000) : OK,
+      );
+      for (let id = 1; id <= 5; id++) submit(id);
+      await clock.runAllAsync();
+      batches.should.eql([[1], [2, 3, 4], [2, 3, 4], [5]]);
+      const second = started.filter((entry) => entry.id === 2)[1];
+      second.at.should.be.aboveOrEqual(1010);
+      ended.every((entry) => entry.error === undefined).should.be.true();
+    });
+
+    it('no answer in time: every message of the request ends "delivery unknown", never sent again', async function () {
+      const { batches, ended, submit } = harness({ concurrency: 1, batchSize: 3 }, (first) =>
+        first.id === 2 ? final('timeout', undefined) : OK,
+      );
+      for (let id = 1; id <= 4; id++) submit(id);
+      await clock.runAllAsync();
+      batches.should.eql([[1], [2, 3, 4]]);
+      ended
+        .filter((entry) => entry.error?.key === 'timeout')
+        .map((entry) => entry.id)
+        .should.eql([2, 3, 4]);
+    });
+
+    it('a connection that failed before the request was written: the request is retried as a whole', async function () {
+      const { batches, ended, submit } = harness({ concurrency: 1, batchSize: 3, backoffMs: 2 }, (first, attempt) =>
+        first.id === 2 && attempt === 1 ? notSent() : OK,
+      );
+      for (let id = 1; id <= 4; id++) submit(id);
+      await clock.runAllAsync();
+      batches.should.eql([[1], [2, 3, 4], [2, 3, 4]]);
+      ended.every((entry) => entry.error === undefined).should.be.true();
+    });
+
+    it('close: a request in flight may finish; messages still waiting end "closed"', async function () {
+      const { pipeline, ended, submit } = harness({ concurrency: 1, batchSize: 2 }, () => OK, 1000);
+      for (let id = 1; id <= 5; id++) submit(id);
+      await clock.tickAsync(1000);
+      // [1] done; [2, 3] in flight; 4 and 5 wait.
+      const closing = pipeline.close(10_000);
+      ended
+        .filter((entry) => entry.error)
+        .map((entry) => [entry.id, entry.error.key])
+        .should.eql([
+          [4, 'closed'],
+          [5, 'closed'],
+        ]);
+      await clock.tickAsync(1000);
+      await closing;
+      ended
+        .filter((entry) => !entry.error)
+        .map((entry) => entry.id)
+        .should.eql([1, 2, 3]);
+    });
   });
 });
