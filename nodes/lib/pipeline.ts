@@ -240,12 +240,14 @@ export class Pipeline {
       // A 400 sent nothing: the messages Infobip named fail, the others go again at once; when it
       // named none, each goes again alone, so that only the one Infobip refuses fails.
       const refused = failure.refused;
-      if (refused && refused.size > 0) {
+      const named = batch.filter((job, index) => refused?.has(index) && !job.settled);
+      if (named.length > 0) {
         batch.forEach((job, index) => {
-          const own = refused.get(index);
+          const own = refused?.get(index);
           if (own && !job.settled) this.settle(job, own);
         });
       } else {
+        // Named none of this request's messages (or none at all): no guess, each goes alone.
         live.forEach((job) => (job.alone = true));
       }
       this.requeue(live.filter((job) => !job.settled));

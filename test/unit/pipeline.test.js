@@ -303,6 +303,24 @@ describe('Pipeline (fake timers)', function () {
         .should.eql([3]);
     });
 
+    it('a 400 that names only messages outside the request counts as naming none', async function () {
+      const { batches, ended, submit } = harness(
+        { concurrency: 1, batchSize: 3, retries: 0 },
+        (first, _attempt, requests) => {
+          if (requests.length === 3) {
+            const failure = final('http', 400);
+            failure.refused = new Map([[7, final('http', 400)]]);
+            return failure;
+          }
+          return OK;
+        },
+      );
+      for (let id = 1; id <= 4; id++) submit(id);
+      await clock.runAllAsync();
+      batches.should.eql([[1], [2, 3, 4], [2], [3], [4]]);
+      ended.every((entry) => entry.error === undefined).should.be.true();
+    });
+
     it('401 and other refusals fail every message of the request', async function () {
       const { ended, submit } = harness({ concurrency: 1, batchSize: 3 }, (first) =>
         first.id === 2 ? final('http401', 401) : OK,
