@@ -16,6 +16,7 @@ const {
   statusesOf,
   lastStatusOf,
   statusNode,
+  reportFlow: flowWithReports,
 } = require('../support/runtime');
 const { InfobipTestServer, REPORT_TEST_PREFIX } = require('../../dev/infobip-server');
 
@@ -40,26 +41,8 @@ describe('binary-sms-report', function () {
     await server.stop();
   });
 
-  function reportFlow(reportOverrides = {}, accountOverrides = {}) {
-    const flow = smsFlow(server.baseUrl, {}, accountOverrides);
-    flow.push(
-      {
-        id: 'rep',
-        type: 'binary-sms-report',
-        z: 'tab1',
-        account: 'acc1',
-        mode: 'poll',
-        interval: 1,
-        path: '/infobip/reports',
-        overdue: 0,
-        wires: [['reports'], ['late']],
-        ...reportOverrides,
-      },
-      { id: 'reports', type: 'helper', z: 'tab1' },
-      { id: 'late', type: 'helper', z: 'tab1' },
-    );
-    return flow;
-  }
+  const reportFlow = (reportOverrides = {}, accountOverrides = {}) =>
+    flowWithReports(server.baseUrl, reportOverrides, accountOverrides);
 
   async function load(reportOverrides = {}, accountOverrides = {}, credentials = CREDENTIALS) {
     const flow = reportFlow(reportOverrides, accountOverrides);

@@ -15,6 +15,7 @@ const {
   withRuntime,
   CREDENTIALS,
   statusesOf,
+  reportFlow,
 } = require('../support/runtime');
 const { until } = require('../../dev/wait');
 const { TWICE_REPORTED } = require('../../dev/infobip-server');
@@ -172,22 +173,7 @@ describe('delivery reports of a v3 account', function () {
   let sent;
 
   async function load(accountOverrides = {}, reportOverrides = {}) {
-    const flow = smsFlow(env.server.baseUrl, {}, { api: 'v3', ...accountOverrides });
-    flow.push(
-      {
-        id: 'rep',
-        type: 'binary-sms-report',
-        z: 'tab1',
-        account: 'acc1',
-        mode: 'poll',
-        interval: 1,
-        overdue: 0,
-        wires: [['reports'], ['late']],
-        ...reportOverrides,
-      },
-      { id: 'reports', type: 'helper', z: 'tab1' },
-      { id: 'late', type: 'helper', z: 'tab1' },
-    );
+    const flow = reportFlow(env.server.baseUrl, reportOverrides, { api: 'v3', ...accountOverrides });
     await helper.load([infobipAccount, binarySms, binarySmsReport, catchNode], flow, CREDENTIALS);
     reports = [];
     sent = [];
@@ -265,20 +251,10 @@ describe('reports pushed to the Public URL of a v3 account', function () {
   afterEach(() => new Promise((resolve) => front.close(resolve)));
 
   async function load(reportOverrides = {}) {
-    const flow = smsFlow(env.server.baseUrl, {}, { api: 'v3' });
-    flow.push(
-      {
-        id: 'rep',
-        type: 'binary-sms-report',
-        z: 'tab1',
-        account: 'acc1',
-        mode: 'webhook',
-        path: '/infobip/reports',
-        publicUrl: `http://127.0.0.1:${front.address().port}`,
-        wires: [['reports'], []],
-        ...reportOverrides,
-      },
-      { id: 'reports', type: 'helper', z: 'tab1' },
+    const flow = reportFlow(
+      env.server.baseUrl,
+      { mode: 'webhook', publicUrl: `http://127.0.0.1:${front.address().port}`, ...reportOverrides },
+      { api: 'v3' },
     );
     await helper.load([infobipAccount, binarySms, binarySmsReport, catchNode], flow, {
       ...CREDENTIALS,

@@ -77,6 +77,31 @@ function smsFlow(baseUrl, smsOverrides = {}, accountOverrides = {}) {
 }
 
 /**
+ * smsFlow plus a report node `rep` on the same account (polling every second unless overridden),
+ * its outputs wired to the helpers `reports` and `late`.
+ */
+function reportFlow(baseUrl, reportOverrides = {}, accountOverrides = {}) {
+  const flow = smsFlow(baseUrl, {}, accountOverrides);
+  flow.push(
+    {
+      id: 'rep',
+      type: 'binary-sms-report',
+      z: 'tab1',
+      account: 'acc1',
+      mode: 'poll',
+      interval: 1,
+      path: '/infobip/reports',
+      overdue: 0,
+      wires: [['reports'], ['late']],
+      ...reportOverrides,
+    },
+    { id: 'reports', type: 'helper', z: 'tab1' },
+    { id: 'late', type: 'helper', z: 'tab1' },
+  );
+  return flow;
+}
+
+/**
  * Collects what reaches `out` and `caught` until `expected` messages arrived in all,
  * then waits `settleMs` more to catch any extra (duplicate) message.
  */
@@ -156,6 +181,7 @@ module.exports = {
   joinNode,
   functionNode,
   smsFlow,
+  reportFlow,
   collect,
   startInfobip,
   withRuntime,
