@@ -97,13 +97,14 @@ export = function register(RED: NodeAPI): void {
       if (statusCode !== undefined) (msg as { statusCode?: number }).statusCode = statusCode;
       const reason = error instanceof SmsError ? error.statusReason : 'input';
       const ids = request?.messageIds;
-      if (ids && request) {
-        const idOf = new Map(request.to.map((to, index) => [to, ids[index]]));
+      if (request && ids) {
         // An unreadable answer to a request that went out is as unknown as no answer.
         if (reason === 'unknown' || reason === 'badResponse') {
+          const idOf = new Map(request.to.map((to, index) => [to, ids[index]]));
           (msg as { messageIds?: unknown }).messageIds = Object.fromEntries(unknownFor.map((to) => [to, idOf.get(to)]));
-        } else if (tracker()) {
-          for (const id of ids) tracker()?.forget(id);
+        } else {
+          const memory = tracker();
+          for (const id of ids) memory?.forget(id);
         }
       }
       if (reason === 'http') {
