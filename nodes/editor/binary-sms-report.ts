@@ -1,6 +1,6 @@
 import type { EditorNodeProperties } from 'node-red';
-import { normaliseBaseUrl, normaliseRoutePath, parseReportNumber } from '../lib/rules';
-import { RED, fillSelect } from './editor';
+import { normaliseBaseUrl } from '../lib/rules';
+import { RED, fillSelect, offerRandomToken, webhookPathValid, webhookUrl, withinReceiverBounds } from './editor';
 
 interface ReportProperties extends EditorNodeProperties {
   account: string;
@@ -13,27 +13,6 @@ interface ReportProperties extends EditorNodeProperties {
   tokenOffered: boolean | string;
 }
 
-/** What Node-RED puts in a password field whose secret is stored on the server. */
-const STORED_SECRET = '__PWRD__';
-
-function randomToken(): string {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-}
-
-const withinBounds = (name: 'interval' | 'overdue') => (value: string) => parseReportNumber(name, value).ok;
-
-// The URL Infobip pushes to: the Public URL (else this editor's origin), httpNodeRoot, the path and
-// the token (shown while it was typed or made in this dialog; a stored one is never sent back).
-function webhookUrl(path: string, token: string, publicUrl: string): string {
-  const root = String((RED.settings as { httpNodeRoot?: string }).httpNodeRoot || '/').replace(/\/$/, '');
-  const clean = normaliseRoutePath(path || '');
-  const origin = normaliseBaseUrl(publicUrl) ?? window.location.origin;
-  const shown = token === STORED_SECRET ? '…' : encodeURIComponent(token);
-  return clean ? origin + root + clean + (token ? '?token=' + shown : '') : '';
-}
-
 RED.nodes.registerType<ReportProperties, { token: string }>('binary-sms-report', {
   category: 'network',
   color: '#FDB985',
@@ -41,21 +20,13 @@ RED.nodes.registerType<ReportProperties, { token: string }>('binary-sms-report',
     name: { value: '' },
     account: { value: '', type: 'infobip-account', required: true },
     mode: { value: 'poll' },
-    interval: { value: 15, validate: withinBounds('interval') },
-    path: {
-      value: '/infobip/reports',
-      validate: function (value) {
-        // While the dialog is open the mode field decides; otherwise the saved mode.
-        const field = $('#node-input-mode');
-        const mode = field.length ? field.val() : this.mode;
-        return mode !== 'webhook' || normaliseRoutePath(value || '') !== undefined;
-      },
-    },
-    overdue: { value: 0, validate: withinBounds('overdue') },
+    interval: { value: 15, validate: withinReceiverBounds('interval') },
+    path: { value: '/infobip/reports', validate: webhookPathValid },
+    overdue: { value: 0, validate: withinReceiverBounds('overdue') },
     tokenOffered: { value: false },
     publicUrl: {
       value: '',
-      validate: (value) => !value || normaliseBaseUrl(value) !== undefined,
+      validate: (value: string) => !value || normaliseBaseUrl(value) !== undefined,
     },
   },
   credentials: {
@@ -90,11 +61,7 @@ RED.nodes.registerType<ReportProperties, { token: string }>('binary-sms-report',
       $('#node-input-path').trigger('change');
     };
     const token = $('#node-input-token');
-    // A new node gets a random token; an empty one stays allowed (the node warns at deploy).
-    if (String(this.tokenOffered) !== 'true' && this.tokenOffered !== undefined && !token.val()) {
-      token.val(randomToken());
-    }
-    $('#node-input-tokenOffered').val('true');
+    offerRandomToken(this.tokenOffered);
     const showUrl = () =>
       $('#binary-sms-report-url').text(
         webhookUrl(

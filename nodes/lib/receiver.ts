@@ -1,0 +1,193 @@
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { AccountNode } from './account';
+import { ReportError, SendFailure } from './errors';
+import { Poller } from './poller';
+import { postRoute } from './routes';
+import { REPORT_NUMBERS, normaliseRoutePath, parseReportNumber } from './rules';
+import { NodeStatus, ThrottledStatus, showAfterStart } from './status';
+import { webhookHandler } from './webhook';
+
+/** Items per GET; a full page means more are waiting. */
+const PAGE = 1000;
+/** How long closing waits for a poll under way (its page is emitted) before aborting it. */
+const POLL_PATIENCE_MS = 5000;
+
+/** The settings of a node that receives from Infobip (delivery reports, inbound SMS), as saved. */
+export interface ReceiverConfig extends NodeDef {
+  account: string;
+  mode?: 'poll' | 'webhook';
+  interval?: string | number;
+  path?: string;
+}
+
+export interface ReceiverSettings {
+  mode: 'poll' | 'webhook';
+  intervalMs: number;
+  path: string;
+}
+
+/** What a receiving node fetches, or is pushed, and emits. */
+export interface Source<T> {
+  /** One page from Infobip; aborting the controller gives up on it. */
+  fetch(limit: number, controller: AbortController): Promise<T[]>;
+  /** The items of a pushed body, or undefined for a body of the wrong shape. */
+  read(body: unknown): T[] | undefined;
+  /** What a pushed body of the wrong shape is told it should be. */
+  expected: string;
+  /** Emits items; Infobip hands out each once, so this runs even while the node closes. */
+  emit(items: T[]): Promise<void>;
+  /** Items emitted so far, for the status. */
+  count(): number;
+  /** Receiving starts once this has resolved (e.g. tracking has loaded). */
+  ready?: Promise<void>;
+}
+
+/** A short, secret-free reason: the HTTP status with Infobip's text, or the network error code. */
+export function describe(error: unknown): string {
+  if (!(error instanceof SendFailure)) return error instanceof Error ? error.message : String(error);
+  const { status, detail, code } = error.params;
+  if (status !== undefined) return `HTTP ${status}${detail ? `: ${detail}` : ''}`;
+  return String(code ?? error.key);
+}
+
+/**
+ * The part every node that receives from Infobip shares: its status, its texts (from its own
+ * catalog), what its close stops, its settings problems, and receiving by polling or by webhook.
+ */
+export class Receiver {
+  readonly status: ThrottledStatus;
+  /** Everything the node starts is stopped on close. */
+  private readonly stops: (() => unknown)[] = [];
+
+  /** Registers the node's close handler first, before anything that can throw. */
+  constructor(
+    private readonly RED: NodeAPI,
+    private readonly node: Node<{ token?: string }>,
+    /** The node's type, which names its catalog. */
+    private readonly catalog: string,
+  ) {
+    this.status = new ThrottledStatus((shown: NodeStatus) => node.status(shown));
+    node.on('close', (_removed: boolean, done: () => void) => {
+      void Promise.all(this.stops.map((stop) => Promise.resolve().then(stop)))
+        .catch(() => undefined)
+        .then(() => {
+          this.status.clear();
+          done();
+        });
+    });
+  }
+
+  text(error: ReportError): string {
+    const params = { ...error.params };
+    if (error.key === 'number') params.name = this.RED._(`${this.catalog}.label.${params.name}`);
+    return this.RED._(`${this.catalog}.errors.${error.key}`, params);
+  }
+
+  onClose(stop: () => unknown): void {
+    this.stops.push(stop);
+  }
+
+  /** Shows a status once the flows have started (a status set while they start is lost). */
+  showOnceStarted(show: () => void): void {
+    this.stops.push(showAfterStart(this.RED.events, show));
+  }
+
+  /** Reads a numeric setting within REPORT_NUMBERS' bounds; a bad one is added to `problems` and `fallback` used. */
+  number(field: keyof typeof REPORT_NUMBERS, value: unknown, fallback: number, problems: ReportError[]): number {
+    const parsed = parseReportNumber(field, value);
+    if (parsed.ok) return parsed.value ?? fallback;
+    const { min, max } = REPORT_NUMBERS[field];
+    problems.push(new ReportError('number', { name: field, value: parsed.value, min, max }));
+    return fallback;
+  }
+
+  /** Mode, interval and path, and the account, each problem added to `problems`. */
+  readSettings(
+    config: ReceiverConfig,
+    account: AccountNode | null,
+    defaultPath: string,
+    problems: ReportError[],
+  ): ReceiverSettings {
+    const mode = config.mode === 'webhook' ? 'webhook' : 'poll';
+    const intervalMs = this.number('interval', config.interval, 15, problems) * 1000;
+    const path = normaliseRoutePath(config.path ?? defaultPath);
+    if (mode === 'webhook' && !path) problems.push(new ReportError('path', { value: config.path ?? '' }));
+    if (!account) problems.push(new ReportError('noAccount'));
+    else if (account.account.configError) problems.push(new ReportError('account'));
+    return { mode, intervalMs, path: path ?? '' };
+  }
+
+  /** Settings that cannot work: a red status (the first problem) and one error naming them all. */
+  refuse(problems: ReportError[]): void {
+    const first = this.text(problems[0]);
+    this.showOnceStarted(() => this.status.show('red', 'ring', first));
+    this.node.error(problems.map((problem) => this.text(problem)).join('\n'));
+  }
+
+  /** Polls, or listens for pushes; returns whether a webhook route was made (always true when polling). */
+  receive<T>(settings: ReceiverSettings, source: Source<T>): boolean {
+    const { RED, status, catalog } = this;
+    const showIdle = () => {
+      const { mode, intervalMs, path } = settings;
+      const key = mode === 'poll' ? 'polling' : 'listening';
+      status.show('green', 'dot', () =>
+        RED._(`${catalog}.status.${key}`, { seconds: intervalMs / 1000, path, count: source.count() }),
+      );
+    };
+    if (settings.mode === 'poll') {
+      let unauthorized = false;
+      const poller = new Poller({
+        intervalMs: settings.intervalMs,
+        pageSize: PAGE,
+        fetch: (controller) => source.fetch(PAGE, controller),
+        emit: (page) => source.emit(page),
+        ready: source.ready,
+        listener: {
+          idle: () => {
+            unauthorized = false;
+            showIdle();
+          },
+          retrying: (delayMs, error, first) => {
+            status.show('yellow', 'ring', () =>
+              RED._(`${catalog}.status.retrying`, { seconds: Math.ceil(delayMs / 1000) }),
+            );
+            if (first) this.node.warn(this.text(new ReportError('pollFailed', { detail: describe(error) })));
+          },
+          unauthorized: (code, first) => {
+            unauthorized = true;
+            status.show('red', 'ring', `${catalog}.status.unauthorized`);
+            if (first) this.node.error(this.text(new ReportError('unauthorized', { status: code })));
+          },
+        },
+      });
+      this.onClose(() => poller.stop(POLL_PATIENCE_MS));
+      this.showOnceStarted(() => !unauthorized && showIdle());
+      poller.start();
+      return true;
+    }
+
+    const token = this.node.credentials?.token ?? '';
+    const handler = webhookHandler({
+      token,
+      read: (body) => source.read(body),
+      expected: source.expected,
+      emit: async (items) => {
+        await source.emit(items);
+        showIdle();
+      },
+    });
+    const route = postRoute(RED, this.node, settings.path, handler, this.text(new ReportError('noHttpRoot')));
+    if (!route) {
+      this.showOnceStarted(() => status.show('red', 'ring', `${catalog}.status.noHttpRoot`));
+      return false;
+    }
+    this.onClose(() => route.remove());
+    if (!token) {
+      this.node.warn(this.text(new ReportError('noToken', { path: settings.path })));
+      this.showOnceStarted(() => status.show('yellow', 'ring', `${catalog}.status.noToken`));
+    } else {
+      this.showOnceStarted(showIdle);
+    }
+    return true;
+  }
+}
