@@ -1,7 +1,8 @@
 'use strict';
 // A local stand-in for Infobip's POST /sms/1/binary/single and POST /sms/3/messages: checks the credentials,
-// validates the body as Infobip documents it, answers per destination, records what it
-// received, and can be told to misbehave. Used by the tests, the benchmark and `npm start`.
+// validates the body as Infobip documents it, answers per destination, records what it received, makes
+// delivery reports, receives inbound SMS from demo devices (pulled or pushed), and can be told to
+// misbehave. Used by the tests, the benchmark and `npm start`.
 const http = require('node:http');
 const crypto = require('node:crypto');
 
@@ -43,6 +44,14 @@ const REPORT_STATUSES = {
 
 /** A v3 test number whose status changes after its first report: DELIVERED_TO_OPERATOR, then DELIVERED_TO_HANDSET. */
 const TWICE_REPORTED = '41700000006';
+
+/** Demo devices: a number ending in this answers `ACK <first byte in hex>` a second after a message is delivered to it. */
+const REPLYING_SUFFIX = '88';
+const REPLY_DELAY_MS = 1000;
+/** The account's number that devices write to. */
+const ACCOUNT_NUMBER = '447860099299';
+/** Keywords set up on the account's number: Infobip then splits them from `cleanText`. */
+const KEYWORDS = ['ACK'];
 
 function reportStatus(to) {
   if (to.startsWith(REPORT_TEST_PREFIX) && to.length === 11 && REPORT_STATUSES[to.slice(-1)]) {
@@ -92,6 +101,10 @@ class InfobipTestServer {
     this.faults = 0;
     this.reportDelayMs = options.reportDelayMs ?? 1000;
     this.pushUrls = options.pushUrls ?? [];
+    /** Where inbound SMS are pushed (the number's forwarding URL); without it they wait at GET /sms/1/inbox/reports. */
+    this.inboundUrl = options.inboundUrl;
+    /** Behaviours for the next GET /sms/1/inbox/reports, as `plannedReports`. */
+    this.plannedInbox = [];
     this.pushRetryMs = 500;
     /** Behaviours for the next GET /sms/1/reports, consumed in order (as `plan`). */
     this.plannedReports = [];
@@ -128,6 +141,10 @@ class InfobipTestServer {
     this.reportPolls = [];
     /** Every push: { url, count, status }. */
     this.pushes = [];
+    /** Inbound SMS ready to be pulled, oldest first. */
+    this.inbound = [];
+    /** Every GET /sms/1/inbox/reports: { url, at, answered }. */
+    this.inboxPolls = [];
   }
 
   /**
@@ -173,7 +190,11 @@ class InfobipTestServer {
 
   handle(req, res) {
     if (req.method === 'GET' && (req.url.startsWith('/sms/1/reports') || req.url.startsWith('/sms/3/reports'))) {
-      this.pullReports(req, res);
+      this.pull(req, res, 'reports', this.plannedReports, this.reportPolls);
+      return;
+    }
+    if (req.method === 'GET' && req.url.startsWith('/sms/1/inbox/reports')) {
+      this.pull(req, res, 'inbound', this.plannedInbox, this.inboxPolls);
       return;
     }
     const socket = req.socket;
@@ -317,6 +338,7 @@ class InfobipTestServer {
           details: { messageCount },
           callbackData: message.webhooks?.callbackData,
           reportUrl: message.webhooks?.delivery?.url,
+          hex: message.content.hex,
         });
       }
     }
@@ -359,12 +381,12 @@ class InfobipTestServer {
         else this.deliverReports(reports);
       }
     };
-    deliver(
-      accepted.map((entry) => [
-        entry,
-        report(entry, entry.destination === TWICE_REPORTED ? REPORT_STATUSES[3] : reportStatus(entry.destination)),
-      ]),
-    );
+    const first = accepted.map((entry) => [
+      entry,
+      report(entry, entry.destination === TWICE_REPORTED ? REPORT_STATUSES[3] : reportStatus(entry.destination)),
+    ]);
+    deliver(first);
+    this.replyFromDevices(first.map(([entry, made]) => ({ to: entry.destination, hex: entry.hex, status: made.status })));
     const twice = accepted.filter((entry) => entry.destination === TWICE_REPORTED);
     if (twice.length > 0) {
       this.later(this.reportDelayMs, () =>
@@ -391,6 +413,7 @@ class InfobipTestServer {
       }));
     if (this.holdReports) this.held.push(...made);
     else this.deliverReports(made);
+    this.replyFromDevices(made.map(({ to, status }) => ({ to, hex: record.body.binary.hex, status })));
   }
 
   /** Offers reports for pull, or pushes them. */
@@ -429,27 +452,67 @@ class InfobipTestServer {
     }
   }
 
-  /** GET /sms/1/reports: up to `limit` (≤ 1000) reports, filtered by messageId or bulkId, each returned once. */
-  pullReports(req, res) {
+  /**
+   * An SMS from `from` to the account's number, as Infobip receives it: pushed to `inboundUrl`, or
+   * kept for GET /sms/1/inbox/reports. Returns it.
+   */
+  receive(from, text, extra = {}) {
+    const [first, ...rest] = text.split(' ');
+    const keyword = KEYWORDS.includes(first.toUpperCase()) ? first.toUpperCase() : undefined;
+    const sms = {
+      messageId: crypto.randomUUID(),
+      from,
+      to: ACCOUNT_NUMBER,
+      text,
+      cleanText: keyword ? rest.join(' ') : text,
+      ...(keyword ? { keyword } : {}),
+      receivedAt: new Date().toISOString().replace('Z', '+0000'),
+      smsCount: 1,
+      price: { pricePerMessage: 0, currency: 'EUR' },
+      callbackData: null,
+      ...extra,
+    };
+    if (this.inboundUrl) this.push(this.inboundUrl, [sms]);
+    else this.inbound.push(sms);
+    return sms;
+  }
+
+  /** Demo devices (numbers ending in 88) acknowledge a delivered message with its first byte. */
+  replyFromDevices(deliveries) {
+    for (const { to, hex, status: delivered } of deliveries) {
+      if (!to.endsWith(REPLYING_SUFFIX) || delivered.groupName !== 'DELIVERED') continue;
+      this.later(REPLY_DELAY_MS, () => this.receive(to, `ACK ${hex.slice(0, 2).toUpperCase()}`));
+    }
+  }
+
+  /**
+   * GET /sms/1/reports and GET /sms/1/inbox/reports: up to `limit` (≤ 1000) items of `queue`
+   * (filtered by messageId or bulkId), each returned once.
+   */
+  pull(req, res, queue, planned, polls) {
     const poll = { url: req.url, at: Date.now(), answered: 0 };
-    this.reportPolls.push(poll);
+    polls.push(poll);
     const reply = (status, body, headers = {}) => {
       const text = typeof body === 'string' ? body : JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(text);
     };
-    const behaviour = this.plannedReports.shift();
+    const behaviour = planned.shift();
     if (behaviour?.hang) return;
+    if (behaviour?.resetAfterBody) {
+      req.socket.destroy();
+      return;
+    }
     if (behaviour?.status) {
       reply(behaviour.status, behaviour.body ?? '', behaviour.headers);
       return;
     }
-    // `delayMs`: answer normally, but late (the reports on offer then are handed out).
-    if (behaviour?.delayMs) this.later(behaviour.delayMs, () => this.offerReports(req, res, poll));
-    else this.offerReports(req, res, poll);
+    // `delayMs`: answer normally, but late (the items on offer then are handed out).
+    if (behaviour?.delayMs) this.later(behaviour.delayMs, () => this.offer(req, res, poll, queue));
+    else this.offer(req, res, poll, queue);
   }
 
-  offerReports(req, res, poll) {
+  offer(req, res, poll, queue) {
     const url = new URL(req.url, 'http://localhost');
     const reply = (status, body) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -467,7 +530,7 @@ class InfobipTestServer {
     const messageId = url.searchParams.get('messageId');
     const bulkId = url.searchParams.get('bulkId');
     const results = [];
-    this.reports = this.reports.filter((report) => {
+    this[queue] = this[queue].filter((report) => {
       const wanted =
         results.length < limit &&
         (!messageId || report.messageId === messageId) &&

@@ -22,7 +22,10 @@ const payloadBytes = (request: SendRequest) => (request.binary.hex.length + 1) /
 
 const rejected = (message: OutputMessage) => (message.payload as MessageResult).status?.groupName === 'REJECTED';
 
-/** Remembers each accepted message for the account's report nodes (v1: ids are known only from the answer). */
+/**
+ * Remembers each accepted message: for the account's report nodes (v1: ids are known only from
+ * the answer), or, in a tracker by number, for its inbound nodes.
+ */
 function trackAccepted(tracker: Tracker, messages: OutputMessage[]): void {
   const at = Date.now();
   for (const message of messages) {
@@ -168,6 +171,9 @@ export = function register(RED: NodeAPI): void {
       if (memory && request.messageIds) {
         for (const message of messages) if (rejected(message) && message.messageId) memory.forget(message.messageId);
       }
+      // For inbound nodes: the last message each number was sent, so that its reply can be tied to it.
+      const byNumber = account?.lastSent;
+      if (byNumber) trackAccepted(byNumber, messages);
       // One send() per message: Node-RED then clones none of them (each is already a copy).
       for (const message of messages) send(message);
       if (missing.length > 0) {

@@ -38,10 +38,11 @@ export = function register(RED: NodeAPI): void {
       client,
       pipeline,
       configError: settings.problems[0]?.error,
-      makeTracker: () =>
+      makeTracker: (by) =>
         new Tracker(this.context(), settings.trackStore, {
           limit: settings.trackLimit,
           owner,
+          by,
           warn: (detail) => this.warn(RED._('infobip-account.warn.store', { detail })),
         }),
     });

@@ -1,5 +1,5 @@
 import type { Node, NodeDef } from 'node-red';
-import { type ClientOptions, type DeliveryReport, InfobipClient } from './client';
+import { type ClientOptions, type DeliveryReport, type InboundSms, InfobipClient } from './client';
 import { SmsError } from './errors';
 import { Job, JobHandle, JobHooks, JobListener } from './job';
 import { CLOSE_GRACE_MS } from './limits';
@@ -118,9 +118,12 @@ export interface AccountParts {
   pipeline: Pipeline;
   /** With it, every send and poll fails with it. */
   configError?: SmsError;
-  /** Makes the tracker when a report node first asks for it. */
-  makeTracker: () => Tracker;
+  /** Makes a tracker when a node first asks for one: by message id for reports, by number for replies. */
+  makeTracker: (by: TrackBy) => Tracker;
 }
+
+/** What a tracker finds entries by. */
+export type TrackBy = 'messageId' | 'number';
 
 /**
  * One Infobip account as its nodes use it: the send pipeline, report polls beside it, and the
@@ -132,13 +135,16 @@ export class Account {
   readonly configError?: SmsError;
   /** The API the account sends through. */
   readonly api: Api;
-  /** Present while a report node uses the account: remembers accepted messages. */
+  /** Present while a report node uses the account: remembers accepted messages by id. */
   tracker?: Tracker;
+  /** Present while an inbound node uses the account: remembers the last message sent to each number. */
+  lastSent?: Tracker;
   private readonly client: InfobipClient;
   private readonly pipeline: Pipeline;
-  private readonly makeTracker: () => Tracker;
+  private readonly makeTracker: (by: TrackBy) => Tracker;
   private readonly polls = new Set<Promise<unknown>>();
-  private readonly reportNodes = new Set<string>();
+  /** The nodes using each kind of tracking. */
+  private readonly users = { messageId: new Set<string>(), number: new Set<string>() };
   /** Report URLs for Infobip to push to, by the report node that offers it (v3). */
   private readonly reportUrls = new Map<string, string>();
   private closed = false;
@@ -148,7 +154,7 @@ export class Account {
     this.pipeline = parts.pipeline;
     this.configError = parts.configError;
     this.api = parts.client.api;
-    this.makeTracker = () => parts.makeTracker();
+    this.makeTracker = parts.makeTracker;
   }
 
   submit(request: SendRequest, hooks: JobHooks, listener: JobListener): JobHandle {
@@ -165,19 +171,29 @@ export class Account {
 
   /** One page of delivery reports, on its own connection (never queued behind sends). */
   fetchReports(limit: number, controller?: AbortController): Promise<DeliveryReport[]> {
+    return this.poll(() => this.client.fetchReports(limit, controller));
+  }
+
+  /** One page of inbound SMS, on its own connection. */
+  fetchInbound(limit: number, controller?: AbortController): Promise<InboundSms[]> {
+    return this.poll(() => this.client.fetchInbound(limit, controller));
+  }
+
+  /** A poll that closing waits for: what it fetched is gone from Infobip and must reach the flow. */
+  private poll<T>(fetch: () => Promise<T>): Promise<T> {
     if (this.configError) return Promise.reject(this.configError);
     if (this.closed) return Promise.reject(new SmsError('closed'));
-    const poll = this.client.fetchReports(limit, controller);
+    const poll = fetch();
     const tracked = poll.catch(() => undefined).finally(() => this.polls.delete(tracked));
     this.polls.add(tracked);
     return poll;
   }
 
-  /** A report node starts using the account's tracking (created on first use). */
-  useTracking(reportNodeId: string): Tracker {
-    this.reportNodes.add(reportNodeId);
-    this.tracker ??= this.makeTracker();
-    return this.tracker;
+  /** A report node (by message id) or an inbound node (by number) starts using tracking; made on first use. */
+  useTracking(nodeId: string, by: TrackBy = 'messageId'): Tracker {
+    this.users[by].add(nodeId);
+    if (by === 'number') return (this.lastSent ??= this.makeTracker(by));
+    return (this.tracker ??= this.makeTracker(by));
   }
 
   /**
@@ -200,10 +216,12 @@ export class Account {
     return this.reportUrls.values().next().value;
   }
 
-  /** Tracking exists only while a report node uses the account: senders without one pay nothing. */
-  releaseTracking(reportNodeId: string): void {
-    this.reportNodes.delete(reportNodeId);
-    if (this.reportNodes.size === 0) this.tracker = undefined;
+  /** Tracking exists only while a node uses it: senders without report or inbound nodes pay nothing. */
+  releaseTracking(nodeId: string, by: TrackBy = 'messageId'): void {
+    this.users[by].delete(nodeId);
+    if (this.users[by].size > 0) return;
+    if (by === 'number') this.lastSent = undefined;
+    else this.tracker = undefined;
   }
 
   async close(graceMs = CLOSE_GRACE_MS): Promise<void> {

@@ -49,6 +49,18 @@ export interface DeliveryReport {
   [field: string]: unknown;
 }
 
+/** One SMS a device sent to the account's number (pulled or pushed); passed on untouched. Text only. */
+export interface InboundSms {
+  messageId: string;
+  from?: string;
+  to?: string;
+  text?: string;
+  cleanText?: string;
+  keyword?: string;
+  receivedAt?: string;
+  [field: string]: unknown;
+}
+
 export interface SendResult {
   statusCode: number;
   body: SmsResponse;
@@ -63,6 +75,8 @@ const NOT_CONNECTED = new Set([
   'ENETUNREACH',
   'EADDRNOTAVAIL',
 ]);
+/** Inbound SMS are fetched from the same endpoint whichever API the account sends through. */
+const INBOX_PATH = '/sms/1/inbox/reports';
 const PATHS: Record<Api, { send: string; reports: string }> = {
   v1: { send: '/sms/1/binary/single', reports: '/sms/1/reports' },
   v3: { send: '/sms/3/messages', reports: '/sms/3/reports' },
@@ -83,7 +97,7 @@ export function authorizationHeader(credentials: Credentials): string {
 export class InfobipClient {
   private readonly http: AxiosInstance;
   private readonly sendAgents: Agents;
-  private readonly reportAgents: Agents;
+  private readonly pollAgents: Agents;
   private readonly proxy: URL | undefined;
   private readonly redactor: Redactor;
   private readonly timeoutMs: number;
@@ -93,7 +107,8 @@ export class InfobipClient {
   constructor(options: ClientOptions) {
     this.api = options.api;
     this.sendAgents = createAgents(options.baseUrl, options.maxSockets, options.idleSocketMs);
-    this.reportAgents = createAgents(options.baseUrl, 1, options.idleSocketMs);
+    // One socket for report polls and one for inbound polls: neither waits behind the other.
+    this.pollAgents = createAgents(options.baseUrl, 2, options.idleSocketMs);
     this.proxy = proxyFor(options.baseUrl);
     const authorization = authorizationHeader(options);
     this.redactor = new Redactor([authorization, authorization.split(' ')[1], options.apiKey, options.password]);
@@ -131,11 +146,25 @@ export class InfobipClient {
    * Fetches one page of delivery reports. Infobip hands out each report once: whatever this
    * returns must be emitted. Not queued behind sends: it has its own request slot.
    */
-  async fetchReports(limit: number, controller = new AbortController()): Promise<DeliveryReport[]> {
-    const { http: httpAgent, https: httpsAgent } = this.reportAgents;
+  fetchReports(limit: number, controller = new AbortController()): Promise<DeliveryReport[]> {
+    return this.fetchPage(PATHS[this.api].reports, isReportPage, limit, controller);
+  }
+
+  /** Fetches one page of inbound SMS; like reports, each is handed out once. */
+  fetchInbound(limit: number, controller = new AbortController()): Promise<InboundSms[]> {
+    return this.fetchPage(INBOX_PATH, isInboundPage, limit, controller);
+  }
+
+  private async fetchPage<T>(
+    path: string,
+    accept: (body: unknown) => body is { results: T[] },
+    limit: number,
+    controller: AbortController,
+  ): Promise<T[]> {
+    const { http: httpAgent, https: httpsAgent } = this.pollAgents;
     try {
-      const { body } = await this.exchange(controller, isReportPage, (signal) =>
-        this.http.get<string>(PATHS[this.api].reports, { params: { limit }, signal, httpAgent, httpsAgent }),
+      const { body } = await this.exchange(controller, accept, (signal) =>
+        this.http.get<string>(path, { params: { limit }, signal, httpAgent, httpsAgent }),
       );
       return body.results;
     } catch (error) {
@@ -176,7 +205,7 @@ export class InfobipClient {
 
   /** Frees the keep-alive sockets. */
   close(): void {
-    for (const agent of [this.sendAgents, this.reportAgents]) {
+    for (const agent of [this.sendAgents, this.pollAgents]) {
       agent.http.destroy();
       agent.https.destroy();
     }
@@ -300,6 +329,12 @@ export function isDeliveryReport(value: unknown): value is DeliveryReport {
 export function isReportPage(body: unknown): body is { results: DeliveryReport[] } {
   const results = (body as { results?: unknown } | null)?.results;
   return Array.isArray(results) && results.every(isDeliveryReport);
+}
+
+/** `{ "results": [inbound SMS, …] }`, as GET /sms/1/inbox/reports answers and a push carries. */
+export function isInboundPage(body: unknown): body is { results: InboundSms[] } {
+  // An inbound SMS is, like a report, an object with a messageId; the rest is Infobip's.
+  return isReportPage(body);
 }
 
 /** The error text of either of Infobip's error bodies: `requestError.serviceException` or `{ errorCode, description }`. */

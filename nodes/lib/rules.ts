@@ -129,12 +129,14 @@ export function parseValidity(value: unknown): Check<number | undefined> {
   return { ok: true, value: number };
 }
 
-/** Bounds of the report node's numeric settings. */
+/** Bounds of the numeric settings of the nodes that receive (report and inbound). */
 export const REPORT_NUMBERS = {
   /** Seconds between polls. */
   interval: { min: 1, max: 86400, integer: false },
   /** Minutes without a report after which a message is overdue; 0 = off; reports are kept 48 h. */
   overdue: { min: 0, max: 2880, integer: false },
+  /** Minutes after a send within which a reply from its number is tied to it; 0 = off; tracking keeps 48 h. */
+  replyWindow: { min: 0, max: 2880, integer: false },
 };
 
 type Bounds = { min: number; max: number; integer: boolean };

@@ -32,10 +32,16 @@ export interface TrackerOptions {
   owner: string;
   /** Logs a warning (a store that fails is said once, not per message). */
   warn(text: string): void;
+  /**
+   * What entries are found by: the message id (the default, for reports), or the destination
+   * number (for replies: the last message sent to each number).
+   */
+  by?: 'messageId' | 'number';
 }
 
-const KEY_PREFIX = 'sms_';
-const keyOf = (messageId: string) => KEY_PREFIX + Buffer.from(messageId, 'utf8').toString('base64url');
+const PREFIXES = { messageId: 'sms_', number: 'to_' };
+/** A destination as Infobip writes it in inbound SMS: digits only. */
+export const numberKey = (to: string) => to.replace(/\D/g, '');
 /** A store that failed: the entry is kept and asked for again later. */
 const STORE_FAILED = Symbol('store failed');
 
@@ -49,6 +55,9 @@ const STORE_FAILED = Symbol('store failed');
 export class Tracker {
   private readonly index: LRUCache<string, number>;
   private storeFailureLogged = false;
+  private readonly prefix: string;
+  /** The key an entry is found by. */
+  private readonly keyOf: (entry: TrackedMessage) => string;
   readonly ready: Promise<void>;
 
   constructor(
@@ -56,7 +65,10 @@ export class Tracker {
     private readonly store: string | undefined,
     private readonly options: TrackerOptions,
   ) {
-    this.index = recentMap<number>(options.limit, (messageId) => this.write(messageId, undefined));
+    const by = options.by ?? 'messageId';
+    this.prefix = PREFIXES[by];
+    this.keyOf = by === 'number' ? (entry) => numberKey(entry.to) : (entry) => entry.messageId;
+    this.index = recentMap<number>(options.limit, (key) => this.write(key, undefined));
     this.ready = this.load();
   }
 
@@ -66,15 +78,20 @@ export class Tracker {
 
   track(entry: TrackedMessage): void {
     const kept = { ...entry, owner: this.options.owner };
-    this.index.set(entry.messageId, entry.at, { ttl: remaining(entry.at) });
-    this.write(entry.messageId, kept);
+    const key = this.keyOf(entry);
+    // Set again, a number moves to the newest end of the limit.
+    this.index.set(key, entry.at, { ttl: remaining(entry.at) });
+    this.write(key, kept);
   }
 
-  /** What was sent as `messageId`, as a copy, or undefined (unknown, older than 48 h, or the store failed). */
-  async lookup(messageId: string): Promise<TrackedMessage | undefined> {
-    const entry = await this.read(messageId);
+  /**
+   * What was sent as `key` (a message id, or a number for a tracker by number), as a copy, or
+   * undefined (unknown, older than 48 h, or the store failed).
+   */
+  async lookup(key: string): Promise<TrackedMessage | undefined> {
+    const entry = await this.read(key);
     if (entry === STORE_FAILED) return undefined;
-    if (entry === undefined) this.index.delete(messageId);
+    if (entry === undefined) this.index.delete(key);
     return entry && { ...entry, sent: structuredClone(entry.sent) };
   }
 
@@ -110,22 +127,25 @@ export class Tracker {
   }
 
   /** The entry in the store; undefined when absent or expired (then deleted there too). */
-  private async read(messageId: string): Promise<TrackedMessage | undefined | typeof STORE_FAILED> {
-    const key = keyOf(messageId);
+  private async read(key: string): Promise<TrackedMessage | undefined | typeof STORE_FAILED> {
     const value = await new Promise<unknown>((resolve) =>
-      this.context.get(key, this.store, (error, found) => resolve(error ? this.failed(error) : found)),
+      this.context.get(this.storeKey(key), this.store, (error, found) => resolve(error ? this.failed(error) : found)),
     );
     if (value === STORE_FAILED) return STORE_FAILED;
     if (!isTracked(value)) return undefined;
     if (remaining(value.at) <= 0) {
-      this.write(messageId, undefined);
+      this.write(key, undefined);
       return undefined;
     }
     return value;
   }
 
-  private write(messageId: string, value: TrackedMessage | undefined): void {
-    this.context.set(keyOf(messageId), value, this.store, (error) => {
+  private storeKey(key: string): string {
+    return this.prefix + Buffer.from(key, 'utf8').toString('base64url');
+  }
+
+  private write(key: string, value: TrackedMessage | undefined): void {
+    this.context.set(this.storeKey(key), value, this.store, (error) => {
       if (error) this.failed(error);
     });
   }
@@ -146,23 +166,27 @@ export class Tracker {
     );
     const entries: TrackedMessage[] = [];
     for (const key of keys) {
-      if (!key.startsWith(KEY_PREFIX)) continue;
+      if (!key.startsWith(this.prefix)) continue;
       const value = await new Promise<unknown>((resolve) =>
         this.context.get(key, this.store, (error, found) => resolve(error ? this.failed(error) : found)),
       );
       // Another instance's entries stay its own (entries from before owners were recorded are taken).
       if (!isTracked(value) || (value.owner !== undefined && value.owner !== this.options.owner)) continue;
       if (remaining(value.at) > 0) entries.push(value);
-      else this.write(value.messageId, undefined);
+      else this.write(this.keyOf(value), undefined);
     }
     entries.sort((a, b) => a.at - b.at);
     // Messages tracked while loading are the newest: the oldest loaded ones make room for them.
     const trackedMeanwhile = [...this.index.rentries()] as [string, number][];
     const room = Math.max(0, this.options.limit - trackedMeanwhile.length);
     const dropped = entries.splice(0, Math.max(0, entries.length - room));
-    for (const entry of dropped) this.write(entry.messageId, undefined);
-    for (const entry of entries) this.index.set(entry.messageId, entry.at, { ttl: remaining(entry.at) });
-    for (const [messageId, at] of trackedMeanwhile) this.index.set(messageId, at, { ttl: remaining(at) });
+    for (const entry of dropped) this.write(this.keyOf(entry), undefined);
+    for (const entry of entries) {
+      const key = this.keyOf(entry);
+      // A number tracked meanwhile already has its newer entry in the store.
+      if (!this.index.has(key)) this.index.set(key, entry.at, { ttl: remaining(entry.at) });
+    }
+    for (const [key, at] of trackedMeanwhile) this.index.set(key, at, { ttl: remaining(at) });
   }
 }
 

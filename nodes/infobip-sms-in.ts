@@ -1,0 +1,52 @@
+import type { Node, NodeAPI } from 'node-red';
+import type { AccountNode } from './lib/account';
+import { isInboundPage } from './lib/client';
+import type { ReportError } from './lib/errors';
+import { InboundMessages } from './lib/inbound';
+import { Receiver, ReceiverConfig } from './lib/receiver';
+
+interface InboundConfig extends ReceiverConfig {
+  /** Minutes after a send within which a reply from its number carries it as msg.sent; 0 = off. */
+  replyWindow?: string | number;
+}
+
+const DEFAULT_PATH = '/infobip/inbound';
+const DEFAULT_REPLY_WINDOW_MINUTES = 60;
+
+export = function register(RED: NodeAPI): void {
+  function InfobipSmsInNode(this: Node<{ token?: string }>, config: InboundConfig): void {
+    RED.nodes.createNode(this, config);
+    const receiver = new Receiver(RED, this, 'infobip-sms-in');
+    const accountNode = RED.nodes.getNode(config.account) as AccountNode | null;
+    const problems: ReportError[] = [];
+    const settings = receiver.readSettings(config, accountNode, DEFAULT_PATH, problems);
+    const replyWindowMs =
+      receiver.number('replyWindow', config.replyWindow, DEFAULT_REPLY_WINDOW_MINUTES, problems) * 60_000;
+    if (problems.length > 0 || !accountNode) {
+      receiver.refuse(problems);
+      return;
+    }
+
+    const account = accountNode.account;
+    // With the reply window off, sends are not tracked for this node.
+    const lastSent = replyWindowMs > 0 ? account.useTracking(this.id, 'number') : undefined;
+    if (lastSent) receiver.onClose(() => account.releaseTracking(this.id, 'number'));
+    const messages = new InboundMessages(lastSent, replyWindowMs, (msg) => this.send(msg));
+    receiver.receive(settings, {
+      fetch: (limit, controller) => account.fetchInbound(limit, controller),
+      read: (body) => (isInboundPage(body) ? body.results : undefined),
+      expected: '{ "results": [ { "messageId": …, "from": …, "text": … }, … ] }',
+      emit: (items) => messages.emit(items),
+      count: () => messages.count,
+      ready: lastSent?.ready,
+    });
+  }
+
+  RED.nodes.registerType(
+    'infobip-sms-in',
+    InfobipSmsInNode as unknown as Parameters<typeof RED.nodes.registerType>[1],
+    {
+      credentials: { token: { type: 'password' } },
+    },
+  );
+};
