@@ -35,7 +35,8 @@ export class Poller<T> {
   private failures = 0;
   private unauthorized = false;
   private stopped = false;
-  private readonly controller = new AbortController();
+  /** The poll under way's; each poll has its own (a timed-out fetch aborts the one it was given). */
+  private controller = new AbortController();
 
   constructor(private readonly options: PollerOptions<T>) {}
 
@@ -65,6 +66,7 @@ export class Poller<T> {
   private async poll(): Promise<void> {
     if (this.stopped) return;
     const { listener, pageSize, intervalMs } = this.options;
+    this.controller = new AbortController();
     try {
       for (;;) {
         const page = await this.options.fetch(this.controller);

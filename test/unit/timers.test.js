@@ -95,6 +95,24 @@ describe('timed mechanisms (fake timers)', function () {
       calls.should.equal(1);
     });
 
+    it('a fetch that timed out (aborting the controller it was given) does not abort the polls after it', async function () {
+      let calls = 0;
+      const { subject, emitted } = poller((controller) => {
+        calls++;
+        if (controller.signal.aborted) return Promise.reject(new Error('aborted before it began'));
+        if (calls === 1) {
+          // As the client does on its timeout.
+          controller.abort();
+          return Promise.reject(new SendFailure('timeout', { seconds: '1.0' }, 'unknown'));
+        }
+        return Promise.resolve(['after the timeout']);
+      });
+      subject.start();
+      await clock.tickAsync(5000);
+      emitted.should.eql(['after the timeout']);
+      await subject.stop(0);
+    });
+
     it('a poller stopped before it was ready never fetches', async function () {
       let release;
       let calls = 0;
