@@ -143,6 +143,8 @@ class InfobipTestServer {
     this.pushes = [];
     /** Inbound SMS ready to be pulled, oldest first. */
     this.inbound = [];
+    /** Every inbound SMS made, pulled or pushed. */
+    this.inboundMade = [];
     /** Every GET /sms/1/inbox/reports: { url, at, answered }. */
     this.inboxPolls = [];
   }
@@ -472,6 +474,7 @@ class InfobipTestServer {
       callbackData: null,
       ...extra,
     };
+    this.inboundMade.push(sms);
     if (this.inboundUrl) this.push(this.inboundUrl, [sms]);
     else this.inbound.push(sms);
     return sms;

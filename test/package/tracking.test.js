@@ -12,7 +12,7 @@ const root = path.resolve(__dirname, '..', '..');
 const API_KEY = 'tracking-test-key-0123456789';
 const { wait } = require('../../dev/wait');
 
-/** Sends from an inject node, and keeps every report the report node emits, readable at GET /api/seen. */
+/** Sends from an inject node, and keeps every report and reply the report and inbound nodes emit, readable at GET /api/seen. */
 function flow(baseUrl, { trackStore, mode }) {
   return [
     { id: 'trk-tab', type: 'tab', label: 'tracking' },
@@ -50,6 +50,23 @@ function flow(baseUrl, { trackStore, mode }) {
       type: 'function',
       z: 'trk-tab',
       func: "const seen = global.get('seen') || []; seen.push({ messageId: msg.messageId, sent: msg.sent, delivered: msg.delivered }); global.set('seen', seen); return null;",
+      wires: [],
+    },
+    {
+      id: 'trk-inb',
+      type: 'infobip-sms-in',
+      z: 'trk-tab',
+      account: 'trk-acc',
+      mode: 'poll',
+      interval: 1,
+      replyWindow: 60,
+      wires: [['trk-keep-reply']],
+    },
+    {
+      id: 'trk-keep-reply',
+      type: 'function',
+      z: 'trk-tab',
+      func: "const seen = global.get('seen') || []; seen.push({ reply: msg.payload, from: msg.from, sent: msg.sent }); global.set('seen', seen); return null;",
       wires: [],
     },
     { id: 'trk-in', type: 'http in', z: 'trk-tab', url: '/seen', method: 'get', wires: [['trk-read']] },
@@ -126,6 +143,22 @@ describe('tracking sent messages for delivery reports, in real Node-RED processe
     report.messageId.should.equal(server.requests[0].answer.messages[0].messageId);
     report.delivered.should.be.true();
     report.sent.topic.should.equal('tracked across');
+  });
+
+  it("an inbound reply's msg.sent survives a restart with a localfilesystem store", async function () {
+    const userDir = tempDir();
+    const contextStorage = { default: { module: 'memory' }, file: { module: 'localfilesystem' } };
+    const first = await start({ userDir, contextStorage });
+    await first.deploy(flow(server.baseUrl, { trackStore: 'file', mode: 'poll' }));
+    await sendOne(first, server);
+    await first.stop();
+
+    server.receive('41793026727', 'ACK 0F');
+    const second = await start({ userDir, contextStorage });
+    const [reply] = await seen(second, 1);
+    reply.should.have.properties({ reply: 'ACK 0F', from: '41793026727' });
+    reply.sent.should.have.properties({ topic: 'tracked across', to: '41793026727' });
+    reply.sent.messageId.should.equal(server.requests[0].answer.messages[0].messageId);
   });
 
   it('without a persistent store, the report still comes after a restart, without msg.sent', async function () {

@@ -32,6 +32,7 @@ function withCatalog(name) {
 const binarySms = withCatalog('binary-sms');
 const infobipAccount = withCatalog('infobip-account');
 const binarySmsReport = withCatalog('binary-sms-report');
+const infobipSmsIn = withCatalog('infobip-sms-in');
 const catchNode = requireFromNodeRed('@node-red/nodes/core/common/25-catch.js');
 const statusNode = requireFromNodeRed('@node-red/nodes/core/common/25-status.js');
 const joinNode = requireFromNodeRed('@node-red/nodes/core/sequence/17-split.js');
@@ -97,6 +98,30 @@ function reportFlow(baseUrl, reportOverrides = {}, accountOverrides = {}) {
     },
     { id: 'reports', type: 'helper', z: 'tab1' },
     { id: 'late', type: 'helper', z: 'tab1' },
+  );
+  return flow;
+}
+
+/**
+ * smsFlow plus an inbound node `in` on the same account (polling every second unless overridden),
+ * its output wired to the helper `replies`.
+ */
+function inboundFlow(baseUrl, inboundOverrides = {}, accountOverrides = {}, smsOverrides = {}) {
+  const flow = smsFlow(baseUrl, smsOverrides, accountOverrides);
+  flow.push(
+    {
+      id: 'in',
+      type: 'infobip-sms-in',
+      z: 'tab1',
+      account: 'acc1',
+      mode: 'poll',
+      interval: 1,
+      path: '/infobip/inbound',
+      replyWindow: 60,
+      wires: [['replies']],
+      ...inboundOverrides,
+    },
+    { id: 'replies', type: 'helper', z: 'tab1' },
   );
   return flow;
 }
@@ -173,6 +198,7 @@ module.exports = {
   binarySms,
   infobipAccount,
   binarySmsReport,
+  infobipSmsIn,
   httpNodeApp,
   statusesOf,
   lastStatusOf,
@@ -182,6 +208,7 @@ module.exports = {
   functionNode,
   smsFlow,
   reportFlow,
+  inboundFlow,
   collect,
   startInfobip,
   withRuntime,
