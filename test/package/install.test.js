@@ -58,6 +58,8 @@ describe('the packed tarball in a real Node-RED', function () {
       'dist/binary-sms.html',
       'dist/binary-sms-report.js',
       'dist/binary-sms-report.html',
+      'dist/infobip-sms-in.js',
+      'dist/infobip-sms-in.html',
       'dist/infobip-account.js',
     ]);
     files.should.containDeep([
@@ -65,6 +67,8 @@ describe('the packed tarball in a real Node-RED', function () {
       'dist/locales/en-US/binary-sms.html',
       'dist/locales/en-US/binary-sms-report.json',
       'dist/locales/en-US/binary-sms-report.html',
+      'dist/locales/en-US/infobip-sms-in.json',
+      'dist/locales/en-US/infobip-sms-in.html',
       'dist/icons/binary-sms.svg',
     ]);
     for (const file of files) {
@@ -73,14 +77,14 @@ describe('the packed tarball in a real Node-RED', function () {
     }
   });
 
-  it('registers all three types from the package, with no load error', async function () {
+  it('registers all four types from the package, with no load error', async function () {
     const { json } = await red.request('GET', '/nodes');
     const sets = json.filter((set) => set.module === MODULE);
     sets
       .map((set) => set.types)
       .flat()
       .sort()
-      .should.eql(['binary-sms', 'binary-sms-report', 'infobip-account']);
+      .should.eql(['binary-sms', 'binary-sms-report', 'infobip-account', 'infobip-sms-in']);
     sets.forEach((set) => {
       should(set.err).be.undefined();
       set.enabled.should.be.true();
@@ -93,6 +97,8 @@ describe('the packed tarball in a real Node-RED', function () {
     text.should.containEql('data-template-name="infobip-account"');
     text.should.containEql('data-help-name="binary-sms"');
     text.should.containEql('data-help-name="infobip-account"');
+    text.should.containEql('data-template-name="infobip-sms-in"');
+    text.should.containEql('data-help-name="infobip-sms-in"');
     // The editor scripts are bundled with the shared rules: no module system is left for the page.
     text.should.match(/function isValidSender\(/);
     text.should.not.match(/\brequire\(|\bexports\./);
@@ -102,6 +108,7 @@ describe('the packed tarball in a real Node-RED', function () {
     const { json: catalogs } = await red.request('GET', '/nodes/messages?lng=en-US');
     catalogs[`${MODULE}/binary-sms`]['binary-sms'].label.to.should.equal('To');
     catalogs[`${MODULE}/infobip-account`]['infobip-account'].label.apiKey.should.equal('API key');
+    catalogs[`${MODULE}/infobip-sms-in`]['infobip-sms-in'].paletteLabel.should.equal('Infobip inbound');
     const { json: icons } = await red.request('GET', '/icons');
     icons[MODULE].should.containEql('binary-sms.svg');
     const icon = await red.request('GET', `/icons/${MODULE}/binary-sms.svg`, { accept: 'image/svg+xml' });
@@ -291,6 +298,17 @@ describe('the examples in a real Node-RED', function () {
     message.options.validityPeriod.should.eql({ amount: 10, timeUnit: 'MINUTES' });
     message.webhooks.callbackData.should.equal('door-3/unlock');
     await until(() => infobip.reportPolls.some((poll) => poll.answered === 1 && poll.url.startsWith('/sms/3/reports')));
+  });
+
+  it('06 sends a command to a demo device, pulls its report, then pulls the device reply', async function () {
+    infobip.reset();
+    infobip.reportDelayMs = 100;
+    await inject(await deployExample('06 command, report and device reply.json'));
+    await until(() => infobip.requests.length === 1);
+    sentMessage(infobip.requests[0]).to.should.eql(['41793026788']);
+    await until(() => infobip.reportPolls.some((poll) => poll.answered === 1));
+    await until(() => infobip.inboxPolls.some((poll) => poll.answered === 1));
+    infobip.inboundMade.map((sms) => sms.text).should.eql(['ACK A1']);
   });
 });
 

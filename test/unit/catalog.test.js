@@ -8,7 +8,7 @@ const { MESSAGE_PROPERTIES } = require('../support/contract');
 
 const root = path.resolve(__dirname, '..', '..');
 const LANGUAGES = ['en-US', 'de'];
-const NODES = ['binary-sms', 'infobip-account', 'binary-sms-report'];
+const NODES = ['binary-sms', 'infobip-account', 'binary-sms-report', 'infobip-sms-in'];
 
 function flatten(object, prefix = '') {
   return Object.entries(object).flatMap(([key, value]) =>
