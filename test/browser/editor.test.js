@@ -275,6 +275,41 @@ describe('the editor in a real browser', function () {
     await page.locator('#node-input-mode').waitFor({ state: 'detached' });
   });
 
+  it('the inbound node dialog: polling by default, a reply window within bounds, a webhook URL with a random token', async function () {
+    await search('inbound');
+    const inboundEntry = page.locator('.red-ui-palette-node[data-palette-type="infobip-sms-in"]');
+    (await inboundEntry.getAttribute('data-palette-label')).should.equal('Infobip inbound');
+    await inboundEntry.dragTo(page.locator('#red-ui-workspace-chart'), { targetPosition: { x: 300, y: 520 } });
+    const placed = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group', { hasText: 'Infobip inbound' });
+    await placed.first().waitFor();
+    await openNodeDialog(placed.first(), '#node-input-replyWindow');
+    (await page.locator('#node-input-mode').inputValue()).should.equal('poll');
+    (await page.locator('#node-input-interval').inputValue()).should.equal('15');
+    (await page.locator('#node-input-path').isVisible()).should.be.false();
+    (await page.locator('#node-input-replyWindow').inputValue()).should.equal('60');
+    // The same bound as the runtime's: 0 (off) to 48 hours.
+    await page.locator('#node-input-replyWindow').fill('2881');
+    await page.locator('#node-input-name').click();
+    (await marked('#node-input-replyWindow')).should.be.true();
+    await page.locator('#node-input-replyWindow').fill('0');
+    await page.locator('#node-input-name').click();
+    (await marked('#node-input-replyWindow')).should.be.false();
+    await page.locator('#node-input-mode').selectOption('webhook');
+    (await page.locator('#node-input-interval').isVisible()).should.be.false();
+    const token = await page.locator('#node-input-token').inputValue();
+    token.should.match(/^[0-9a-f]{32}$/);
+    (await page.locator('#infobip-sms-in-url').innerText()).should.equal(
+      `${red.url}/api/infobip/inbound?token=${token}`,
+    );
+    await page.locator('#node-input-path').fill('/devices/{id}');
+    await page.locator('#node-input-name').click();
+    (await marked('#node-input-path')).should.be.true();
+    (await page.locator('#infobip-sms-in-url').innerText()).should.equal('');
+    await picture('inbound-dialog.png', true);
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-input-mode').waitFor({ state: 'detached' });
+  });
+
   it('example 4 in the editor: a click sends, and the Debug sidebar shows the statuses and the delivery reports', async function () {
     infobip.reportDelayMs = 300;
     const example = JSON.parse(
