@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: a local Node-RED on 127.0.0.1:$PORT (default 1880) with this package loaded from
-// the working tree. On the first start (an empty .demo/) it deploys examples 1, 3 and 4; later starts
-// keep whatever flows you made. The accounts point at the local Infobip stand-in on $PORT + 1, or at
+// the working tree. On the first start (an empty .demo/, or $DEMO_DIR) it deploys examples 1, 3 and 6;
+// later starts keep whatever flows you made. The accounts point at the local Infobip stand-in on $PORT + 1, or at
 // the real API when INFOBIP_BASE_URL and INFOBIP_API_KEY are set. Node-RED's own log is shown.
 'use strict';
 const fs = require('node:fs');
@@ -11,12 +11,12 @@ const { startNodeRed } = require('../dev/red-process');
 const { InfobipTestServer } = require('../dev/infobip-server');
 
 const root = path.resolve(__dirname, '..');
-const userDir = path.join(root, '.demo');
+const userDir = process.env.DEMO_DIR || path.join(root, '.demo');
 const port = Number(process.env.PORT ?? 1880);
 const EXAMPLES = [
   '01 send hex to two numbers.json',
   '03 HTTP endpoint.json',
-  '04 send and follow delivery reports.json',
+  '06 command, report and device reply.json',
 ];
 
 function hasFlows() {
@@ -72,8 +72,9 @@ async function main() {
     const flows = EXAMPLES.flatMap((file) => JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')))
       .filter((node) => node.type !== 'infobip-account')
       .map((node) => (node.account ? { ...node, account: DEMO_ACCOUNT } : node))
-      // Example 4's report node gets its reports pushed, with no portal step: every v3 message
-      // names this Node-RED as its report URL (the stand-in, like Infobip, pushes there).
+      // The report node gets its reports pushed, with no portal step: every v3 message names this
+      // Node-RED as its report URL (the stand-in, like Infobip, pushes there). The inbound node
+      // polls, so that it still hears the stand-in's devices after a restart that kept the flows.
       .map((node) =>
         node.type === 'binary-sms-report' && !realApi
           ? { ...node, mode: 'webhook', publicUrl: red.url, credentials: { token: DEMO_TOKEN } }
@@ -93,18 +94,21 @@ async function main() {
   console.log(`
   Node-RED is running with node-red-contrib-infobip-binary-sms: ${red.url}/
   Messages go to ${realApi ? `the real Infobip API at ${account.baseUrl}` : `the local Infobip test server at ${account.baseUrl}`}.
-  ${firstStart ? 'Examples 1, 3 and 4 are deployed.' : 'Your flows in .demo/ were kept (delete .demo/ to start again from the examples).'}
+  ${firstStart ? 'Examples 1, 3 and 6 are deployed.' : `Your flows in ${userDir} were kept (delete it to start again from the examples).`}
 
   1. Open ${red.url}/ in a browser.
   2. Click the button on the left of the "hex payload" inject node.
   3. Open the Debug sidebar (the bug icon, top right): one message per destination
      shows the status Infobip gave it.
-  4. On the tab "send and follow delivery reports", click "device command": a second later
-     the stand-in pushes the delivery reports to this Node-RED (the report node's Public URL,
-     which every message names: no portal step), and the report node puts each, with msg.sent,
-     in the Debug sidebar:
-     under "delivered" the command's two numbers and step 2's two (one demo account serves
-     every example), under "not delivered" 41700000002 (UNDELIVERABLE on the test server).
+  4. On the tab "a command, its report and the device's reply", click "ask for position":
+     - "accepted by Infobip" shows PENDING at once;
+     - two seconds later the stand-in pushes the delivery report to this Node-RED (the report
+       node's Public URL, which every message names: no portal step): "delivery report" shows
+       DELIVERED_TO_HANDSET (the reports of step 2's two numbers show there too: one demo
+       account serves every example);
+     - a second after delivery the demo device 41793026788 answers "ACK A1", and within 5 s
+       the inbound node's poll brings it: "device reply, with msg.sent" shows the reply with
+       msg.sent, the command it answers (msg.sent.topic is "position?").
   5. From a terminal, example 3's endpoint sends what you POST:
      curl -X POST ${red.url}/binary-sms -H 'content-type: application/json' -d '{"to": ["41793026727"], "hex": "0f c2 4a"}'
 
