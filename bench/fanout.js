@@ -7,7 +7,10 @@
 //     numbers) wait behind a slow account, beside core's delay node holding the same burst; and
 //     the RSS growth of a 20,000-message burst with the account's default settings;
 //   - delivery reports: 10,000 reports pushed to the webhook in buckets of 100 (reports/s and
-//     the longest stall), and the heap of 10,000 tracked messages.
+//     the longest stall), and the heap of 10,000 tracked messages;
+//   - inbound SMS: 10,000 replies from 10,000 tracked numbers pushed to the inbound node's
+//     webhook in buckets of 100 (messages/s and the longest stall), beside core's http in and a
+//     Function node splitting the same bodies.
 'use strict';
 const { fork } = require('node:child_process');
 const http = require('node:http');
@@ -17,6 +20,8 @@ const {
   helper,
   binarySms,
   binarySmsReport,
+  infobipSmsIn,
+  inboundFlow,
   httpNodeApp,
   infobipAccount,
   catchNode,
@@ -26,12 +31,15 @@ const {
 const { requireFromNodeRed } = require('../dev/node-red-under-test');
 
 const delayNode = requireFromNodeRed('@node-red/nodes/core/function/89-delay.js');
+const httpInNode = requireFromNodeRed('@node-red/nodes/core/network/21-httpin.js');
+const functionNode = requireFromNodeRed('@node-red/nodes/core/function/10-function.js');
 const { API_KEY } = require('../test/support/runtime');
 
 const DESTINATIONS = 10000;
 const BURST = 20000;
 const TRACKED = 10000;
 const REPORTS = 10000;
+const INBOUND = 10000;
 
 async function load(server, accountOverrides = {}) {
   await helper.load(
@@ -249,10 +257,6 @@ async function trackedBytes() {
 /** 10,000 reports pushed in buckets of 100, four requests at a time: reports/s and the longest stall. */
 async function pushReports() {
   await loadReports();
-  const front = http.createServer((req, res) => httpNodeApp()(req, res));
-  await new Promise((resolve) => front.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${front.address().port}/infobip/reports`;
-  const done = arrivals(REPORTS);
   const buckets = Array.from({ length: REPORTS / 100 }, (_, b) =>
     JSON.stringify({
       results: Array.from({ length: 100 }, (_, i) => ({
@@ -262,6 +266,76 @@ async function pushReports() {
       })),
     }),
   );
+  return push('/infobip/reports', buckets, REPORTS);
+}
+
+/** 10,000 inbound SMS in bodies of 100, each from a different number. */
+const inboundBuckets = (numbers) =>
+  Array.from({ length: INBOUND / 100 }, (_, b) =>
+    JSON.stringify({
+      results: Array.from({ length: 100 }, (_, i) => ({
+        messageId: `in-${b}-${i}`,
+        from: numbers[b * 100 + i],
+        to: '447860099299',
+        text: 'ACK 0F',
+        cleanText: '0F',
+        keyword: 'ACK',
+        receivedAt: new Date().toISOString().replace('Z', '+0000'),
+        smsCount: 1,
+        price: { pricePerMessage: 0, currency: 'EUR' },
+        callbackData: null,
+      })),
+    }),
+  );
+
+/** The inbound node's webhook, each reply tied to one of 10,000 numbers the account sent to. */
+async function pushInbound(numbers) {
+  await helper.load(
+    [infobipAccount, binarySms, infobipSmsIn, catchNode],
+    inboundFlow('http://127.0.0.1:9', { mode: 'webhook', wires: [['out']] }, {}, { to: '' }),
+    { ...CREDENTIALS, in: { token: 'bench-token' } },
+  );
+  helper._sandbox.restore();
+  const lastSent = helper.getNode('acc1').account.lastSent;
+  await lastSent.ready;
+  for (const to of numbers) {
+    lastSent.track({ messageId: `sent-${to}`, to, at: Date.now(), sent: { topic: 'position?', to } });
+  }
+  return push('/infobip/inbound?token=bench-token', inboundBuckets(numbers), INBOUND);
+}
+
+/** The same bodies taken by core nodes: http in, a Function node emitting one message per SMS, http response. */
+async function pushInboundToCore(numbers) {
+  const flow = [
+    { id: 'tab1', type: 'tab' },
+    { id: 'hin', type: 'http in', z: 'tab1', url: '/core/inbound', method: 'post', wires: [['split']] },
+    {
+      id: 'split',
+      type: 'function',
+      z: 'tab1',
+      outputs: 2,
+      func: 'const each = msg.payload.results.map((sms) => ({ payload: sms.text, from: sms.from, to: sms.to, messageId: sms.messageId, inbound: sms }));\nreturn [each, { req: msg.req, res: msg.res, payload: { accepted: each.length } }];',
+      wires: [['out'], ['hres']],
+    },
+    { id: 'hres', type: 'http response', z: 'tab1', wires: [] },
+    { id: 'out', type: 'helper', z: 'tab1' },
+    { id: 'caught', type: 'helper', z: 'tab1' },
+  ];
+  // infobipAccount only so that httpNodeApp() is this load's app; the flow uses core nodes alone.
+  await helper.load([infobipAccount, httpInNode, functionNode], flow);
+  helper._sandbox.restore();
+  return push('/core/inbound', inboundBuckets(numbers), INBOUND);
+}
+
+/**
+ * Pushes JSON bodies to a path of Node-RED's httpNodeRoot, four requests at a time, until
+ * `count` messages reached the `out` helper: messages/s and the longest event-loop stall.
+ */
+async function push(route, buckets, count) {
+  const front = http.createServer((req, res) => httpNodeApp()(req, res));
+  await new Promise((resolve) => front.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${front.address().port}${route}`;
+  const done = arrivals(count);
   const stalls = monitorEventLoopDelay({ resolution: 5 });
   stalls.enable();
   const started = process.hrtime.bigint();
@@ -279,7 +353,7 @@ async function pushReports() {
   stalls.disable();
   front.close();
   await helper.unload();
-  return { perSecond: (REPORTS / ms) * 1000, maxStallMs: stalls.max / 1e6 };
+  return { perSecond: (count / ms) * 1000, maxStallMs: stalls.max / 1e6 };
 }
 
 async function main() {
@@ -297,9 +371,11 @@ async function main() {
     const asArray = await fanOut(server, numbers);
     const burst = await burstRss(server);
     const pushed = await pushReports();
+    const inbound = await pushInbound(numbers);
+    const inboundCore = await pushInboundToCore(numbers);
     const steady = await soak(0);
     const blips = await soak(0.01);
-    const figures = { asString, asArray, held, burst, tracked, pushed, steady, blips };
+    const figures = { asString, asArray, held, burst, tracked, pushed, inbound, inboundCore, steady, blips };
     if (process.send) process.send(figures);
     else console.log(figures);
   } finally {

@@ -351,7 +351,7 @@ async function main() {
     await batching(baseUrl, c.concurrency);
 
     const { message: fanout } = forked('fanout.js', [], {}, ['--expose-gc']);
-    const { asString, asArray, held, burst, tracked, pushed, steady, blips } = await fanout;
+    const { asString, asArray, held, burst, tracked, pushed, inbound, inboundCore, steady, blips } = await fanout;
     const soakRatio = blips.perSecond / steady.perSecond;
     const heldRatio = held.ours / held.core;
     const fanoutRatio = asArray.ms / asString.ms;
@@ -378,6 +378,14 @@ async function main() {
       `  10,000 reports pushed in buckets of 100: ${pushed.perSecond.toFixed(0)} reports/s, longest event-loop stall ${pushed.maxStallMs.toFixed(1)} ms`,
     );
     console.log(`  memory of 10,000 tracked messages: ${mb(tracked)} MB (target < 20 MB)`);
+    const inboundRatio = inbound.perSecond / inboundCore.perSecond;
+    console.log('Replies from devices (inbound SMS)');
+    console.log(
+      `  10,000 pushed in buckets of 100, each tied to one of 10,000 tracked numbers: ${inbound.perSecond.toFixed(0)} messages/s, longest event-loop stall ${inbound.maxStallMs.toFixed(1)} ms (target < 100 ms)`,
+    );
+    console.log(
+      `  core http in + Function splitting the same bodies (no msg.sent): ${inboundCore.perSecond.toFixed(0)} messages/s, longest stall ${inboundCore.maxStallMs.toFixed(1)} ms; inbound node / core = ${inboundRatio.toFixed(2)}`,
+    );
     console.log('A gateway that sometimes answers 503: 200 messages/s for 30 s');
     for (const [name, run] of [
       ['no faults', steady],
@@ -393,13 +401,14 @@ async function main() {
       stall < 100 &&
       heldRatio <= 2 &&
       soakRatio >= 0.9 &&
+      inbound.maxStallMs < 100 &&
       steady.endedOnce &&
       blips.endedOnce &&
       tracked < 20 * 1024 * 1024;
     console.log(
       reliabilityMet
-        ? 'Fan-out, queueing and tracking targets met.'
-        : 'Some fan-out, queueing or tracking targets missed.',
+        ? 'Fan-out, queueing, tracking and inbound targets met.'
+        : 'Some fan-out, queueing, tracking or inbound targets missed.',
     );
   } finally {
     server.child.kill();
