@@ -294,6 +294,7 @@ describe('the editor in a real browser', function () {
     await page.locator('#node-input-replyWindow').fill('0');
     await page.locator('#node-input-name').click();
     (await marked('#node-input-replyWindow')).should.be.false();
+    await page.locator('#node-input-replyWindow').fill('60');
     await page.locator('#node-input-mode').selectOption('webhook');
     (await page.locator('#node-input-interval').isVisible()).should.be.false();
     const token = await page.locator('#node-input-token').inputValue();
@@ -301,11 +302,12 @@ describe('the editor in a real browser', function () {
     (await page.locator('#infobip-sms-in-url').innerText()).should.equal(
       `${red.url}/api/infobip/inbound?token=${token}`,
     );
+    await page.locator('#node-input-name').click();
+    await picture('inbound-dialog.png', true);
     await page.locator('#node-input-path').fill('/devices/{id}');
     await page.locator('#node-input-name').click();
     (await marked('#node-input-path')).should.be.true();
     (await page.locator('#infobip-sms-in-url').innerText()).should.equal('');
-    await picture('inbound-dialog.png', true);
     await page.locator('#node-dialog-cancel').click();
     await page.locator('#node-input-mode').waitFor({ state: 'detached' });
   });
