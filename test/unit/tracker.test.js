@@ -111,6 +111,52 @@ describe('Tracker (fake timers)', function () {
     (await subject.lookup('a')).sent.topic.should.equal('a');
   });
 
+  describe('by number (for replies)', function () {
+    const byNumber = (context, limit = 100, owner = 'me') =>
+      new Tracker(context, undefined, { limit, owner, by: 'number', warn: (text) => warnings.push(text) });
+    const sentTo = (to, topic, at = Date.now()) => ({ messageId: `id-${topic}`, to, sent: { topic }, at });
+
+    it('keeps the last message per number, found by its digits whatever the spelling', async function () {
+      const subject = byNumber(memoryContext());
+      await subject.ready;
+      subject.track(sentTo('41793026727', 'first'));
+      subject.track(sentTo('+41 79 302 67 27', 'second'));
+      subject.size.should.equal(1);
+      (await subject.lookup('41793026727')).sent.topic.should.equal('second');
+    });
+    it('at the Track limit, the number sent to least recently leaves first, in memory and in the store', async function () {
+      const context = memoryContext();
+      const subject = byNumber(context, 2);
+      await subject.ready;
+      subject.track(sentTo('41700000001', 'a'));
+      subject.track(sentTo('41700000002', 'b'));
+      subject.track(sentTo('41700000001', 'a again'));
+      subject.track(sentTo('41700000003', 'c'));
+      should(await subject.lookup('41700000002')).be.undefined();
+      (await subject.lookup('41700000001')).sent.topic.should.equal('a again');
+      context.data.size.should.equal(2);
+    });
+    it('shares a store with tracking by message id without either loading or dropping the other', async function () {
+      const context = memoryContext();
+      const messages = tracker(context);
+      const numbers = byNumber(context);
+      await Promise.all([messages.ready, numbers.ready]);
+      messages.track(entry('m1'));
+      numbers.track(sentTo('41793026727', 'n1'));
+      await clock.tickAsync(HOUR);
+      const restartedNumbers = byNumber(context);
+      const restartedMessages = tracker(context);
+      await Promise.all([restartedNumbers.ready, restartedMessages.ready]);
+      restartedNumbers.size.should.equal(1);
+      restartedMessages.size.should.equal(1);
+      (await restartedNumbers.lookup('41793026727')).sent.topic.should.equal('n1');
+      (await restartedMessages.lookup('m1')).sent.topic.should.equal('m1');
+      await clock.tickAsync(48 * HOUR);
+      should(await restartedNumbers.lookup('41793026727')).be.undefined();
+      context.data.size.should.equal(1);
+    });
+  });
+
   it('after a restart on a shared store, an instance takes back only its own entries', async function () {
     const context = memoryContext();
     const mine = tracker(context, 100, 'me');
