@@ -388,7 +388,9 @@ class InfobipTestServer {
       report(entry, entry.destination === TWICE_REPORTED ? REPORT_STATUSES[3] : reportStatus(entry.destination)),
     ]);
     deliver(first);
-    this.replyFromDevices(first.map(([entry, made]) => ({ to: entry.destination, hex: entry.hex, status: made.status })));
+    this.replyFromDevices(
+      first.map(([entry, made]) => ({ to: entry.destination, hex: entry.hex, status: made.status })),
+    );
     const twice = accepted.filter((entry) => entry.destination === TWICE_REPORTED);
     if (twice.length > 0) {
       this.later(this.reportDelayMs, () =>
