@@ -126,8 +126,8 @@ export interface AccountParts {
 export type TrackBy = 'messageId' | 'number';
 
 /**
- * One Infobip account as its nodes use it: the send pipeline, report polls beside it, and the
- * memory of sent messages while report nodes need it. Closing lets sends and polls in flight
+ * One Infobip account as its nodes use it: the send pipeline, report and inbound polls beside it,
+ * and the memory of sent messages while report nodes (by id) or inbound nodes (by number) need it. Closing lets sends and polls in flight
  * finish within the grace period (a polled page is gone from Infobip once answered), and starts
  * no new ones.
  */
