@@ -1,6 +1,6 @@
 import type { EditorNodeProperties } from 'node-red';
 import { normaliseBaseUrl } from '../lib/rules';
-import { RED, fillSelect, offerRandomToken, webhookPathValid, webhookUrl, withinReceiverBounds } from './editor';
+import { RED, prepareReceiverDialog, webhookPathValid, withinReceiverBounds } from './editor';
 
 interface ReportProperties extends EditorNodeProperties {
   account: string;
@@ -48,31 +48,6 @@ RED.nodes.registerType<ReportProperties, { token: string }>('binary-sms-report',
     return this.name ? 'node_label_italic' : '';
   },
   oneditprepare: function () {
-    const mode = $('#node-input-mode');
-    fillSelect(this, mode, [
-      { value: 'poll', label: 'binary-sms-report.mode.poll' },
-      { value: 'webhook', label: 'binary-sms-report.mode.webhook' },
-    ]);
-    mode.val(this.mode || 'poll');
-    const showMode = () => {
-      const webhook = mode.val() === 'webhook';
-      $('.binary-sms-report-poll').toggle(!webhook);
-      $('.binary-sms-report-webhook').toggle(webhook);
-      $('#node-input-path').trigger('change');
-    };
-    const token = $('#node-input-token');
-    offerRandomToken(this.tokenOffered);
-    const showUrl = () =>
-      $('#binary-sms-report-url').text(
-        webhookUrl(
-          String($('#node-input-path').val() ?? ''),
-          String(token.val() ?? ''),
-          String($('#node-input-publicUrl').val() ?? ''),
-        ),
-      );
-    mode.on('change', showMode);
-    $('#node-input-path, #node-input-token, #node-input-publicUrl').on('change keyup input', showUrl);
-    showMode();
-    showUrl();
+    prepareReceiverDialog(this, 'binary-sms-report', '#node-input-publicUrl');
   },
 });

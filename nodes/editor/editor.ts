@@ -56,3 +56,41 @@ export function webhookPathValid(this: { mode?: string }, value: string): boolea
 /** A validator for a numeric setting of the report and inbound nodes, by the rule the runtime uses. */
 export const withinReceiverBounds = (name: keyof typeof REPORT_NUMBERS) => (value: string) =>
   parseReportNumber(name, value).ok;
+
+/**
+ * The receiving part of the report and inbound dialogs: the mode select (polling or webhook)
+ * showing each mode's fields, a random token for a new node, and the URL Infobip pushes to.
+ * `type` names the node's catalog, its CSS classes and its URL element; the field
+ * `publicUrlField`, when given, is where that URL starts.
+ */
+export function prepareReceiverDialog(
+  node: { mode?: string; tokenOffered?: unknown; _: (key: string) => string },
+  type: string,
+  publicUrlField?: string,
+): void {
+  const mode = $('#node-input-mode');
+  fillSelect(node, mode, [
+    { value: 'poll', label: `${type}.mode.poll` },
+    { value: 'webhook', label: `${type}.mode.webhook` },
+  ]);
+  mode.val(node.mode || 'poll');
+  const showMode = () => {
+    const webhook = mode.val() === 'webhook';
+    $(`.${type}-poll`).toggle(!webhook);
+    $(`.${type}-webhook`).toggle(webhook);
+    $('#node-input-path').trigger('change');
+  };
+  offerRandomToken(node.tokenOffered);
+  const value = (selector: string) => String($(selector).val() ?? '');
+  const showUrl = () =>
+    $(`#${type}-url`).text(
+      webhookUrl(value('#node-input-path'), value('#node-input-token'), publicUrlField ? value(publicUrlField) : ''),
+    );
+  mode.on('change', showMode);
+  $(['#node-input-path', '#node-input-token', publicUrlField].filter(Boolean).join(', ')).on(
+    'change keyup input',
+    showUrl,
+  );
+  showMode();
+  showUrl();
+}

@@ -1,5 +1,5 @@
 import type { EditorNodeProperties } from 'node-red';
-import { RED, fillSelect, offerRandomToken, webhookPathValid, webhookUrl, withinReceiverBounds } from './editor';
+import { RED, prepareReceiverDialog, webhookPathValid, withinReceiverBounds } from './editor';
 
 interface InboundProperties extends EditorNodeProperties {
   account: string;
@@ -42,26 +42,6 @@ RED.nodes.registerType<InboundProperties, { token: string }>('infobip-sms-in', {
     return this.name ? 'node_label_italic' : '';
   },
   oneditprepare: function () {
-    const mode = $('#node-input-mode');
-    fillSelect(this, mode, [
-      { value: 'poll', label: 'infobip-sms-in.mode.poll' },
-      { value: 'webhook', label: 'infobip-sms-in.mode.webhook' },
-    ]);
-    mode.val(this.mode || 'poll');
-    const showMode = () => {
-      const webhook = mode.val() === 'webhook';
-      $('.infobip-sms-in-poll').toggle(!webhook);
-      $('.infobip-sms-in-webhook').toggle(webhook);
-      $('#node-input-path').trigger('change');
-    };
-    offerRandomToken(this.tokenOffered);
-    const showUrl = () =>
-      $('#infobip-sms-in-url').text(
-        webhookUrl(String($('#node-input-path').val() ?? ''), String($('#node-input-token').val() ?? ''), ''),
-      );
-    mode.on('change', showMode);
-    $('#node-input-path, #node-input-token').on('change keyup input', showUrl);
-    showMode();
-    showUrl();
+    prepareReceiverDialog(this, 'infobip-sms-in');
   },
 });
