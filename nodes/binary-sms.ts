@@ -87,7 +87,8 @@ export = function register(RED: NodeAPI): void {
     /**
      * Ends a message in its one error. `request` is there once it was built: when its delivery is
      * unknown and the node chose the ids (v3), `msg.messageIds` names them (destination → id) so a
-     * report node can resolve it later; when it provably was not sent, its tracking is dropped.
+     * report node can resolve it later, and an inbound node can tie a reply to it; when it provably
+     * was not sent, its tracking is dropped.
      */
     const fail = (
       msg: NodeMessageInFlow,
@@ -105,6 +106,13 @@ export = function register(RED: NodeAPI): void {
         if (reason === 'unknown' || reason === 'badResponse') {
           const idOf = new Map(request.to.map((to, index) => [to, ids[index]]));
           (msg as { messageIds?: unknown }).messageIds = Object.fromEntries(unknownFor.map((to) => [to, idOf.get(to)]));
+          // It may have reached the device: a reply to it is still tied to it.
+          const byNumber = account?.lastSent;
+          const at = Date.now();
+          for (const to of unknownFor) {
+            const messageId = idOf.get(to);
+            if (byNumber && messageId) byNumber.track({ messageId, to, sent: sentOf({ ...msg, to, messageId }), at });
+          }
         } else {
           const memory = tracker();
           for (const id of ids) memory?.forget(id);

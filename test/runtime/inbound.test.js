@@ -194,6 +194,18 @@ describe('infobip-sms-in', function () {
       await until(() => replies.length === 1, 5000, 'the reply');
       should(replies[0].sent).be.undefined();
     });
+    it('v3: a command whose delivery is unknown (timeout) may have arrived: its reply carries it', async function () {
+      const caught = [];
+      await load({}, { api: 'v3', timeout: 1 });
+      helper.getNode('caught').on('input', (msg) => caught.push(msg));
+      server.plan({ delayMs: 2500 });
+      send({ payload: '01', to: '41793026727', topic: 'unlock' });
+      await until(() => caught.length === 1, 5000, 'the delivery-unknown error');
+      server.receive('41793026727', 'UNLOCKED');
+      await until(() => replies.length === 1, 5000, 'the reply');
+      replies[0].sent.topic.should.equal('unlock');
+      replies[0].sent.messageId.should.equal(caught[0].messageIds['41793026727']);
+    });
     it('a message Infobip rejected is not what a reply answers', async function () {
       await load();
       send({ payload: '01', to: '41793026727', topic: 'accepted' });
