@@ -128,9 +128,7 @@ export class Tracker {
 
   /** The entry in the store; undefined when absent or expired (then deleted there too). */
   private async read(key: string): Promise<TrackedMessage | undefined | typeof STORE_FAILED> {
-    const value = await new Promise<unknown>((resolve) =>
-      this.context.get(this.storeKey(key), this.store, (error, found) => resolve(error ? this.failed(error) : found)),
-    );
+    const value = await this.get(this.storeKey(key));
     if (value === STORE_FAILED) return STORE_FAILED;
     if (!isTracked(value)) return undefined;
     if (remaining(value.at) <= 0) {
@@ -144,10 +142,25 @@ export class Tracker {
     return this.prefix + Buffer.from(key, 'utf8').toString('base64url');
   }
 
-  private write(key: string, value: TrackedMessage | undefined): void {
-    this.context.set(this.storeKey(key), value, this.store, (error) => {
-      if (error) this.failed(error);
+  /** A value from the store, or STORE_FAILED; a store that throws fails like one that calls back with an error. */
+  private get(storeKey: string): Promise<unknown> {
+    return new Promise<unknown>((resolve) => {
+      try {
+        this.context.get(storeKey, this.store, (error, found) => resolve(error ? this.failed(error) : found));
+      } catch (error) {
+        resolve(this.failed(error as Error));
+      }
     });
+  }
+
+  private write(key: string, value: TrackedMessage | undefined): void {
+    try {
+      this.context.set(this.storeKey(key), value, this.store, (error) => {
+        if (error) this.failed(error);
+      });
+    } catch (error) {
+      this.failed(error as Error);
+    }
   }
 
   private failed(error: Error): typeof STORE_FAILED {
@@ -158,18 +171,21 @@ export class Tracker {
 
   /** Rebuilds the index from what this instance left in the store (a persistent store, after a restart). */
   private async load(): Promise<void> {
-    const keys = await new Promise<string[]>((resolve) =>
-      this.context.keys(this.store, (error, found) => {
-        if (error) this.failed(error);
-        resolve(error || !found ? [] : found);
-      }),
-    );
+    const keys = await new Promise<string[]>((resolve) => {
+      try {
+        this.context.keys(this.store, (error, found) => {
+          if (error) this.failed(error);
+          resolve(error || !found ? [] : found);
+        });
+      } catch (error) {
+        this.failed(error as Error);
+        resolve([]);
+      }
+    });
     const entries: TrackedMessage[] = [];
     for (const key of keys) {
       if (!key.startsWith(this.prefix)) continue;
-      const value = await new Promise<unknown>((resolve) =>
-        this.context.get(key, this.store, (error, found) => resolve(error ? this.failed(error) : found)),
-      );
+      const value = await this.get(key);
       // Another instance's entries stay its own (entries from before owners were recorded are taken).
       if (!isTracked(value) || (value.owner !== undefined && value.owner !== this.options.owner)) continue;
       if (remaining(value.at) > 0) entries.push(value);

@@ -4,6 +4,7 @@ const should = require('should');
 const FakeTimers = require('@sinonjs/fake-timers');
 const { Tracker } = require('../../dist/lib/tracker');
 const { ReportMessages, SEEN_LIMIT } = require('../../dist/lib/reports');
+const { InboundMessages } = require('../../dist/lib/inbound');
 
 const HOUR = 3600_000;
 
@@ -99,6 +100,34 @@ describe('Tracker (fake timers)', function () {
     subject.size.should.equal(1);
     context.failing = false;
     (await subject.takeOverdue(Date.now())).map((item) => item.messageId).should.eql(['a']);
+  });
+
+  it('a store that throws fails like one that calls back with an error: sends go on, replies are still emitted', async function () {
+    const throwing = {
+      get: () => {
+        throw new Error('store broken');
+      },
+      set: () => {
+        throw new Error('store broken');
+      },
+      keys: () => {
+        throw new Error('store broken');
+      },
+    };
+    const subject = new Tracker(throwing, undefined, {
+      limit: 10,
+      owner: 'me',
+      by: 'number',
+      warn: (text) => warnings.push(text),
+    });
+    await subject.ready;
+    subject.track(entry('a'));
+    const emitted = [];
+    await new InboundMessages(subject, HOUR, (msg) => emitted.push(msg)).emit([
+      { messageId: 'in-1', from: '41793026727', text: 'OK' },
+    ]);
+    emitted.map((msg) => [msg.payload, msg.sent]).should.eql([['OK', undefined]]);
+    warnings.should.eql(['store broken']);
   });
 
   it('hands out a copy of what was sent: a change downstream does not alter the memory', async function () {
