@@ -188,20 +188,18 @@ export class Tracker {
       const value = await this.get(key);
       // Another instance's entries stay its own (entries from before owners were recorded are taken).
       if (!isTracked(value) || (value.owner !== undefined && value.owner !== this.options.owner)) continue;
+      // A number tracked while loading has its newer entry in the store already: it is not touched.
+      if (this.index.has(this.keyOf(value))) continue;
       if (remaining(value.at) > 0) entries.push(value);
       else this.write(this.keyOf(value), undefined);
     }
-    entries.sort((a, b) => a.at - b.at);
+    const loaded = entries.filter((entry) => !this.index.has(this.keyOf(entry))).sort((a, b) => a.at - b.at);
     // Messages tracked while loading are the newest: the oldest loaded ones make room for them.
     const trackedMeanwhile = [...this.index.rentries()] as [string, number][];
     const room = Math.max(0, this.options.limit - trackedMeanwhile.length);
-    const dropped = entries.splice(0, Math.max(0, entries.length - room));
+    const dropped = loaded.splice(0, Math.max(0, loaded.length - room));
     for (const entry of dropped) this.write(this.keyOf(entry), undefined);
-    for (const entry of entries) {
-      const key = this.keyOf(entry);
-      // A number tracked meanwhile already has its newer entry in the store.
-      if (!this.index.has(key)) this.index.set(key, entry.at, { ttl: remaining(entry.at) });
-    }
+    for (const entry of loaded) this.index.set(this.keyOf(entry), entry.at, { ttl: remaining(entry.at) });
     for (const [key, at] of trackedMeanwhile) this.index.set(key, at, { ttl: remaining(at) });
   }
 }

@@ -165,6 +165,20 @@ describe('Tracker (fake timers)', function () {
       (await subject.lookup('41700000001')).sent.topic.should.equal('a again');
       context.data.size.should.equal(2);
     });
+    it('a number sent to while the store loads after a restart keeps its new entry, also at the Track limit', async function () {
+      const context = memoryContext();
+      const before = byNumber(context, 2);
+      await before.ready;
+      before.track(sentTo('41700000001', 'old', Date.now() - 2 * HOUR));
+      before.track(sentTo('41700000002', 'other', Date.now() - HOUR));
+      const restarted = byNumber(context, 1);
+      // Sent before the store has loaded: the loaded entries are older and make room.
+      restarted.track(sentTo('41700000001', 'new'));
+      await restarted.ready;
+      (await restarted.lookup('41700000001')).sent.topic.should.equal('new');
+      should(await restarted.lookup('41700000002')).be.undefined();
+      restarted.size.should.equal(1);
+    });
     it('shares a store with tracking by message id without either loading or dropping the other', async function () {
       const context = memoryContext();
       const messages = tracker(context);
