@@ -6,7 +6,7 @@ import { CLOSE_GRACE_MS } from './limits';
 import { Pipeline, PipelineOptions } from './pipeline';
 import type { SendRequest } from './request';
 import { ACCOUNT_NUMBERS, APIS, AccountNumber, Api, normaliseBaseUrl, parseAccountNumber } from './rules';
-import type { Tracker } from './tracker';
+import type { TrackBy, Tracker } from './tracker';
 
 export interface AccountConfig extends NodeDef {
   /** Infobip's API; absent on accounts saved before it existed, which keep v1. */
@@ -122,14 +122,11 @@ export interface AccountParts {
   makeTracker: (by: TrackBy) => Tracker;
 }
 
-/** What a tracker finds entries by. */
-export type TrackBy = 'messageId' | 'number';
-
 /**
  * One Infobip account as its nodes use it: the send pipeline, report and inbound polls beside it,
- * and the memory of sent messages while report nodes (by id) or inbound nodes (by number) need it. Closing lets sends and polls in flight
- * finish within the grace period (a polled page is gone from Infobip once answered), and starts
- * no new ones.
+ * and the memory of sent messages while report nodes (by id) or inbound nodes (by number) need
+ * it. Closing lets sends and polls in flight finish within the grace period (a polled page is
+ * gone from Infobip once answered), and starts no new ones.
  */
 export class Account {
   readonly configError?: SmsError;

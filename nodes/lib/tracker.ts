@@ -32,12 +32,15 @@ export interface TrackerOptions {
   owner: string;
   /** Logs a warning (a store that fails is said once, not per message). */
   warn(text: string): void;
-  /**
-   * What entries are found by: the message id (the default, for reports), or the destination
-   * number (for replies: the last message sent to each number).
-   */
-  by?: 'messageId' | 'number';
+  /** What entries are found by (default: the message id). */
+  by?: TrackBy;
 }
+
+/**
+ * What a tracker finds entries by: the message id (for reports), or the destination number (for
+ * replies: the last message sent to each number).
+ */
+export type TrackBy = 'messageId' | 'number';
 
 const PREFIXES = { messageId: 'sms_', number: 'to_' };
 /** A destination as Infobip writes it in inbound SMS: digits only. */
