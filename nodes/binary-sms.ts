@@ -35,12 +35,15 @@ function trackAccepted(tracker: Tracker, messages: OutputMessage[]): void {
 }
 
 /**
- * v3: remembers each destination under the id the node chose, before the request goes out, so a
- * report that comes before Infobip's answer, or after a "delivery unknown", is tied to it.
+ * v3: remembers each destination (or only those named in `only`) under the id the node chose:
+ * before the request goes out, so a report that comes before Infobip's answer, or after a
+ * "delivery unknown", is tied to it; and, by number, when its delivery is unknown.
  */
-function trackBeforeSending(tracker: Tracker, msg: object, request: SendRequest): void {
+function trackChosenIds(tracker: Tracker, msg: object, request: SendRequest, only?: readonly string[]): void {
   const at = Date.now();
+  const wanted = only && new Set(only);
   request.to.forEach((to, index) => {
+    if (wanted && !wanted.has(to)) return;
     const messageId = request.messageIds![index];
     tracker.track({ messageId, to, sent: sentOf({ ...msg, to, messageId }), at });
   });
@@ -108,11 +111,7 @@ export = function register(RED: NodeAPI): void {
           (msg as { messageIds?: unknown }).messageIds = Object.fromEntries(unknownFor.map((to) => [to, idOf.get(to)]));
           // It may have reached the device: a reply to it is still tied to it.
           const byNumber = account?.lastSent;
-          const at = Date.now();
-          for (const to of unknownFor) {
-            const messageId = idOf.get(to);
-            if (byNumber && messageId) byNumber.track({ messageId, to, sent: sentOf({ ...msg, to, messageId }), at });
-          }
+          if (byNumber) trackChosenIds(byNumber, msg, request, unknownFor);
         } else {
           const memory = tracker();
           for (const id of ids) memory?.forget(id);
@@ -141,7 +140,7 @@ export = function register(RED: NodeAPI): void {
         request.messageIds = request.to.map(() => crypto.randomUUID());
         request.reportUrl = account.reportUrl;
         const memory = tracker();
-        if (memory) trackBeforeSending(memory, request.source, request);
+        if (memory) trackChosenIds(memory, request.source, request);
       },
     };
 
