@@ -1,6 +1,5 @@
-import type { LRUCache } from 'lru-cache';
 import type { InboundSms } from './client';
-import { recentMap } from './recent';
+import { firstSightings } from './recent';
 import { SEEN_LIMIT } from './reports';
 import { type Tracker, numberKey } from './tracker';
 
@@ -29,7 +28,7 @@ export interface InboundMessage {
  * time), in the order they came.
  */
 export class InboundMessages {
-  private readonly seen: LRUCache<string, true> = recentMap<true>(SEEN_LIMIT);
+  private readonly firstSeen = firstSightings(SEEN_LIMIT);
   /** Inbound SMS emitted so far. */
   count = 0;
 
@@ -44,11 +43,7 @@ export class InboundMessages {
   ) {}
 
   async emit(items: InboundSms[]): Promise<void> {
-    const fresh = items.filter((sms) => {
-      if (this.seen.has(sms.messageId)) return false;
-      this.seen.set(sms.messageId, true);
-      return true;
-    });
+    const fresh = items.filter((sms) => this.firstSeen(sms.messageId));
     const tracker = this.lastSent;
     if (tracker) await tracker.ready;
     const asked = await Promise.all(

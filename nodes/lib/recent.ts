@@ -22,3 +22,16 @@ export function recentMap<V extends NonNullable<unknown>>(
       : undefined,
   });
 }
+
+/**
+ * A filter that passes each key the first time it is seen within the report window, remembering
+ * at most `max` keys: Infobip repeats a push that was not answered in time.
+ */
+export function firstSightings(max: number): (key: string) => boolean {
+  const seen = recentMap<true>(max);
+  return (key) => {
+    if (seen.has(key)) return false;
+    seen.set(key, true);
+    return true;
+  };
+}

@@ -1,6 +1,5 @@
-import type { LRUCache } from 'lru-cache';
 import type { DeliveryReport } from './client';
-import { recentMap } from './recent';
+import { firstSightings } from './recent';
 import type { TrackedMessage, Tracker } from './tracker';
 
 /** Status groups after which no further report comes for a message. */
@@ -36,7 +35,7 @@ export interface OverdueMessage {
  * messageId and status seen again within 48 hours is skipped), in the order they came.
  */
 export class ReportMessages {
-  private readonly seen: LRUCache<string, true>;
+  private readonly firstSeen: (key: string) => boolean;
   /** Reports emitted so far. */
   count = 0;
 
@@ -50,15 +49,13 @@ export class ReportMessages {
     private readonly keepAfterFinal = false,
     seenLimit = SEEN_LIMIT,
   ) {
-    this.seen = recentMap<true>(seenLimit);
+    this.firstSeen = firstSightings(seenLimit);
   }
 
   async emit(reports: DeliveryReport[]): Promise<void> {
     const fresh = reports.filter((report) => {
       const key = `${report.messageId}\u0000${report.status?.name ?? report.status?.groupName ?? ''}`;
-      if (this.seen.has(key)) return false;
-      this.seen.set(key, true);
-      return true;
+      return this.firstSeen(key);
     });
     await this.tracker.ready;
     const tracked = await Promise.all(fresh.map((report) => this.tracker.lookup(report.messageId)));
