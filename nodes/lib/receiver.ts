@@ -9,6 +9,8 @@ import { webhookHandler } from './webhook';
 
 /** Items per GET; a full page means more are waiting. */
 const PAGE = 1000;
+/** Seconds between polls when the setting is empty. */
+const DEFAULT_INTERVAL_S = 15;
 /** How long closing waits for a poll under way (its page is emitted) before aborting it. */
 const POLL_PATIENCE_MS = 5000;
 
@@ -109,7 +111,7 @@ export class Receiver {
     problems: ReportError[],
   ): ReceiverSettings {
     const mode = config.mode === 'webhook' ? 'webhook' : 'poll';
-    const intervalMs = this.number('interval', config.interval, 15, problems) * 1000;
+    const intervalMs = this.number('interval', config.interval, DEFAULT_INTERVAL_S, problems) * 1000;
     const path = normaliseRoutePath(config.path ?? defaultPath);
     if (mode === 'webhook' && !path) problems.push(new ReportError('path', { value: config.path ?? '' }));
     if (!account) problems.push(new ReportError('noAccount'));
