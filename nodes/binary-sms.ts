@@ -37,15 +37,27 @@ function trackAccepted(tracker: Tracker, messages: OutputMessage[]): void {
 /**
  * v3: remembers each destination (or only those named in `only`) under the id the node chose:
  * before the request goes out, so a report that comes before Infobip's answer, or after a
- * "delivery unknown", is tied to it; and, by number, when its delivery is unknown.
+ * "delivery unknown", is tied to it; and, by number, when its delivery is unknown (then each
+ * number's entry names its own id in `messageIds`). The input's properties are copied once for
+ * all destinations, so a fan-out costs one copy, not one per destination.
  */
-function trackChosenIds(tracker: Tracker, msg: object, request: SendRequest, only?: readonly string[]): void {
+function trackChosenIds(
+  tracker: Tracker,
+  msg: object,
+  request: SendRequest,
+  only?: readonly string[],
+  withOwnId = false,
+): void {
   const at = Date.now();
   const wanted = only && new Set(only);
+  const { to: _to, messageId: _id, messageIds: _ids, ...common } = sentOf(msg);
   request.to.forEach((to, index) => {
     if (wanted && !wanted.has(to)) return;
     const messageId = request.messageIds![index];
-    tracker.track({ messageId, to, sent: sentOf({ ...msg, to, messageId }), at });
+    const sent = withOwnId
+      ? { ...common, to, messageId, messageIds: { [to]: messageId } }
+      : { ...common, to, messageId };
+    tracker.track({ messageId, to, sent, at });
   });
 }
 
@@ -111,7 +123,7 @@ export = function register(RED: NodeAPI): void {
           (msg as { messageIds?: unknown }).messageIds = Object.fromEntries(unknownFor.map((to) => [to, idOf.get(to)]));
           // It may have reached the device: a reply to it is still tied to it.
           const byNumber = account?.lastSent;
-          if (byNumber) trackChosenIds(byNumber, msg, request, unknownFor);
+          if (byNumber) trackChosenIds(byNumber, msg, request, unknownFor, true);
         } else {
           const memory = tracker();
           for (const id of ids) memory?.forget(id);

@@ -206,6 +206,24 @@ describe('infobip-sms-in', function () {
       replies[0].sent.topic.should.equal('unlock');
       replies[0].sent.messageId.should.equal(caught[0].messageIds['41793026727']);
     });
+    it('v3: a fan-out whose delivery is unknown: each number remembers only its own id', async function () {
+      const caught = [];
+      const numbers = ['41793026727', '41793026834', '41793026999'];
+      await load({}, { api: 'v3', timeout: 1 });
+      helper.getNode('caught').on('input', (msg) => caught.push(msg));
+      server.plan({ delayMs: 2500 });
+      send({ payload: '01', to: numbers, topic: 'unlock all' });
+      await until(() => caught.length === 1, 5000, 'the delivery-unknown error');
+      Object.keys(caught[0].messageIds).should.eql(numbers);
+      for (const number of numbers) server.receive(number, 'UNLOCKED');
+      await until(() => replies.length === 3, 5000, 'the replies');
+      for (const reply of replies) {
+        reply.sent.topic.should.equal('unlock all');
+        reply.sent.to.should.equal(reply.from);
+        reply.sent.messageIds.should.eql({ [reply.from]: caught[0].messageIds[reply.from] });
+        reply.sent.messageId.should.equal(caught[0].messageIds[reply.from]);
+      }
+    });
     it('a message Infobip rejected is not what a reply answers', async function () {
       await load();
       send({ payload: '01', to: '41793026727', topic: 'accepted' });
