@@ -61,12 +61,21 @@ export class InboundMessages {
         if (typeof sms[field] === 'string') message[field] = sms[field];
       }
       const sent = asked[index];
-      if (sent && receivedAfter(sms, sent.at) <= this.replyWindowMs) message.sent = sent.sent;
+      if (sent && withinReplyWindow(receivedAfter(sms, sent.at), this.replyWindowMs)) message.sent = sent.sent;
       this.count++;
       this.send(message);
     });
   }
 }
+
+/**
+ * How far Infobip's clock (receivedAt) and this machine's (when a message was sent) may disagree:
+ * a reply received this much "before" its command still answers it.
+ */
+export const CLOCK_TOLERANCE_MS = 30_000;
+
+/** A reply answers a command only when received after it (within the clocks' tolerance) and within the window. */
+const withinReplyWindow = (afterMs: number, windowMs: number) => afterMs >= -CLOCK_TOLERANCE_MS && afterMs <= windowMs;
 
 /** How long after `sentAt` (epoch ms) the SMS was received: by its receivedAt, else by now. */
 function receivedAfter(sms: InboundSms, sentAt: number): number {

@@ -185,6 +185,17 @@ describe('infobip-sms-in', function () {
       should(replies[0].sent).be.undefined();
       replies[1].sent.topic.should.equal('long ago');
     });
+    it('before: an SMS the device sent before the command is no reply to it', async function () {
+      await load();
+      send({ payload: '01', to: '41793026727', topic: 'status?' });
+      await until(() => sent.length === 1, 3000, 'the send');
+      const stamp = (offsetMs) => new Date(Date.now() + offsetMs).toISOString().replace('Z', '+0000');
+      server.receive('41793026727', 'unsolicited, 10 minutes before', { receivedAt: stamp(-600_000) });
+      server.receive('41793026727', 'clocks 5 s apart', { receivedAt: stamp(-5000) });
+      await until(() => replies.length === 2, 5000, 'the replies');
+      should(replies[0].sent).be.undefined();
+      replies[1].sent.topic.should.equal('status?');
+    });
     it('off (0): no msg.sent, and the account tracks nothing by number', async function () {
       await load({ replyWindow: 0 });
       should(helper.getNode('acc1').account.lastSent).be.undefined();
