@@ -32,7 +32,7 @@ export = function register(RED: NodeAPI): void {
 
     const account = accountNode.account;
     const tracker = account.useTracking(this.id);
-    receiver.onClose(() => account.releaseTracking(this.id));
+    receiver.onClose((removed) => account.releaseTracking(this.id, 'messageId', removed));
     const messages = new ReportMessages(tracker, (msg) => this.send([msg, null]), account.api === 'v3');
     if (overdueMs > 0) {
       const warn = (error: unknown) => this.warn(describe(error));

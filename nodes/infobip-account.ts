@@ -47,7 +47,11 @@ export = function register(RED: NodeAPI): void {
         }),
     });
 
+    const flowsStarted = () => this.account.flowsStarted();
+    RED.events.on('flows:started', flowsStarted);
+
     this.on('close', (_removed: boolean, done: () => void) => {
+      RED.events.removeListener('flows:started', flowsStarted);
       this.account.close(CLOSE_GRACE_MS).then(done, done);
     });
   }

@@ -142,6 +142,8 @@ export class Account {
   private readonly polls = new Set<Promise<unknown>>();
   /** The nodes using each kind of tracking. */
   private readonly users = { messageId: new Set<string>(), number: new Set<string>() };
+  /** Of those, the nodes closing for a restart, until the flows have started again. */
+  private readonly leaving = { messageId: new Set<string>(), number: new Set<string>() };
   /** Report URLs for Infobip to push to, by the report node that offers it (v3). */
   private readonly reportUrls = new Map<string, string>();
   private closed = false;
@@ -189,6 +191,7 @@ export class Account {
   /** A report node (by message id) or an inbound node (by number) starts using tracking; made on first use. */
   useTracking(nodeId: string, by: TrackBy = 'messageId'): Tracker {
     this.users[by].add(nodeId);
+    this.leaving[by].delete(nodeId);
     if (by === 'number') return (this.lastSent ??= this.makeTracker(by));
     return (this.tracker ??= this.makeTracker(by));
   }
@@ -213,12 +216,29 @@ export class Account {
     return this.reportUrls.values().next().value;
   }
 
-  /** Tracking exists only while a node uses it: senders without report or inbound nodes pay nothing. */
-  releaseTracking(nodeId: string, by: TrackBy = 'messageId'): void {
+  /**
+   * Tracking exists only while a node uses it: senders without report or inbound nodes pay nothing.
+   * A node that is only restarted (redeployed, not removed) keeps it until the flows have started
+   * again, so that what is sent while it closes and restarts is still tracked; it hands over to its
+   * new self, which asks for tracking under the same id.
+   */
+  releaseTracking(nodeId: string, by: TrackBy = 'messageId', removed = true): void {
+    if (!removed) {
+      this.leaving[by].add(nodeId);
+      return;
+    }
     this.users[by].delete(nodeId);
+    this.leaving[by].delete(nodeId);
     if (this.users[by].size > 0) return;
     if (by === 'number') this.lastSent = undefined;
     else this.tracker = undefined;
+  }
+
+  /** The flows have started: nodes that closed for a restart and did not come back release their tracking. */
+  flowsStarted(): void {
+    for (const by of ['messageId', 'number'] as const) {
+      for (const nodeId of [...this.leaving[by]]) this.releaseTracking(nodeId, by);
+    }
   }
 
   async close(graceMs = CLOSE_GRACE_MS): Promise<void> {

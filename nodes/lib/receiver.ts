@@ -59,7 +59,7 @@ export function describe(error: unknown): string {
 export class Receiver {
   readonly status: ThrottledStatus;
   /** Everything the node starts is stopped on close. */
-  private readonly stops: (() => unknown)[] = [];
+  private readonly stops: ((removed: boolean) => unknown)[] = [];
 
   /** Registers the node's close handler first, before anything that can throw. */
   constructor(
@@ -69,8 +69,8 @@ export class Receiver {
     private readonly catalog: string,
   ) {
     this.status = new ThrottledStatus((shown: NodeStatus) => node.status(shown));
-    node.on('close', (_removed: boolean, done: () => void) => {
-      void Promise.all(this.stops.map((stop) => Promise.resolve().then(stop)))
+    node.on('close', (removed: boolean, done: () => void) => {
+      void Promise.all(this.stops.map((stop) => Promise.resolve().then(() => stop(removed === true))))
         .catch(() => undefined)
         .then(() => {
           this.status.clear();
@@ -85,7 +85,8 @@ export class Receiver {
     return this.RED._(`${this.catalog}.errors.${error.key}`, params);
   }
 
-  onClose(stop: () => unknown): void {
+  /** `stop` learns whether the node is removed (not only restarted by a deploy). */
+  onClose(stop: (removed: boolean) => unknown): void {
     this.stops.push(stop);
   }
 

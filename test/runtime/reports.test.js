@@ -172,6 +172,23 @@ describe('binary-sms-report', function () {
       await wait(1500);
       reports.should.have.length(1);
     });
+    it('v3: a message sent while the report node restarts is still tracked (no gap in tracking)', async function () {
+      await load({ interval: 1 }, { api: 'v3' });
+      await until(() => server.reportPolls.length === 1, 3000, 'the first poll');
+      server.plannedReports.push({ delayMs: 1500 });
+      await until(() => server.reportPolls.length === 2, 3000, 'the second poll');
+      // The report node closes with its poll under way (it waits for it); a message goes out meanwhile.
+      const redeployed = helper.setFlows(
+        reportFlow({ interval: 1, name: 'redeployed' }, { api: 'v3' }),
+        'nodes',
+        CREDENTIALS,
+      );
+      await wait(300);
+      send({ payload: 'ab', topic: 'sent while the report node restarts' });
+      await redeployed;
+      await until(() => reports.length === 1, 8000, 'the report');
+      reports[0].sent.topic.should.equal('sent while the report node restarts');
+    });
     it('redeploying the account mid-poll: every report of the page Infobip handed out is emitted', async function () {
       await load({ interval: 1 });
       await until(() => server.reportPolls.length === 1, 3000, 'the first poll');
