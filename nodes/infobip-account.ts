@@ -1,7 +1,7 @@
-import os from 'node:os';
 import type { NodeAPI } from 'node-red';
 import { Account, AccountConfig, AccountNode, readAccountConfig } from './lib/account';
 import { InfobipClient } from './lib/client';
+import { instanceId, legacyOwner } from './lib/instance';
 import { CLOSE_GRACE_MS } from './lib/limits';
 import { Pipeline } from './lib/pipeline';
 import { Tracker } from './lib/tracker';
@@ -33,7 +33,8 @@ export = function register(RED: NodeAPI): void {
       (requests, controller) => client.send(requests, controller),
     );
     // This instance, as its tracked entries record it: instances sharing a store keep their own.
-    const owner = `${os.hostname()}:${String((RED.settings as { userDir?: string }).userDir ?? '')}`;
+    const userDir = (RED.settings as { userDir?: string }).userDir;
+    const owner = instanceId(userDir);
     this.account = new Account({
       client,
       pipeline,
@@ -42,6 +43,7 @@ export = function register(RED: NodeAPI): void {
         new Tracker(this.context(), settings.trackStore, {
           limit: settings.trackLimit,
           owner,
+          formerOwners: [legacyOwner(userDir)],
           by,
           warn: (detail) => this.warn(RED._('infobip-account.warn.store', { detail })),
         }),

@@ -30,6 +30,8 @@ export interface TrackerOptions {
   limit: number;
   /** This instance, as recorded in its entries. */
   owner: string;
+  /** Names this instance's entries had before (they are loaded as its own). */
+  formerOwners?: readonly string[];
   /** Logs a warning (a store that fails is said once, not per message). */
   warn(text: string): void;
   /** What entries are found by (default: the message id). */
@@ -172,6 +174,11 @@ export class Tracker {
     return STORE_FAILED;
   }
 
+  private isOwn(entry: TrackedMessage): boolean {
+    const { owner } = entry;
+    return owner === undefined || owner === this.options.owner || !!this.options.formerOwners?.includes(owner);
+  }
+
   /** Rebuilds the index from what this instance left in the store (a persistent store, after a restart). */
   private async load(): Promise<void> {
     const keys = await new Promise<string[]>((resolve) => {
@@ -190,7 +197,7 @@ export class Tracker {
       if (!key.startsWith(this.prefix)) continue;
       const value = await this.get(key);
       // Another instance's entries stay its own (entries from before owners were recorded are taken).
-      if (!isTracked(value) || (value.owner !== undefined && value.owner !== this.options.owner)) continue;
+      if (!isTracked(value) || !this.isOwn(value)) continue;
       // A number tracked while loading has its newer entry in the store already: it is not touched.
       if (this.index.has(this.keyOf(value))) continue;
       if (remaining(value.at) > 0) entries.push(value);

@@ -13,7 +13,7 @@ const API_KEY = 'tracking-test-key-0123456789';
 const { wait } = require('../../dev/wait');
 
 /** Sends from an inject node, and keeps every report and reply the report and inbound nodes emit, readable at GET /api/seen. */
-function flow(baseUrl, { trackStore, mode }) {
+function flow(baseUrl, { trackStore, mode, overdue = 0 }) {
   return [
     { id: 'trk-tab', type: 'tab', label: 'tracking' },
     {
@@ -43,13 +43,21 @@ function flow(baseUrl, { trackStore, mode }) {
       mode,
       interval: 1,
       path: '/trk/reports',
-      wires: [['trk-keep'], []],
+      overdue,
+      wires: [['trk-keep'], ['trk-keep-late']],
     },
     {
       id: 'trk-keep',
       type: 'function',
       z: 'trk-tab',
       func: "const seen = global.get('seen') || []; seen.push({ messageId: msg.messageId, sent: msg.sent, delivered: msg.delivered }); global.set('seen', seen); return null;",
+      wires: [],
+    },
+    {
+      id: 'trk-keep-late',
+      type: 'function',
+      z: 'trk-tab',
+      func: "const seen = global.get('seen') || []; seen.push({ overdue: msg.messageId, sent: msg.sent }); global.set('seen', seen); return null;",
       wires: [],
     },
     {
@@ -113,8 +121,8 @@ describe('tracking sent messages for delivery reports, in real Node-RED processe
     dirs.push(dir);
     return dir;
   };
-  const start = async (options) => {
-    const red = await startNodeRed({ nodesDir: [root], ...options });
+  const start = async (options, processOptions) => {
+    const red = await startNodeRed({ nodesDir: [root], ...options }, processOptions);
     instances.push(red);
     return red;
   };
@@ -143,6 +151,25 @@ describe('tracking sent messages for delivery reports, in real Node-RED processe
     report.messageId.should.equal(server.requests[0].answer.messages[0].messageId);
     report.delivered.should.be.true();
     report.sent.topic.should.equal('tracked across');
+  });
+
+  it('overdue survives a restart under another hostname (a re-created container keeps its user directory)', async function () {
+    const userDir = tempDir();
+    const contextStorage = { default: { module: 'memory' }, file: { module: 'localfilesystem' } };
+    const as = (hostname) => ({
+      env: { ...process.env, FAKE_HOSTNAME: hostname },
+      execArgv: ['-r', path.join(__dirname, '..', 'support', 'fake-hostname.js')],
+    });
+    const first = await start({ userDir, contextStorage }, as('container-a1'));
+    await first.deploy(flow(server.baseUrl, { trackStore: 'file', mode: 'poll' }));
+    await sendOne(first, server);
+    await first.stop();
+
+    const second = await start({ userDir, contextStorage }, as('container-b2'));
+    await second.deploy(flow(server.baseUrl, { trackStore: 'file', mode: 'poll', overdue: 0.02 }));
+    const [late] = await seen(second, 1);
+    late.overdue.should.equal(server.requests[0].answer.messages[0].messageId);
+    late.sent.topic.should.equal('tracked across');
   });
 
   it("an inbound reply's msg.sent survives a restart with a localfilesystem store", async function () {
