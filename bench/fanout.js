@@ -293,7 +293,7 @@ async function pushInbound(numbers) {
   await helper.load(
     [infobipAccount, binarySms, infobipSmsIn, catchNode],
     inboundFlow('http://127.0.0.1:9', { mode: 'webhook', wires: [['out']] }, {}, { to: '' }),
-    { ...CREDENTIALS, in: { token: 'bench-token' } },
+    { ...CREDENTIALS, in: { token: 'bench-token-0123456789' } },
   );
   helper._sandbox.restore();
   const lastSent = helper.getNode('acc1').account.lastSent;
@@ -301,7 +301,7 @@ async function pushInbound(numbers) {
   for (const to of numbers) {
     lastSent.track({ messageId: `sent-${to}`, to, at: Date.now(), sent: { topic: 'position?', to } });
   }
-  return push('/infobip/inbound?token=bench-token', inboundBuckets(numbers), INBOUND);
+  return push('/infobip/inbound?token=bench-token-0123456789', inboundBuckets(numbers), INBOUND);
 }
 
 /** The same bodies taken by core nodes: http in, a Function node emitting one message per SMS, http response. */

@@ -220,7 +220,7 @@ export class InfobipClient {
     const body = parseJson(raw);
     if (status >= 200 && status < 300) {
       if (accept(body)) {
-        return { statusCode: status, body: this.redactor.value(body) };
+        return { statusCode: status, body: this.redactor.descriptions(body) };
       }
       throw new SendFailure('badResponse', { status, detail: this.describeBody(raw, body) }, 'final', status);
     }

@@ -103,6 +103,7 @@ export const REPORT_ERRORS = [
   'pollFailed',
   'noHttpRoot',
   'noToken',
+  'tokenShort',
   'publicUrl',
   'publicUrlV1',
 ] as const;

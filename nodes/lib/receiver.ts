@@ -11,6 +11,8 @@ import { webhookHandler } from './webhook';
 const PAGE = 1000;
 /** Seconds between polls when the setting is empty. */
 const DEFAULT_INTERVAL_S = 15;
+/** The shortest webhook token accepted: shorter ones can be guessed, and masking them would alter answers. */
+export const MIN_TOKEN_LENGTH = 16;
 /** How long closing waits for a poll under way (its page is emitted) before aborting it. */
 const POLL_PATIENCE_MS = 5000;
 
@@ -115,6 +117,10 @@ export class Receiver {
     const intervalMs = this.number('interval', config.interval, DEFAULT_INTERVAL_S, problems) * 1000;
     const path = normaliseRoutePath(config.path ?? defaultPath);
     if (mode === 'webhook' && !path) problems.push(new ReportError('path', { value: config.path ?? '' }));
+    const token = this.node.credentials?.token ?? '';
+    if (mode === 'webhook' && token !== '' && token.length < MIN_TOKEN_LENGTH) {
+      problems.push(new ReportError('tokenShort', { length: token.length, min: MIN_TOKEN_LENGTH }));
+    }
     if (!account) problems.push(new ReportError('noAccount'));
     else if (account.account.configError) problems.push(new ReportError('account'));
     return { mode, intervalMs, path: path ?? '' };

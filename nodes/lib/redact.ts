@@ -1,4 +1,6 @@
 const MASK = '***';
+/** Where an answer Infobip accepted carries Infobip's own words rather than ids, numbers or texts. */
+const DESCRIBING_KEYS = new Set(['status', 'error']);
 
 /**
  * Removes secrets from text a server sent back, in every form an echo may take:
@@ -32,6 +34,26 @@ export class Redactor {
     let result = text;
     for (const form of this.forms) if (result.includes(form)) result = result.split(form).join(MASK);
     return result;
+  }
+
+  /**
+   * Redacts only Infobip's own words inside an answer it accepted: the `status` and `error`
+   * objects (names, descriptions, actions), where an echo of a request could show up. Ids,
+   * numbers and a device's text are left exactly as they came, however short a secret is.
+   */
+  descriptions<T>(value: T): T {
+    if (typeof value !== 'object' || value === null) return value;
+    if (Array.isArray(value)) return value.map((item: unknown) => this.descriptions(item)) as T;
+    const result: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      Object.defineProperty(result, key, {
+        value: DESCRIBING_KEYS.has(key) ? this.value(item) : this.descriptions(item),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return result as T;
   }
 
   /**

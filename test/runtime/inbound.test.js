@@ -23,7 +23,7 @@ const { wait, until } = require('../../dev/wait');
 
 /** A demo device of the stand-in: it answers `ACK <first byte>` a second after a delivery. */
 const DEVICE = '41793026788';
-const TOKEN = 's3cret-token';
+const TOKEN = 's3cret-token-0123456789';
 
 describe('infobip-sms-in', function () {
   let server;
@@ -160,6 +160,25 @@ describe('infobip-sms-in', function () {
       await wait(1200);
       server.inboxPolls.should.be.empty();
     });
+  });
+
+  describe('secrets', function () {
+    for (const api of APIS) {
+      it(`${api}: a short password is masked in errors only, never in ids, numbers or a device's text`, async function () {
+        server.password = '41';
+        await load({}, { api, authType: 'basic' }, { acc1: { username: 'demo', password: '41' } });
+        send({ payload: '01', to: '41793026727', topic: 'where?' });
+        await until(() => sent.length === 1, 3000, 'the send');
+        sent[0].to.should.equal('41793026727');
+        (sent[0].payload.to ?? sent[0].payload.destination).should.equal('41793026727');
+        sent[0].payload.status.groupName.should.equal('PENDING');
+        server.receive('41793026727', 'POS 41.37');
+        await until(() => replies.length === 1, 5000, 'the reply');
+        replies[0].payload.should.equal('POS 41.37');
+        replies[0].from.should.equal('41793026727');
+        replies[0].sent.topic.should.equal('where?');
+      });
+    }
   });
 
   describe('reply window', function () {
@@ -316,6 +335,19 @@ describe('infobip-sms-in', function () {
       statusesOf('in')
         .map((status) => status.fill)
         .should.containEql('yellow');
+    });
+    it('a token shorter than 16 characters is refused at deploy: red status, one error, no route', async function () {
+      await load({ mode: 'webhook' }, {}, { acc1: { apiKey: API_KEY }, in: { token: '41' } });
+      helper
+        .getNode('in')
+        .error.args.map((args) => String(args[0]))
+        .should.eql([
+          "The webhook's token has 2 characters: use at least 16 (the dialog offers a random one), so that it cannot be guessed, and so that masking it never alters an answer.",
+        ]);
+      await until(() => statusesOf('in').length > 0, 2000, 'the status');
+      lastStatusOf('in').fill.should.equal('red');
+      (await post({ results: [inbound('x')] }, '?token=41')).status.should.equal(404);
+      replies.should.be.empty();
     });
     it('redeploying leaves exactly one route, and removing the node removes it', async function () {
       await loadWebhook();

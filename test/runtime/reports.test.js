@@ -295,7 +295,7 @@ describe('binary-sms-report', function () {
     });
     afterEach(() => new Promise((resolve) => front.close(resolve)));
     const url = () => `http://127.0.0.1:${front.address().port}/infobip/reports`;
-    const post = (body, query = '?token=s3cret-token') =>
+    const post = (body, query = '?token=s3cret-token-0123456789') =>
       fetch(url() + query, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -309,7 +309,7 @@ describe('binary-sms-report', function () {
       })),
     });
     const loadWebhook = () =>
-      load({ mode: 'webhook' }, {}, { acc1: { apiKey: API_KEY }, rep: { token: 's3cret-token' } });
+      load({ mode: 'webhook' }, {}, { acc1: { apiKey: API_KEY }, rep: { token: 's3cret-token-0123456789' } });
 
     it('needs the token: missing or wrong gets 401 and emits nothing', async function () {
       await loadWebhook();
@@ -345,7 +345,7 @@ describe('binary-sms-report', function () {
     it('a body that is not application/json gets 415 (a page could POST text/plain without preflight)', async function () {
       await loadWebhook();
       for (const type of ['text/plain', 'application/x-www-form-urlencoded', '']) {
-        const response = await fetch(url() + '?token=s3cret-token', {
+        const response = await fetch(url() + '?token=s3cret-token-0123456789', {
           method: 'POST',
           headers: type ? { 'content-type': type } : {},
           body: JSON.stringify(results(1)),
@@ -368,7 +368,7 @@ describe('binary-sms-report', function () {
       const postWith = (body) =>
         new Promise((resolve, reject) => {
           const request = http.request(
-            url() + '?token=s3cret-token',
+            url() + '?token=s3cret-token-0123456789',
             { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
             (response) => {
               response.resume();
@@ -391,7 +391,7 @@ describe('binary-sms-report', function () {
       await load(
         { mode: 'webhook', path: '/reports(', overdue: 1 },
         {},
-        { acc1: { apiKey: API_KEY }, rep: { token: 't' } },
+        { acc1: { apiKey: API_KEY }, rep: { token: 's3cret-token-0123456789' } },
       );
       const errors = helper.getNode('rep').error.args.map((args) => String(args[0]));
       errors[0].should.match(/webhook path "\/reports\(" is not a URL path/);
@@ -412,7 +412,7 @@ describe('binary-sms-report', function () {
       await load(
         { mode: 'webhook' },
         { trackLimit: 100 },
-        { acc1: { apiKey: API_KEY }, rep: { token: 's3cret-token' } },
+        { acc1: { apiKey: API_KEY }, rep: { token: 's3cret-token-0123456789' } },
       );
       for (let round = 0; round < 2; round++) {
         for (let bucket = 0; bucket < 10; bucket++) {
@@ -430,7 +430,7 @@ describe('binary-sms-report', function () {
     });
     it('pushed reports from the stand-in carry what the flow sent', async function () {
       await loadWebhook();
-      server.pushUrls = [`${url()}?token=s3cret-token`];
+      server.pushUrls = [`${url()}?token=s3cret-token-0123456789`];
       send({ payload: 'ab', topic: 'pushed' });
       await until(() => reports.length === 1, 5000, 'the pushed report');
       reports[0].sent.topic.should.equal('pushed');
@@ -462,7 +462,7 @@ describe('binary-sms-report', function () {
         await loadWebhook();
         (await post(results(1))).status.should.equal(403);
         reports.should.be.empty();
-        const response = await fetch(`${url()}?token=s3cret-token`, {
+        const response = await fetch(`${url()}?token=s3cret-token-0123456789`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-gateway': 'ok' },
           body: JSON.stringify(results(1)),
@@ -487,7 +487,7 @@ describe('binary-sms-report', function () {
         nodes.push({ id: 'reports', type: 'helper', z: 'tab1' }, { id: 'late', type: 'helper', z: 'tab1' });
         return nodes;
       };
-      const creds = { acc1: { apiKey: API_KEY }, rep: { token: 's3cret-token' } };
+      const creds = { acc1: { apiKey: API_KEY }, rep: { token: 's3cret-token-0123456789' } };
       for (let i = 0; i < 3; i++) {
         const changed = flow();
         changed.find((node) => node.id === 'rep').name = `round ${i}`;

@@ -240,7 +240,7 @@ describe('delivery reports of a v3 account', function () {
 
 describe('reports pushed to the Public URL of a v3 account', function () {
   const env = withRuntime({ api: 'v3' });
-  const TOKEN = 'pu5h-t0ken-9f3a';
+  const TOKEN = 'pu5h-t0ken-9f3a-0123456789';
   let front;
   let reports;
   beforeEach(async function () {
