@@ -229,6 +229,8 @@ export class InfobipClient {
       const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
       throw new SendFailure('http', { status, detail }, 'throttled', status, retryAfterMs);
     }
+    // A gateway in front of Infobip answers 502/504 also after Infobip accepted the request.
+    if (status === 502 || status === 504) throw new SendFailure('gateway', { status, detail }, 'final', status);
     const failure = new SendFailure(status === 401 ? 'http401' : 'http', { status, detail }, 'final', status);
     if (status === 400) failure.refused = this.refusedMessages(body, status);
     throw failure;

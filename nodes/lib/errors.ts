@@ -37,6 +37,7 @@ export const ERRORS = {
   connectionLost: 'unknown',
   abortedInFlight: 'unknown',
   missingStatus: 'unknown',
+  gateway: 'unknown',
   notConnected: 'network',
   notSent: 'network',
   proxyRefused: 'network',

@@ -157,14 +157,30 @@ for (const api of APIS)
       it('an HTML error page from a proxy', async function () {
         await load();
         env.server.plan({
-          status: 502,
-          raw: '<!DOCTYPE html><html><body>Bad gateway</body></html>',
+          status: 500,
+          raw: '<!DOCTYPE html><html><body>Internal error</body></html>',
           contentType: 'text/html',
         });
         const caught = await failure({ payload: 'ab' });
-        caught.statusCode.should.equal(502);
-        caught.error.message.should.equal('Error: Infobip answered HTTP 502 (HTML page)');
+        caught.statusCode.should.equal(500);
+        caught.error.message.should.equal('Error: Infobip answered HTTP 500 (HTML page)');
       });
+      for (const status of [502, 504]) {
+        it(`${status} from a gateway: the delivery is unknown (it may have reached Infobip), never retried`, async function () {
+          await load();
+          env.server.plan({ status, raw: '<html><body>Bad gateway</body></html>', contentType: 'text/html' });
+          const caught = await failure({ payload: 'ab' });
+          caught.statusCode.should.equal(status);
+          caught.error.message.should.equal(
+            `Error: Infobip's gateway answered HTTP ${status} (HTML page): the request may have reached Infobip, so the delivery is unknown and it was not retried`,
+          );
+          if (passesCode) caught.error.code.should.equal('unknown');
+          // v3: the ids the node chose are kept, so a later report still resolves the message.
+          if (api === 'v3') Object.keys(caught.messageIds).should.eql(['41793026727']);
+          else should(caught.messageIds).be.undefined();
+          env.server.requests.should.have.length(1);
+        });
+      }
       it('an empty error body', async function () {
         await load();
         env.server.plan({ status: 404, raw: '' });
