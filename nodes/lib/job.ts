@@ -38,6 +38,8 @@ export class Job implements JobHandle {
   /** Set when a request with others was refused without naming which: it goes alone from then on. */
   alone = false;
   controller?: AbortController;
+  /** The jobs of the request this one is in flight with (itself included). */
+  batch: Job[] = [];
   private onEnd?: () => void;
 
   constructor(

@@ -108,7 +108,14 @@ export class Pipeline {
     const expired = new Promise<void>((resolve) => (grace = setTimeout(resolve, graceMs)));
     await Promise.race([Promise.all(inFlight), expired]);
     clearTimeout(grace);
-    list.forEach((job) => job.controller?.abort());
+    const now = this.now();
+    for (const job of list) {
+      if (job.state !== 'inFlight') continue;
+      // A request that also carries messages of nodes still running goes on for them: only
+      // this node stops waiting for its own.
+      if (job.batch.every((member) => member.cancelled)) job.controller?.abort();
+      else this.settle(job, new SmsError('abortedInFlight', { seconds: ((now - job.startedAt) / 1000).toFixed(1) }));
+    }
     await Promise.all(inFlight);
   }
 
@@ -209,6 +216,7 @@ export class Pipeline {
       job.attempts++;
       job.startedAt = startedAt;
       job.controller = controller;
+      job.batch = batch;
     }
     this.inFlight++;
     this.pace.started(startedAt);
@@ -222,7 +230,10 @@ export class Pipeline {
     } catch (error) {
       this.afterFailure(batch, error as Error);
     } finally {
-      for (const job of batch) job.controller = undefined;
+      for (const job of batch) {
+        job.controller = undefined;
+        job.batch = [];
+      }
       this.inFlight--;
       this.pump();
     }

@@ -242,6 +242,46 @@ describe('Pipeline (fake timers)', function () {
   });
 
   describe('several waiting messages in one request (v3)', function () {
+    it("a node that closes stops waiting for its own messages only: the request goes on for another node's", async function () {
+      let aborted = false;
+      const pipeline = new Pipeline(
+        { concurrency: 1, ratePerSecond: 0, queueLimit: 0, retries: 3, throttleWaitMs: 600_000, batchSize: 10 },
+        (requests, controller) =>
+          new Promise((resolve, reject) => {
+            controller.signal.addEventListener('abort', () => {
+              aborted = true;
+              reject(new SendFailure('abortedInFlight', { seconds: '10.0' }, 'final'));
+            });
+            setTimeout(() => resolve(requests.map(() => OK)), 15_000);
+          }),
+      );
+      const ended = [];
+      const submit = (id) =>
+        pipeline.submit({ id, to: ['41793026727'], binary: { hex: 'ab' } }, {}, (error) =>
+          ended.push([id, error?.key]),
+        );
+      // One slot: the first message goes alone, A's and B's wait for it, then share one request.
+      submit('blocker');
+      const a = submit('A');
+      submit('B');
+      await clock.tickAsync(15_000);
+      ended.should.eql([['blocker', undefined]]);
+      const closingA = pipeline.closeJobs([a], 10_000);
+      await clock.tickAsync(10_000);
+      await closingA;
+      ended.should.eql([
+        ['blocker', undefined],
+        ['A', 'abortedInFlight'],
+      ]);
+      aborted.should.be.false();
+      await clock.tickAsync(5_000);
+      ended.should.eql([
+        ['blocker', undefined],
+        ['A', 'abortedInFlight'],
+        ['B', undefined],
+      ]);
+    });
+
     const final = (key, status) => new SendFailure(key, { status, seconds: '30.0' }, 'final', status);
 
     it('a message that comes while a slot is free goes at once, alone; waiting ones go together, in order', async function () {
