@@ -29,6 +29,10 @@ export = function register(RED: NodeAPI): void {
         ...settings.pipeline,
         // Node-RED's convention for nodes that buffer: no limit unless settings.js sets one.
         queueLimit: settings.pipeline.queueLimit ?? (Number(RED.settings.nodeMessageBufferMaxLength) || 0),
+        listenerFailed: (error) =>
+          this.error(
+            RED._('infobip-account.warn.listener', { detail: error instanceof Error ? error.message : String(error) }),
+          ),
       },
       (requests, controller) => client.send(requests, controller),
     );

@@ -66,6 +66,12 @@ export class SmsError extends Error {
   get statusReason(): StatusReason {
     return ERRORS[this.key];
   }
+
+  /** A copy of its own for one message, saying how many attempts that message had. */
+  forAttempts(attempts: number): this {
+    const copy = Object.create(Object.getPrototypeOf(this) as object) as this;
+    return Object.assign(copy, this, { params: { ...this.params, attempts }, stack: this.stack });
+  }
 }
 
 /**

@@ -56,8 +56,11 @@ export class Job implements JobHandle {
   end(error: Error | undefined, response?: SendResult): void {
     if (this.state === 'settled') return;
     this.state = 'settled';
-    this.listener(error, response);
-    this.onEnd?.();
+    try {
+      this.listener(error, response);
+    } finally {
+      this.onEnd?.();
+    }
   }
 
   /** Resolves when the job has ended (made only when someone waits, e.g. on close). */

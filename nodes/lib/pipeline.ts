@@ -25,6 +25,8 @@ export interface PipelineOptions {
   maxBatchBytes?: number;
   /** Monotonic milliseconds. */
   now?: () => number;
+  /** Told when a job's listener threw; the other jobs of its request end as they would have. */
+  listenerFailed?: (error: unknown) => void;
 }
 
 /** Sends the requests in one HTTP request; resolves with one result per request, in their order. */
@@ -244,7 +246,12 @@ export class Pipeline {
     const kind = failure?.kind ?? 'final';
     // Jobs of a node that closed, or of a closed account, are not sent again.
     const stopped = batch.filter((job) => job.cancelled || this.closed);
-    stopped.forEach((job) => this.settle(job, kind === 'final' ? error : new SmsError('closed')));
+    const refusal = batch.length > 1 && failure?.statusCode === 400 ? failure.refused : undefined;
+    stopped.forEach((job) => {
+      // A 400 sent nothing: a message it did not name ends "closed", not with another's violation.
+      if (refusal) this.settle(job, refusal.get(batch.indexOf(job)) ?? new SmsError('closed'));
+      else this.settle(job, kind === 'final' ? error : new SmsError('closed'));
+    });
     const live = batch.filter((job) => !job.cancelled && !this.closed);
     if (live.length === 0) return;
     if (batch.length > 1 && failure?.statusCode === 400) {
@@ -355,10 +362,15 @@ export class Pipeline {
     this.retryTimers.add(timer);
   }
 
+  /** Ends one job with an error of its own (one request's failure is shared by its jobs). */
   private settle(job: Job, error?: Error, response?: SendResult): void {
     if (job.state === 'settled') return;
     this.active.delete(job);
-    if (error instanceof SmsError && job.attempts > 1) error.params.attempts = job.attempts;
-    job.end(error, response);
+    const own = error instanceof SmsError ? error.forAttempts(job.attempts) : error;
+    try {
+      job.end(own, response);
+    } catch (thrown) {
+      this.options.listenerFailed?.(thrown);
+    }
   }
 }

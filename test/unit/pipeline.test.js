@@ -284,6 +284,74 @@ describe('Pipeline (fake timers)', function () {
 
     const final = (key, status) => new SendFailure(key, { status, seconds: '30.0' }, 'final', status);
 
+    it("each message's error is its own: a message on its first attempt does not say it was retried", async function () {
+      const { ended, submit, batches } = harness(
+        { concurrency: 1, batchSize: 10, backoffMs: 100 },
+        (request, attempt) =>
+          request.id === 'X' && attempt === 1 ? notSent() : request.id === 'W' ? OK : final('http', 500),
+        1000,
+      );
+      // X fails unsent and waits ~0.1 s; W holds the slot meanwhile, so X's retry and Y share one request.
+      submit('X');
+      await clock.tickAsync(500);
+      submit('W');
+      await clock.tickAsync(550);
+      submit('Y');
+      await clock.runAllAsync();
+      batches.should.eql([['X'], ['W'], ['X', 'Y']]);
+      const errorOf = (id) => ended.find((entry) => entry.id === id).error;
+      errorOf('X').params.attempts.should.equal(2);
+      errorOf('Y').params.attempts.should.equal(1);
+    });
+
+    it('a message of a closed node in a request refused with a 400 ends with its own refusal or "closed", never another\'s', async function () {
+      const refused = new SendFailure('http', { status: 400, detail: 'one' }, 'final', 400);
+      refused.refused = new Map([
+        [0, new SendFailure('http', { status: 400, detail: 'messages[0] bad' }, 'final', 400)],
+      ]);
+      const { pipeline, ended, submit } = harness(
+        { concurrency: 1, batchSize: 10 },
+        (request) => (request.id === 'blocker' ? OK : refused),
+        1000,
+      );
+      submit('blocker');
+      submit('bad');
+      const other = submit('other');
+      await clock.tickAsync(1500);
+      pipeline.cancel(other);
+      await clock.runAllAsync();
+      const detailOf = (id) => ended.find((entry) => entry.id === id).error;
+      detailOf('bad').params.detail.should.equal('messages[0] bad');
+      detailOf('other').key.should.equal('closed');
+    });
+
+    it('a listener that throws ends only its own message: the rest of the request still gets its answer', async function () {
+      const thrown = [];
+      const pipeline = new Pipeline(
+        {
+          concurrency: 1,
+          ratePerSecond: 0,
+          queueLimit: 0,
+          retries: 3,
+          throttleWaitMs: 600_000,
+          batchSize: 10,
+          listenerFailed: (error) => thrown.push(error.message),
+        },
+        (requests) => new Promise((resolve) => setTimeout(() => resolve(requests.map(() => OK)), 10)),
+      );
+      const ended = [];
+      const submit = (id, listener) =>
+        pipeline.submit({ id, to: ['41793026727'], binary: { hex: 'ab' } }, {}, listener);
+      submit('blocker', () => ended.push('blocker'));
+      submit('A', () => {
+        throw new Error('downstream broke');
+      });
+      submit('B', (error) => ended.push(['B', error]));
+      await clock.runAllAsync();
+      ended.should.eql(['blocker', ['B', undefined]]);
+      thrown.should.eql(['downstream broke']);
+    });
+
     it('a message that comes while a slot is free goes at once, alone; waiting ones go together, in order', async function () {
       const { batches, ended, submit } = harness({ concurrency: 1, batchSize: 3 });
       for (let id = 1; id <= 7; id++) submit(id);
@@ -310,7 +378,7 @@ describe('Pipeline (fake timers)', function () {
     });
 
     it('a 400 naming messages fails those, and sends the others again at once without using retries', async function () {
-      const own = final('http', 400);
+      const own = new SendFailure('http', { status: 400, detail: 'messages[1]: its own violation' }, 'final', 400);
       const { batches, ended, submit } = harness(
         { concurrency: 1, batchSize: 3, retries: 0 },
         (first, _attempt, requests) => {
@@ -325,7 +393,7 @@ describe('Pipeline (fake timers)', function () {
       for (let id = 1; id <= 4; id++) submit(id);
       await clock.runAllAsync();
       batches.should.eql([[1], [2, 3, 4], [2, 4]]);
-      ended.find((entry) => entry.id === 3).error.should.equal(own);
+      ended.find((entry) => entry.id === 3).error.params.detail.should.equal('messages[1]: its own violation');
       ended.filter((entry) => entry.error).should.have.length(1);
     });
 
