@@ -156,7 +156,7 @@ export = function register(RED: NodeAPI): void {
       },
     };
 
-    const settingProblems = checkNodeSettings(settings).map((problem) => translate(problem).message);
+    const settingProblems = checkNodeSettings(settings, account?.api).map((problem) => translate(problem).message);
     let stopStartupStatus = () => {};
     if (!account || account.configError) {
       stopStartupStatus = showAfterStart(RED.events, () =>

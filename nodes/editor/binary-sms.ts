@@ -80,5 +80,14 @@ RED.nodes.registerType<BinarySmsProperties>('binary-sms', {
   oneditprepare: function () {
     presetPicker(this, 'dataCoding');
     presetPicker(this, 'esmClass');
+    // Valid for needs a v3 account: say so while a v1 account is chosen (accounts saved without an API are v1).
+    const tip = $('#node-input-validity-v1');
+    const flagV1 = () => {
+      const account = RED.nodes.node(String($('#node-input-account').val() ?? '')) as { api?: string } | null;
+      const v1 = !!account && (account.api ?? '') !== 'v3';
+      tip.toggle(v1 && String($('#node-input-validity').val() ?? '').trim() !== '');
+    };
+    $('#node-input-account, #node-input-validity').on('change keyup input', flagV1);
+    flagV1();
   },
 });

@@ -146,7 +146,7 @@ function sendAt(value: unknown, now: number): string {
 }
 
 /** Every invalid setting of a binary-sms node, in dialog order; checked when the node starts. */
-export function checkNodeSettings(settings: NodeSettings): SmsError[] {
+export function checkNodeSettings(settings: NodeSettings, api?: Api): SmsError[] {
   const problems: SmsError[] = [];
   const check = (validate: () => unknown) => {
     try {
@@ -160,7 +160,11 @@ export function checkNodeSettings(settings: NodeSettings): SmsError[] {
   if ((settings.to ?? '').trim() !== '') check(() => destinations(undefined, settings.to ?? ''));
   check(() => byteSetting('dataCoding', undefined, settings.dataCoding));
   check(() => byteSetting('esmClass', undefined, settings.esmClass));
-  check(() => validity(undefined, settings.validity));
+  check(() => {
+    if (validity(undefined, settings.validity) !== undefined && api === 'v1') {
+      throw new SmsError('needsV3', { field: 'node.validity' });
+    }
+  });
   return problems;
 }
 

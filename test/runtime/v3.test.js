@@ -15,6 +15,7 @@ const {
   withRuntime,
   CREDENTIALS,
   statusesOf,
+  lastStatusOf,
   reportFlow,
 } = require('../support/runtime');
 const { until } = require('../../dev/wait');
@@ -155,6 +156,17 @@ describe('a v1 account', function () {
     const { errors } = await result;
     errors[0].error.message.should.match(/^Error: the node's Valid for needs Infobip's v3 API/);
     env.server.requests.should.be.empty();
+  });
+  it("a node's Valid for on a v1 account is flagged at deploy: one warning and a red status", async function () {
+    await env.load({ validity: '10' });
+    helper
+      .getNode('sms')
+      .warn.args.map((args) => String(args[0]))
+      .should.eql([
+        "The node's \"Valid for\" needs Infobip's v3 API, and this node's account sends through v1: set the account's API to v3, or empty Valid for (every message fails until then, nothing is sent)",
+      ]);
+    await until(() => helper.getNode('sms').status.callCount > 0, 2000, 'the start-up status');
+    lastStatusOf('sms').fill.should.equal('red');
   });
   it('saved without the API setting (every older flow) still sends through v1', async function () {
     const flow = smsFlow(env.server.baseUrl);
