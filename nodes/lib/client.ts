@@ -226,7 +226,12 @@ export class InfobipClient {
     }
     const detail = this.describeBody(raw, body);
     if (status === 429 || status === 503) {
-      const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+      // A date in Retry-After is measured against the answer's own clock, not this machine's.
+      const answeredAt = Date.parse(String(response.headers.date ?? ''));
+      const retryAfterMs = parseRetryAfter(
+        response.headers['retry-after'],
+        Number.isFinite(answeredAt) ? answeredAt : Date.now(),
+      );
       throw new SendFailure('http', { status, detail }, 'throttled', status, retryAfterMs);
     }
     // A gateway in front of Infobip answers 502/504 also after Infobip accepted the request.

@@ -135,7 +135,8 @@ function sendAt(value: unknown, now: number): string {
   else if (typeof value === 'number') time = value;
   else if (
     typeof value === 'string' &&
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(value.trim())
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(value.trim()) &&
+    existingTime(value.trim())
   ) {
     time = Date.parse(value.trim().replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
   }
@@ -143,6 +144,23 @@ function sendAt(value: unknown, now: number): string {
   if (time < now - SCHEDULE_PAST_MS) throw new SmsError('sendAtPast', { value: new Date(time).toISOString() });
   if (time > now + SCHEDULE_AHEAD_MS) throw new SmsError('sendAtFar', { value: new Date(time).toISOString() });
   return new Date(time).toISOString().replace('Z', '+0000');
+}
+
+/** Whether an ISO 8601 time names a day and time that exist (Date.parse turns 30 February into 2 March). */
+function existingTime(text: string): boolean {
+  const [, year, month, day, hour, minute, second] = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/
+    .exec(text)!
+    .map(Number);
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth &&
+    hour <= 23 &&
+    minute <= 59 &&
+    (Number.isNaN(second) || second <= 59)
+  );
 }
 
 /** Every invalid setting of a binary-sms node, in dialog order; checked when the node starts. */
@@ -221,14 +239,16 @@ function byteSetting(name: 'dataCoding' | 'esmClass', fromMessage: unknown, from
  * The JSON body of the account's send endpoint: `POST /sms/1/binary/single` (one request) or
  * `POST /sms/3/messages` (one message per request; they share a schedule).
  */
-export function requestBody(requests: readonly SendRequest[], api: Api): unknown {
+export function requestBody(requests: readonly SendRequest[], api: Api, now = Date.now()): unknown {
   if (api === 'v1') {
     const { from, to, binary } = requests[0];
     return from === undefined ? { to, binary } : { from, to, binary };
   }
   const sendAt = requests[0].options?.sendAt;
   const messages = requests.map(messageOf);
-  return sendAt === undefined ? { messages } : { messages, options: { schedule: { sendAt } } };
+  // A message that waited in the queue past its time goes now, not with a schedule in the past.
+  const scheduled = sendAt !== undefined && Date.parse(sendAt.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) > now;
+  return scheduled ? { messages, options: { schedule: { sendAt } } } : { messages };
 }
 
 function messageOf(request: SendRequest): Record<string, unknown> {

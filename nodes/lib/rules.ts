@@ -114,16 +114,19 @@ export const ACCOUNT_NUMBERS = {
   batchSize: { min: 1, max: 1000, integer: true },
 };
 
-/** Minutes a v3 message stays worth delivering: more than 48 hours Infobip would cut silently. */
-export const VALIDITY_MINUTES = { max: 2880 };
+/**
+ * Minutes a v3 message stays worth delivering: at least one second (Infobip counts whole seconds
+ * and refuses 0), at most 48 hours (more Infobip would cut silently).
+ */
+export const VALIDITY_MINUTES = { min: 1 / 60, max: 2880 };
 
-/** A validity in minutes: undefined when empty, else a number above 0 and at most 48 hours. */
+/** A validity in minutes: undefined when empty, else a number from one second to 48 hours. */
 export function parseValidity(value: unknown): Check<number | undefined> {
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
     return { ok: true, value: undefined };
   }
   const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
-  if (!Number.isFinite(number) || number <= 0 || number > VALIDITY_MINUTES.max) {
+  if (!Number.isFinite(number) || number < VALIDITY_MINUTES.min || number > VALIDITY_MINUTES.max) {
     return { ok: false, value: typeof value === 'string' ? value : String(JSON.stringify(value)) };
   }
   return { ok: true, value: number };

@@ -21,6 +21,17 @@ const {
 const { until } = require('../../dev/wait');
 const { TWICE_REPORTED } = require('../../dev/infobip-server');
 
+/** The 31st of the next month that has no 31st (at most three months ahead: within what Infobip schedules). */
+const IMPOSSIBLE_DAY = (() => {
+  const day = new Date();
+  day.setUTCDate(1);
+  for (;;) {
+    day.setUTCMonth(day.getUTCMonth() + 1);
+    const [year, month] = [day.getUTCFullYear(), day.getUTCMonth() + 1];
+    if (new Date(Date.UTC(year, month, 0)).getUTCDate() < 31)
+      return `${year}-${String(month).padStart(2, '0')}-31T08:00Z`;
+  }
+})();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('binary-sms on a v3 account', function () {
@@ -95,6 +106,12 @@ describe('binary-sms on a v3 account', function () {
       ['msg.validity as text', { validity: '10' }, /Invalid validity "10" in msg\.validity/],
       ['an unparsable msg.sendAt', { sendAt: 'tomorrow' }, /Invalid msg\.sendAt "tomorrow"/],
       ['an ISO msg.sendAt without an offset', { sendAt: '2030-01-01T10:00:00' }, /Invalid msg\.sendAt/],
+      [
+        'a msg.sendAt on a day that does not exist',
+        { sendAt: IMPOSSIBLE_DAY },
+        /Invalid msg\.sendAt "\d{4}-\d{2}-31T08:00Z"/,
+      ],
+      ['msg.validity under one second', { validity: 1 / 150 }, /Invalid validity "0\.00666+7" in msg\.validity/],
       ['a msg.sendAt two minutes ago', { sendAt: Date.now() - 120_000 }, /more than a minute in the past/],
       ['a msg.sendAt 181 days ahead', { sendAt: Date.now() + 181 * 86400_000 }, /more than 180 days ahead/],
       ['msg.callbackData over 4000 characters', { callbackData: 'x'.repeat(4001) }, /Invalid msg\.callbackData/],

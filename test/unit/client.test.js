@@ -34,6 +34,18 @@ describe('InfobipClient', function () {
     error.retryAfterMs.should.equal(600_000);
   });
 
+  it("a Retry-After date is measured against the answer's Date header, not this machine's clock", async function () {
+    // The server's clock is an hour behind this machine's: the date is 20 s after the answer.
+    const answered = Math.floor(Date.now() / 1000) * 1000 - 3600_000;
+    const headers = {
+      date: new Date(answered).toUTCString(),
+      'retry-after': new Date(answered + 20_000).toUTCString(),
+    };
+    server.plannedReports.push({ status: 429, headers, body: {} });
+    const error = await client.fetchReports(1000).catch((failure) => failure);
+    error.retryAfterMs.should.equal(20_000);
+  });
+
   it('a shorter Retry-After is honoured as given', async function () {
     server.plannedReports.push({ status: 503, headers: { 'retry-after': '7' }, body: {} });
     const error = await client.fetchReports(1000).catch((failure) => failure);

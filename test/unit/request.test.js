@@ -1,6 +1,6 @@
 'use strict';
 const should = require('should');
-const { buildRequest } = require('../../dist/lib/request');
+const { buildRequest, requestBody } = require('../../dist/lib/request');
 const rules = require('../../dist/lib/rules');
 
 const SETTINGS = { from: '', to: '41793026727', dataCoding: '0', esmClass: '0' };
@@ -127,6 +127,23 @@ describe('buildRequest', function () {
 
   it('checks destinations before the payload, so the first error names the first bad field', function () {
     refusal({ payload: 'zz', to: 'nope' }).key.should.equal('toInvalid');
+  });
+});
+
+describe('requestBody (v3)', function () {
+  const now = Date.parse('2030-01-01T10:00:00Z');
+  const request = (sendAt) => ({
+    to: ['41793026727'],
+    binary: { hex: 'ab', dataCoding: 0, esmClass: 0 },
+    options: { sendAt },
+  });
+  it('keeps a schedule still ahead', function () {
+    requestBody([request('2030-01-01T10:05:00.000+0000')], 'v3', now).options.should.eql({
+      schedule: { sendAt: '2030-01-01T10:05:00.000+0000' },
+    });
+  });
+  it('sends a message that waited in the queue past its sendAt at once, without a schedule in the past', function () {
+    should(requestBody([request('2030-01-01T09:59:59.000+0000')], 'v3', now).options).be.undefined();
   });
 });
 
