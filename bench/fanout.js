@@ -38,6 +38,8 @@ const { API_KEY } = require('../test/support/runtime');
 const DESTINATIONS = 10000;
 const BURST = 20000;
 const TRACKED = 10000;
+/** Tracked messages the overdue check runs over in its figure. */
+const OVERDUE_TRACKED = 100_000;
 const REPORTS = 10000;
 const INBOUND = 10000;
 
@@ -225,6 +227,37 @@ async function loadReports() {
   helper._sandbox.restore();
 }
 
+/**
+ * One overdue check over 100,000 tracked messages sent two hours ago, all already reported (as v3
+ * keeps them for 48 h), with an overdue time of one hour: nothing is due, and the check must not
+ * read them all.
+ */
+async function overdueTick() {
+  const { Tracker } = require('../dist/lib/tracker');
+  const data = new Map();
+  const context = {
+    get: (key, _store, callback) => callback(null, data.get(key)),
+    set: (key, value, _store, callback) => {
+      if (value === undefined) data.delete(key);
+      else data.set(key, value);
+      callback(null);
+    },
+    keys: (_store, callback) => callback(null, [...data.keys()]),
+  };
+  const tracker = new Tracker(context, undefined, { limit: OVERDUE_TRACKED, owner: 'bench', warn: () => undefined });
+  await tracker.ready;
+  const at = Date.now() - 2 * 3600_000;
+  for (let i = 0; i < OVERDUE_TRACKED; i++) {
+    const messageId = `overdue-${i}`;
+    tracker.track({ messageId, to: String(41790000000 + i), at, sent: { topic: 'x', messageId } });
+  }
+  for (let i = 0; i < OVERDUE_TRACKED; i++) await tracker.markReported(`overdue-${i}`);
+  const started = process.hrtime.bigint();
+  const due = await tracker.takeOverdue(Date.now() - 3600_000);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  return { tracked: OVERDUE_TRACKED, due: due.length, ms };
+}
+
 /** Heap of the account's tracking of 10,000 accepted messages (memory context store). */
 async function trackedBytes() {
   await loadReports();
@@ -375,7 +408,8 @@ async function main() {
     const inboundCore = await pushInboundToCore(numbers);
     const steady = await soak(0);
     const blips = await soak(0.01);
-    const figures = { asString, asArray, held, burst, tracked, pushed, inbound, inboundCore, steady, blips };
+    const overdue = await overdueTick();
+    const figures = { asString, asArray, held, burst, tracked, pushed, inbound, inboundCore, steady, blips, overdue };
     if (process.send) process.send(figures);
     else console.log(figures);
   } finally {

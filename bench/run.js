@@ -351,7 +351,8 @@ async function main() {
     await batching(baseUrl, c.concurrency);
 
     const { message: fanout } = forked('fanout.js', [], {}, ['--expose-gc']);
-    const { asString, asArray, held, burst, tracked, pushed, inbound, inboundCore, steady, blips } = await fanout;
+    const { asString, asArray, held, burst, tracked, pushed, inbound, inboundCore, steady, blips, overdue } =
+      await fanout;
     const soakRatio = blips.perSecond / steady.perSecond;
     const heldRatio = held.ours / held.core;
     const fanoutRatio = asArray.ms / asString.ms;
@@ -378,6 +379,9 @@ async function main() {
       `  10,000 reports pushed in buckets of 100: ${pushed.perSecond.toFixed(0)} reports/s, longest event-loop stall ${pushed.maxStallMs.toFixed(1)} ms`,
     );
     console.log(`  memory of 10,000 tracked messages: ${mb(tracked)} MB (target < 20 MB)`);
+    console.log(
+      `  overdue check over ${overdue.tracked.toLocaleString('en')} tracked messages, all reported, nothing due: ${overdue.ms.toFixed(2)} ms (target < 5 ms)`,
+    );
     const inboundRatio = inbound.perSecond / inboundCore.perSecond;
     console.log('Replies from devices (inbound SMS)');
     console.log(
@@ -404,7 +408,9 @@ async function main() {
       inbound.maxStallMs < 100 &&
       steady.endedOnce &&
       blips.endedOnce &&
-      tracked < 20 * 1024 * 1024;
+      tracked < 20 * 1024 * 1024 &&
+      overdue.due === 0 &&
+      overdue.ms < 5;
     console.log(
       reliabilityMet
         ? 'Fan-out, queueing, tracking and inbound targets met.'

@@ -81,8 +81,8 @@ export class ReportMessages {
 }
 
 /**
- * Checks every so often (a tenth of `overdueMs`, between 1 s and 1 min) for tracked messages
- * with no report after `overdueMs`, and emits each once. Returns the function that stops it.
+ * Checks every so often (a tenth of `overdueMs`, between 1 s and 1 min, counted from the end of
+ * the last check) for tracked messages with no report after `overdueMs`, and emits each once. Returns the function that stops it.
  */
 export function watchOverdue(
   tracker: Tracker,
@@ -98,14 +98,20 @@ export function watchOverdue(
     to: entry.to,
     sent: entry.sent,
   });
-  const timer = setInterval(() => {
+  let timer: NodeJS.Timeout | undefined;
+  // The next check is armed only once the last has finished: slow checks never pile up.
+  const check = () => {
     tracker
       .takeOverdue(Date.now() - overdueMs)
       .then((due) => due.forEach((entry) => !stopped && send(toMessage(entry))))
-      .catch(warn);
-  }, every);
+      .catch(warn)
+      .finally(() => {
+        if (!stopped) timer = setTimeout(check, every);
+      });
+  };
+  timer = setTimeout(check, every);
   return () => {
     stopped = true;
-    clearInterval(timer);
+    clearTimeout(timer);
   };
 }

@@ -59,6 +59,12 @@ const STORE_FAILED = Symbol('store failed');
  */
 export class Tracker {
   private readonly index: LRUCache<string, number>;
+  /**
+   * Tracking by id: the messages that may still become overdue (neither reported nor found
+   * overdue), oldest first, so that an overdue check touches only what is due.
+   */
+  private readonly pending = new Map<string, number>();
+  private readonly byId: boolean;
   private storeFailureLogged = false;
   private readonly prefix: string;
   /** The key an entry is found by. */
@@ -71,9 +77,13 @@ export class Tracker {
     private readonly options: TrackerOptions,
   ) {
     const by = options.by ?? 'messageId';
+    this.byId = by === 'messageId';
     this.prefix = PREFIXES[by];
     this.keyOf = by === 'number' ? (entry) => numberKey(entry.to) : (entry) => entry.messageId;
-    this.index = recentMap<number>(options.limit, (key) => this.write(key, undefined));
+    this.index = recentMap<number>(options.limit, (key) => {
+      this.pending.delete(key);
+      this.write(key, undefined);
+    });
     this.ready = this.load();
   }
 
@@ -86,6 +96,10 @@ export class Tracker {
     const key = this.keyOf(entry);
     // Set again, a number moves to the newest end of the limit.
     this.index.set(key, entry.at, { ttl: remaining(entry.at) });
+    if (this.byId) {
+      this.pending.delete(key);
+      this.pending.set(key, entry.at);
+    }
     this.write(key, kept);
   }
 
@@ -102,6 +116,7 @@ export class Tracker {
 
   /** Notes that a report came for a message (v3 keeps it for later reports of the same message). */
   async markReported(messageId: string): Promise<void> {
+    this.pending.delete(messageId);
     const entry = await this.read(messageId);
     if (entry === STORE_FAILED || entry === undefined || entry.reported) return;
     this.write(messageId, { ...entry, reported: true });
@@ -109,17 +124,27 @@ export class Tracker {
 
   /** Forgets a message whose final report arrived. */
   forget(messageId: string): void {
+    this.pending.delete(messageId);
     if (!this.index.delete(messageId)) this.write(messageId, undefined);
   }
 
-  /** The tracked messages sent at or before `sentBefore` and not yet reported overdue; marks them. */
+  /**
+   * The tracked messages sent at or before `sentBefore` and neither reported nor reported overdue;
+   * marks them. Touches only those (each once, unless the store fails), never the reported ones.
+   */
   async takeOverdue(sentBefore: number): Promise<TrackedMessage[]> {
-    this.index.purgeStale();
-    const due: TrackedMessage[] = [];
-    for (const [messageId, at] of [...this.index.rentries()] as [string, number][]) {
+    this.dropExpired();
+    const candidates: string[] = [];
+    for (const [messageId, at] of this.pending) {
       if (at > sentBefore) break;
+      candidates.push(messageId);
+    }
+    const due: TrackedMessage[] = [];
+    for (const messageId of candidates) {
       const entry = await this.read(messageId);
+      // A store that failed: asked again at the next check.
       if (entry === STORE_FAILED) continue;
+      this.pending.delete(messageId);
       if (entry === undefined) {
         this.index.delete(messageId);
       } else if (!entry.overdue && !entry.reported) {
@@ -129,6 +154,16 @@ export class Tracker {
       }
     }
     return due;
+  }
+
+  /** Drops the entries older than the report window, oldest first, from the index and the store. */
+  private dropExpired(): void {
+    const expired: string[] = [];
+    for (const [key, at] of this.index.rentries() as Iterable<[string, number]>) {
+      if (remaining(at) > 0) break;
+      expired.push(key);
+    }
+    for (const key of expired) this.index.delete(key);
   }
 
   /** The entry in the store; undefined when absent or expired (then deleted there too). */
@@ -211,6 +246,13 @@ export class Tracker {
     for (const entry of dropped) this.write(this.keyOf(entry), undefined);
     for (const entry of loaded) this.index.set(this.keyOf(entry), entry.at, { ttl: remaining(entry.at) });
     for (const [key, at] of trackedMeanwhile) this.index.set(key, at, { ttl: remaining(at) });
+    if (this.byId) {
+      // Loaded entries are older than those tracked meanwhile: they come first.
+      const meanwhile = [...this.pending];
+      this.pending.clear();
+      for (const entry of loaded) if (!entry.overdue && !entry.reported) this.pending.set(entry.messageId, entry.at);
+      for (const [key, at] of meanwhile) this.pending.set(key, at);
+    }
   }
 }
 

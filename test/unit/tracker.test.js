@@ -3,7 +3,7 @@
 const should = require('should');
 const FakeTimers = require('@sinonjs/fake-timers');
 const { Tracker } = require('../../dist/lib/tracker');
-const { ReportMessages, SEEN_LIMIT } = require('../../dist/lib/reports');
+const { ReportMessages, SEEN_LIMIT, watchOverdue } = require('../../dist/lib/reports');
 const { InboundMessages } = require('../../dist/lib/inbound');
 
 const HOUR = 3600_000;
@@ -86,6 +86,55 @@ describe('Tracker (fake timers)', function () {
     (await subject.takeOverdue(Date.now())).should.be.empty();
     context.data.size.should.equal(0);
     subject.size.should.equal(0);
+  });
+
+  it('an overdue check reads only what may be due: never the messages already reported', async function () {
+    const context = memoryContext();
+    const subject = tracker(context, 1000);
+    await subject.ready;
+    for (let i = 0; i < 1000; i++) subject.track(entry(`m${i}`));
+    for (let i = 0; i < 999; i++) await subject.markReported(`m${i}`);
+    await clock.tickAsync(2 * HOUR);
+    let reads = 0;
+    const get = context.get;
+    context.get = (...args) => {
+      reads++;
+      return get(...args);
+    };
+    (await subject.takeOverdue(Date.now() - HOUR)).map((item) => item.messageId).should.eql(['m999']);
+    reads.should.equal(1);
+    (await subject.takeOverdue(Date.now() - HOUR)).should.be.empty();
+    reads.should.equal(1);
+  });
+
+  it('overdue checks never overlap: the next is armed when the last has finished', async function () {
+    let running = 0;
+    let most = 0;
+    let checks = 0;
+    const slow = {
+      takeOverdue: () => {
+        checks++;
+        running++;
+        most = Math.max(most, running);
+        return new Promise((resolve) =>
+          setTimeout(() => {
+            running--;
+            resolve([]);
+          }, 5000),
+        );
+      },
+    };
+    // Every second, while each check takes 5 s.
+    const stop = watchOverdue(
+      slow,
+      10_000,
+      () => undefined,
+      () => undefined,
+    );
+    await clock.tickAsync(20_000);
+    stop();
+    most.should.equal(1);
+    checks.should.equal(4);
   });
 
   it('a store that fails is said once, and the entry is kept and asked for again', async function () {
