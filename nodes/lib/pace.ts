@@ -9,14 +9,23 @@ const RECOVERY_STEP = 1;
 const RECOVERY_DELAY_MS = 2000;
 /** A minute without any 429 forgets the pace. */
 const FORGET_AFTER_MS = 60_000;
+/**
+ * A 429 says the limit is near only while the last second brought at least this many 429s, and
+ * they were at least this share (a quarter) of its answers: an account shared with other applications sees
+ * a few 429s at any rate (another system spent the budget), and each of those costs only its own
+ * message a wait. A real limit answers every request beyond it with 429, and so passes both.
+ */
+const LIMIT_THROTTLES = 3;
+const LIMIT_SHARE = 0.25;
 /** Accepted requests are counted per 100 ms, over the last second. */
 const BUCKET_MS = 100;
 const BUCKETS = 10;
 
 /**
  * The account's pace, learnt from the 429 answers that say its limit is near. A 429 says so
- * when it is the first, or comes while requests start at least as fast as when the last 429
- * that slowed the account came; a 429 at a slower rate is sporadic and changes nothing (a 503
+ * when the last second brought several 429s, a quarter or more of its answers, and it is the first, or comes
+ * while requests start at least as fast as when the last 429 that slowed the account came; any
+ * other 429 is sporadic and changes nothing (a 503
  * never comes here: it is no rate signal). Times are monotonic milliseconds.
  */
 export class AdaptivePace {
@@ -31,6 +40,7 @@ export class AdaptivePace {
   private rateAtSlowdown = 0;
   private readonly accepts = new SecondWindow();
   private readonly starts = new SecondWindow();
+  private readonly throttles = new SecondWindow();
 
   /** Milliseconds between request starts; 0 while no limit was learnt. */
   interval(): number {
@@ -62,6 +72,10 @@ export class AdaptivePace {
    * (the pace was set or cut); a sporadic one returns false.
    */
   throttled(startedAt: number, now: number): boolean {
+    this.throttles.add(now, 1);
+    const throttledLastSecond = this.throttles.total(now);
+    const answeredLastSecond = throttledLastSecond + this.accepts.total(now);
+    if (throttledLastSecond < LIMIT_THROTTLES || throttledLastSecond < LIMIT_SHARE * answeredLastSecond) return false;
     this.lastThrottleAt = now;
     // Requests started before the last slowdown were sent at the old pace: their 429s say nothing new.
     if (startedAt < this.lastSlowdownAt) return false;
