@@ -33,10 +33,10 @@ export = function register(RED: NodeAPI): void {
     const account = accountNode.account;
     const tracker = account.useTracking(this.id);
     receiver.onClose((removed) => account.releaseTracking(this.id, 'messageId', removed));
-    const messages = new ReportMessages(tracker, (msg) => this.send([msg, null]), account.api === 'v3');
+    const messages = new ReportMessages(tracker, (msg) => receiver.send([msg, null]), account.api === 'v3');
     if (overdueMs > 0) {
       const warn = (error: unknown) => this.warn(describe(error));
-      receiver.onClose(watchOverdue(tracker, overdueMs, (msg) => this.send([null, msg]), warn));
+      receiver.onClose(watchOverdue(tracker, overdueMs, (msg) => receiver.send([null, msg]), warn));
     }
     const routed = receiver.receive(settings, {
       fetch: (limit, controller) => account.fetchReports(limit, controller),

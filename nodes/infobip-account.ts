@@ -43,6 +43,7 @@ export = function register(RED: NodeAPI): void {
       client,
       pipeline,
       configError: settings.problems[0]?.error,
+      trackStore: settings.trackStore,
       makeTracker: (by) =>
         new Tracker(this.context(), settings.trackStore, {
           limit: settings.trackLimit,

@@ -118,6 +118,8 @@ export interface AccountParts {
   pipeline: Pipeline;
   /** With it, every send and poll fails with it. */
   configError?: SmsError;
+  /** The context store of the account's tracking (its Track store); undefined for the default. */
+  trackStore?: string;
   /** Makes a tracker when a node first asks for one: by message id for reports, by number for replies. */
   makeTracker: (by: TrackBy) => Tracker;
 }
@@ -130,6 +132,7 @@ export interface AccountParts {
  */
 export class Account {
   readonly configError?: SmsError;
+  readonly trackStore?: string;
   /** The API the account sends through. */
   readonly api: Api;
   /** Present while a report node uses the account: remembers accepted messages by id. */
@@ -152,6 +155,7 @@ export class Account {
     this.client = parts.client;
     this.pipeline = parts.pipeline;
     this.configError = parts.configError;
+    this.trackStore = parts.trackStore;
     this.api = parts.client.api;
     this.makeTracker = parts.makeTracker;
   }

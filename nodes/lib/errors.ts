@@ -111,6 +111,7 @@ export const REPORT_ERRORS = [
   'noHttpRoot',
   'noToken',
   'tokenShort',
+  'keptStore',
   'publicUrl',
   'publicUrlV1',
 ] as const;

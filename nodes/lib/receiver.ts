@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { AccountNode } from './account';
 import { ReportError, SendFailure } from './errors';
+import { HeldOutputs, type Output } from './held';
 import { Poller } from './poller';
 import { postRoute } from './routes';
 import { REPORT_NUMBERS, normaliseRoutePath, parseReportNumber } from './rules';
@@ -28,6 +29,8 @@ export interface ReceiverSettings {
   mode: 'poll' | 'webhook';
   intervalMs: number;
   path: string;
+  /** The context store that keeps outputs received while the node closes (the account's Track store). */
+  store?: string;
 }
 
 /** What a receiving node fetches, or is pushed, and emits. */
@@ -62,6 +65,7 @@ export class Receiver {
   readonly status: ThrottledStatus;
   /** Everything the node starts is stopped on close. */
   private readonly stops: ((removed: boolean) => unknown)[] = [];
+  private held?: HeldOutputs;
 
   /** Registers the node's close handler first, before anything that can throw. */
   constructor(
@@ -72,13 +76,22 @@ export class Receiver {
   ) {
     this.status = new ThrottledStatus((shown: NodeStatus) => node.status(shown));
     node.on('close', (removed: boolean, done: () => void) => {
+      this.held?.startClosing();
       void Promise.all(this.stops.map((stop) => Promise.resolve().then(() => stop(removed === true))))
+        .catch(() => undefined)
+        .then(() => this.held?.finishClosing(removed === true))
         .catch(() => undefined)
         .then(() => {
           this.status.clear();
           done();
         });
     });
+  }
+
+  /** Sends an output of the node; while it closes, keeps it for the node's next start (see HeldOutputs). */
+  send(output: Output): void {
+    if (this.held) this.held.send(output);
+    else this.node.send(output);
   }
 
   text(error: ReportError): string {
@@ -123,7 +136,7 @@ export class Receiver {
     }
     if (!account) problems.push(new ReportError('noAccount'));
     else if (account.account.configError) problems.push(new ReportError('account'));
-    return { mode, intervalMs, path: path ?? '' };
+    return { mode, intervalMs, path: path ?? '', store: account?.account.trackStore };
   }
 
   /** Settings that cannot work: a red status (the first problem) and one error naming them all. */
@@ -136,6 +149,20 @@ export class Receiver {
   /** Polls, or listens for pushes; returns whether a webhook route was made (always true when polling). */
   receive<T>(settings: ReceiverSettings, source: Source<T>): boolean {
     const { RED, status, catalog } = this;
+    const held = new HeldOutputs(
+      this.node.id,
+      this.node.context(),
+      settings.store,
+      (output) => this.node.send(output),
+      (detail) => this.node.warn(this.text(new ReportError('keptStore', { detail }))),
+    );
+    this.held = held;
+    const started = new Promise<void>((resolve) => {
+      this.RED.events.once('flows:started', () => resolve());
+    });
+    // What an earlier self received while closing goes out first, once the flows have started.
+    const resumed = held.resume(started);
+    const ready = Promise.all([source.ready, resumed]).then(() => undefined);
     const showIdle = () => {
       const { mode, intervalMs, path } = settings;
       const key = mode === 'poll' ? 'polling' : 'listening';
@@ -150,7 +177,7 @@ export class Receiver {
         pageSize: PAGE,
         fetch: (controller) => source.fetch(PAGE, controller),
         emit: (page) => source.emit(page),
-        ready: source.ready,
+        ready,
         listener: {
           idle: () => {
             unauthorized = false;
@@ -178,6 +205,8 @@ export class Receiver {
     const token = this.node.credentials?.token ?? '';
     const handler = webhookHandler({
       token,
+      // While closing, a push is answered 503: Infobip pushes it again later, to the node's next self.
+      accepting: () => !held.isClosing,
       read: (body) => source.read(body),
       expected: source.expected,
       emit: async (items) => {

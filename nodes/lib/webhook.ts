@@ -4,6 +4,8 @@ import type { Request, Response } from './routes';
 
 /** The largest body a push may have; Infobip pushes buckets far smaller. */
 export const MAX_BODY = '1mb';
+/** Seconds a push answered while the node closes is told to wait. */
+const CLOSING_RETRY_S = 10;
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 const parseJson = bodyParser.json({ limit: MAX_BODY, type: () => true });
 
@@ -16,6 +18,8 @@ export interface WebhookOptions<T> {
   expected: string;
   /** Emits the items; the push is answered 200 only after it resolved. */
   emit(items: T[]): Promise<void>;
+  /** False while the node closes: a push is then answered 503, to be pushed again. */
+  accepting?: () => boolean;
 }
 
 /**
@@ -48,6 +52,11 @@ export function webhookHandler<T>(options: WebhookOptions<T>): (req: Request, re
     const items = options.read(req.body);
     if (!items) {
       res.status(400).json({ error: `expected ${options.expected}` });
+      return;
+    }
+    if (options.accepting && !options.accepting()) {
+      res.setHeader('Retry-After', String(CLOSING_RETRY_S));
+      res.status(503).json({ error: 'restarting, push again later' });
       return;
     }
     await options.emit(items);

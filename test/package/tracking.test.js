@@ -188,6 +188,26 @@ describe('tracking sent messages for delivery reports, in real Node-RED processe
     reply.sent.messageId.should.equal(server.requests[0].answer.messages[0].messageId);
   });
 
+  it('a restart with a poll under way: the report fetched while stopping comes after the restart, with msg.sent', async function () {
+    const userDir = tempDir();
+    const contextStorage = { default: { module: 'memory' }, file: { module: 'localfilesystem' } };
+    const first = await start({ userDir, contextStorage });
+    await first.deploy(flow(server.baseUrl, { trackStore: 'file', mode: 'poll' }));
+    await sendOne(first, server);
+    // The next poll is answered in 3 s, with the report: stop Node-RED while it is under way.
+    const polls = server.reportPolls.length;
+    server.plannedReports.push({ delayMs: 3000 });
+    while (server.reportPolls.length === polls) await wait(50);
+    server.releaseReports();
+    await first.stop();
+    server.reports.length.should.equal(0);
+
+    const second = await start({ userDir, contextStorage });
+    const [report] = await seen(second, 1);
+    report.messageId.should.equal(server.requests[0].answer.messages[0].messageId);
+    report.sent.topic.should.equal('tracked across');
+  });
+
   it('without a persistent store, the report still comes after a restart, without msg.sent', async function () {
     const userDir = tempDir();
     const first = await start({ userDir });

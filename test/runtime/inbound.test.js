@@ -4,6 +4,7 @@
 const http = require('node:http');
 const should = require('should');
 const {
+  arrivalsAt,
   helper,
   binarySms,
   infobipAccount,
@@ -150,6 +151,24 @@ describe('infobip-sms-in', function () {
       await helper.setFlows(inboundFlow(server.baseUrl, { interval: 60, name: 'redeployed' }), 'nodes', CREDENTIALS);
       await until(() => replies.length === 1, 5000, 'the SMS fetched while closing');
       replies[0].messageId.should.equal('late-1');
+    });
+    it('a full deploy with a poll under way: the SMS fetched while closing is emitted by the next node', async function () {
+      const arrived = arrivalsAt('replies');
+      try {
+        await load({ interval: 1 });
+        await until(() => server.inboxPolls.length === 1, 3000, 'the first poll');
+        server.inbound.push(inbound('full-1'));
+        server.plannedInbox.push({ delayMs: 1500 });
+        await until(() => server.inboxPolls.length === 2, 3000, 'the second poll');
+        server.plannedInbox.push({ status: 200, body: { results: [] } });
+        await helper.setFlows(inboundFlow(server.baseUrl, { interval: 60, name: 'full' }), 'full', CREDENTIALS);
+        await until(() => arrived.length === 1, 5000, 'the SMS fetched while closing');
+        arrived[0].messageId.should.equal('full-1');
+        await wait(1000);
+        arrived.should.have.length(1);
+      } finally {
+        arrived.stop();
+      }
     });
     it('a bad setting: red status and an error at deploy, no polling', async function () {
       await load({ replyWindow: 'soon' });

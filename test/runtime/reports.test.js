@@ -4,6 +4,7 @@
 const http = require('node:http');
 const should = require('should');
 const {
+  arrivalsAt,
   helper,
   binarySms,
   infobipAccount,
@@ -188,6 +189,28 @@ describe('binary-sms-report', function () {
       await redeployed;
       await until(() => reports.length === 1, 8000, 'the report');
       reports[0].sent.topic.should.equal('sent while the report node restarts');
+    });
+    it('a full deploy with a poll under way: the report fetched while closing is emitted by the next node, with msg.sent', async function () {
+      const arrived = arrivalsAt('reports');
+      try {
+        await load({ interval: 1 }, { api: 'v3' });
+        await until(() => server.reportPolls.length === 1, 3000, 'the first poll');
+        server.holdReports = true;
+        send({ payload: 'ab', topic: 'across a full deploy' });
+        await until(() => sent.length === 1, 3000, 'the send');
+        server.plannedReports.push({ delayMs: 1500 });
+        await until(() => server.reportPolls.length >= 2, 3000, 'a poll under way');
+        server.releaseReports();
+        server.plannedReports.push({ status: 200, body: { results: [] } });
+        await helper.setFlows(reportFlow({ interval: 60, name: 'full' }, { api: 'v3' }), 'full', CREDENTIALS);
+        await until(() => arrived.length === 1, 5000, 'the report fetched while closing');
+        arrived[0].messageId.should.equal(sent[0].messageId);
+        arrived[0].sent.topic.should.equal('across a full deploy');
+        await wait(1000);
+        arrived.should.have.length(1);
+      } finally {
+        arrived.stop();
+      }
     });
     it('redeploying the account mid-poll: every report of the page Infobip handed out is emitted', async function () {
       await load({ interval: 1 });

@@ -193,7 +193,24 @@ function withRuntime({ api = 'v1' } = {}) {
   return env;
 }
 
+/**
+ * Every message that reaches the node `id`, across full deploys (which make new node objects,
+ * so a listener on the old one hears nothing): through Node-RED's onReceive hook. Call the
+ * returned stop() when done.
+ */
+function arrivalsAt(id) {
+  const { hooks } = requireFromNodeRed('@node-red/util');
+  const name = `onReceive.arrivals${Math.random().toString(36).slice(2)}`;
+  const arrived = [];
+  hooks.add(name, (event) => {
+    if (event.destination.id === id) arrived.push(event.msg);
+  });
+  arrived.stop = () => hooks.remove(name);
+  return arrived;
+}
+
 module.exports = {
+  arrivalsAt,
   helper,
   binarySms,
   infobipAccount,

@@ -58,6 +58,29 @@ describe('postRoute and webhookHandler', function () {
     (await post('{"items":[1]}')).status.should.equal(404);
   });
 
+  it('while the node closes, a push is answered 503 with Retry-After and nothing is emitted', async function () {
+    let accepting = true;
+    postRoute(
+      RED(),
+      node,
+      '/hook',
+      webhookHandler({
+        token: 'tok',
+        read: (body) => body.items,
+        expected: '{ "items": [...] }',
+        emit: async (items) => emitted.push(...items),
+        accepting: () => accepting,
+      }),
+      'no root',
+    );
+    (await post('{"items":[1]}')).status.should.equal(200);
+    accepting = false;
+    const refused = await post('{"items":[2]}');
+    refused.status.should.equal(503);
+    refused.headers.get('retry-after').should.equal('10');
+    emitted.should.eql([1]);
+  });
+
   it('runs httpNodeMiddleware first, as core http in does', async function () {
     const seen = [];
     const middleware = (req, _res, next) => {
