@@ -233,7 +233,7 @@ async function loadReports() {
  * read them all.
  */
 async function overdueTick() {
-  const { Tracker } = require('../dist/lib/tracker');
+  const { Tracker } = require('../dist/lib/track/tracker');
   const data = new Map();
   const context = {
     get: (key, _store, callback) => callback(null, data.get(key)),
@@ -261,7 +261,7 @@ async function overdueTick() {
 /** Heap of the account's tracking of 10,000 accepted messages (memory context store). */
 async function trackedBytes() {
   await loadReports();
-  const tracker = helper.getNode('acc1').account.tracker;
+  const tracker = helper.getNode('acc1').account.byId;
   await tracker.ready;
   await new Promise((resolve) => setTimeout(resolve, 200));
   const before = heapAfterGc();
@@ -328,8 +328,7 @@ async function pushInbound(numbers) {
     inboundFlow('http://127.0.0.1:9', { mode: 'webhook', wires: [['out']] }, {}, { to: '' }),
     { ...CREDENTIALS, in: { token: 'bench-token-0123456789' } },
   );
-  helper._sandbox.restore();
-  const lastSent = helper.getNode('acc1').account.lastSent;
+  const lastSent = helper.getNode('acc1').account.byNumber;
   await lastSent.ready;
   for (const to of numbers) {
     lastSent.track({ messageId: `sent-${to}`, to, at: Date.now(), sent: { topic: 'position?', to } });

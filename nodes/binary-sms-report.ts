@@ -1,9 +1,9 @@
 import type { Node, NodeAPI } from 'node-red';
 import type { AccountNode } from './lib/account';
-import { isReportPage } from './lib/client';
-import { ReportError } from './lib/errors';
-import { Receiver, ReceiverConfig, describe } from './lib/receiver';
-import { ReportMessages, watchOverdue } from './lib/reports';
+import { type DeliveryReport, isResultsPage } from './lib/http/infobip';
+import { ReceiveError } from './lib/errors';
+import { Receiver, ReceiverConfig, describe } from './lib/receive/receiver';
+import { ReportMessages, watchOverdue } from './lib/receive/reports';
 import { normaliseBaseUrl } from './lib/rules';
 
 interface ReportConfig extends ReceiverConfig {
@@ -19,12 +19,12 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const receiver = new Receiver(RED, this, 'binary-sms-report');
     const accountNode = RED.nodes.getNode(config.account) as AccountNode | null;
-    const problems: ReportError[] = [];
+    const problems: ReceiveError[] = [];
     const settings = receiver.readSettings(config, accountNode, DEFAULT_PATH, problems);
     const overdueMs = receiver.number('overdue', config.overdue, 0, problems) * 60_000;
     const publicText = settings.mode === 'webhook' ? (config.publicUrl ?? '').trim() : '';
     const publicUrl = publicText ? normaliseBaseUrl(publicText) : undefined;
-    if (publicText && !publicUrl) problems.push(new ReportError('publicUrl', { value: publicText }));
+    if (publicText && !publicUrl) problems.push(new ReceiveError('publicUrl', { value: publicText }));
     if (problems.length > 0 || !accountNode) {
       receiver.refuse(problems);
       return;
@@ -40,7 +40,7 @@ export = function register(RED: NodeAPI): void {
     }
     const routed = receiver.receive(settings, {
       fetch: (limit, controller) => account.fetchReports(limit, controller),
-      read: (body) => (isReportPage(body) ? body.results : undefined),
+      read: (body) => (isResultsPage<DeliveryReport>(body) ? body.results : undefined),
       expected: '{ "results": [ { "messageId": … }, … ] }',
       emit: (reports) => messages.emit(reports),
       count: () => messages.count,
@@ -49,7 +49,7 @@ export = function register(RED: NodeAPI): void {
 
     if (settings.mode !== 'webhook' || !publicUrl) return;
     if (account.api !== 'v3') {
-      this.warn(receiver.text(new ReportError('publicUrlV1')));
+      this.warn(receiver.text(new ReceiveError('publicUrlV1')));
     } else if (routed) {
       // Every v3 message sent through the account asks Infobip to push its reports here: no portal step.
       const token = this.credentials?.token ?? '';

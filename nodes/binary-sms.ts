@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { AccountNode } from './lib/account';
-import type { MessageResult, SendResult } from './lib/client';
+import type { SendResult } from './lib/http/infobip';
 import { SmsError, preview } from './lib/errors';
-import { OutputMessage, responseToMessages } from './lib/outputs';
-import { Tracker, sentOf } from './lib/tracker';
-import type { JobHandle, JobHooks } from './lib/job';
-import { NodeSettings, SendRequest, buildRequest, checkNodeSettings } from './lib/request';
+import { responseToMessages } from './lib/send/outputs';
+import { SendTracking } from './lib/track/policy';
+import type { JobHandle, JobHooks } from './lib/send/job';
+import { NodeSettings, SendRequest, buildRequest, checkNodeSettings } from './lib/send/request';
 import { NodeStatus, ThrottledStatus, showAfterStart } from './lib/status';
 
 type Send = (msg: NodeMessage) => void;
@@ -19,47 +19,6 @@ interface BinarySmsConfig extends NodeDef, NodeSettings {
 /** One SMS carries at most 140 bytes of user data, a User Data Header included. */
 const SMS_USER_DATA_BYTES = 140;
 const payloadBytes = (request: SendRequest) => (request.binary.hex.length + 1) / 3;
-
-const rejected = (message: OutputMessage) => (message.payload as MessageResult).status?.groupName === 'REJECTED';
-
-/**
- * Remembers each accepted message: for the account's report nodes (v1: ids are known only from
- * the answer), or, in a tracker by number, for its inbound nodes.
- */
-function trackAccepted(tracker: Tracker, messages: OutputMessage[]): void {
-  const at = Date.now();
-  for (const message of messages) {
-    if (!message.messageId || rejected(message)) continue;
-    tracker.track({ messageId: message.messageId, to: message.to, sent: sentOf(message), at });
-  }
-}
-
-/**
- * v3: remembers each destination (or only those named in `only`) under the id the node chose:
- * before the request goes out, so a report that comes before Infobip's answer, or after a
- * "delivery unknown", is tied to it; and, by number, when its delivery is unknown (then each
- * number's entry names its own id in `messageIds`). The input's properties are copied once for
- * all destinations, so a fan-out costs one copy, not one per destination.
- */
-function trackChosenIds(
-  tracker: Tracker,
-  msg: object,
-  request: SendRequest,
-  only?: readonly string[],
-  withOwnId = false,
-): void {
-  const at = Date.now();
-  const wanted = only && new Set(only);
-  const { to: _to, messageId: _id, messageIds: _ids, ...common } = sentOf(msg);
-  request.to.forEach((to, index) => {
-    if (wanted && !wanted.has(to)) return;
-    const messageId = request.messageIds![index];
-    const sent = withOwnId
-      ? { ...common, to, messageId, messageIds: { [to]: messageId } }
-      : { ...common, to, messageId };
-    tracker.track({ messageId, to, sent, at });
-  });
-}
 
 export = function register(RED: NodeAPI): void {
   function BinarySmsNode(this: Node, config: BinarySmsConfig): void {
@@ -115,30 +74,24 @@ export = function register(RED: NodeAPI): void {
       const statusCode = error instanceof SmsError ? error.statusCode : undefined;
       if (statusCode !== undefined) (msg as { statusCode?: number }).statusCode = statusCode;
       const reason = error instanceof SmsError ? error.statusReason : 'input';
-      const ids = request?.messageIds;
-      if (request && ids) {
+      if (request?.messageIds) {
         // An unreadable answer to a request that went out is as unknown as no answer.
         if (reason === 'unknown' || reason === 'badResponse') {
-          const idOf = new Map(request.to.map((to, index) => [to, ids[index]]));
-          (msg as { messageIds?: unknown }).messageIds = Object.fromEntries(unknownFor.map((to) => [to, idOf.get(to)]));
-          // It may have reached the device: a reply to it is still tied to it.
-          const byNumber = account?.lastSent;
-          if (byNumber) trackChosenIds(byNumber, msg, request, unknownFor, true);
+          (msg as { messageIds?: unknown }).messageIds = tracking.unknown(msg, request, unknownFor);
         } else {
-          const memory = tracker();
-          for (const id of ids) memory?.forget(id);
+          tracking.notSent(request);
         }
       }
       if (reason === 'http') {
         status.show('red', 'ring', () => RED._('binary-sms.status.failed.http', { status: statusCode ?? '' }));
       } else {
-        // Without parameters the editor translates the key itself, in the viewer's language.
-        status.show('red', 'ring', `binary-sms.status.failed.${reason}`);
+        // Translated here, so that a Status node gets words, as the editor shows them.
+        status.show('red', 'ring', () => RED._(`binary-sms.status.failed.${reason}`));
       }
       done(translate(error));
     };
 
-    const tracker = () => account?.tracker;
+    const tracking = new SendTracking(() => account ?? {});
 
     const hooks: JobHooks = {
       onRetryWait: (delayMs) =>
@@ -151,8 +104,7 @@ export = function register(RED: NodeAPI): void {
         if (!request.source || !account) return;
         request.messageIds = request.to.map(() => crypto.randomUUID());
         request.reportUrl = account.reportUrl;
-        const memory = tracker();
-        if (memory) trackChosenIds(memory, request.source, request);
+        tracking.beforeSend(request.source, request);
       },
     };
 
@@ -160,7 +112,7 @@ export = function register(RED: NodeAPI): void {
     let stopStartupStatus = () => {};
     if (!account || account.configError) {
       stopStartupStatus = showAfterStart(RED.events, () =>
-        status.show('red', 'ring', 'binary-sms.status.failed.account'),
+        status.show('red', 'ring', () => RED._('binary-sms.status.failed.account')),
       );
     } else if (settingProblems.length > 0) {
       stopStartupStatus = showAfterStart(RED.events, () => status.show('red', 'ring', () => settingProblems[0]));
@@ -185,14 +137,7 @@ export = function register(RED: NodeAPI): void {
       sent += messages.length;
       const bytes = payloadBytes(request);
       lastLongPayload = bytes > SMS_USER_DATA_BYTES ? bytes : 0;
-      const memory = tracker();
-      if (memory && !request.messageIds) trackAccepted(memory, messages);
-      if (memory && request.messageIds) {
-        for (const message of messages) if (rejected(message) && message.messageId) memory.forget(message.messageId);
-      }
-      // For inbound nodes: the last message each number was sent, so that its reply can be tied to it.
-      const byNumber = account?.lastSent;
-      if (byNumber) trackAccepted(byNumber, messages);
+      tracking.answered(request, messages);
       // One send() per message: Node-RED then clones none of them (each is already a copy).
       for (const message of messages) send(message);
       if (missing.length > 0) {

@@ -1,10 +1,10 @@
 import type { NodeAPI } from 'node-red';
 import { Account, AccountConfig, AccountNode, readAccountConfig } from './lib/account';
-import { InfobipClient } from './lib/client';
-import { instanceId, legacyOwner } from './lib/instance';
+import { InfobipClient } from './lib/http/client';
+import { instanceId, legacyOwner } from './lib/track/instance';
 import { CLOSE_GRACE_MS } from './lib/limits';
-import { Pipeline } from './lib/pipeline';
-import { Tracker } from './lib/tracker';
+import { Pipeline } from './lib/send/pipeline';
+import { Tracker } from './lib/track/tracker';
 
 /** A base URL that sends the key in clear text over the network (loopback is this machine). */
 const clearTextUrl = (baseUrl: string) =>

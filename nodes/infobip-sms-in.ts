@@ -1,9 +1,9 @@
 import type { Node, NodeAPI } from 'node-red';
 import type { AccountNode } from './lib/account';
-import { isInboundPage } from './lib/client';
-import type { ReportError } from './lib/errors';
-import { InboundMessages } from './lib/inbound';
-import { Receiver, ReceiverConfig } from './lib/receiver';
+import { type InboundSms, isResultsPage } from './lib/http/infobip';
+import type { ReceiveError } from './lib/errors';
+import { InboundMessages } from './lib/receive/inbound';
+import { Receiver, ReceiverConfig } from './lib/receive/receiver';
 
 interface InboundConfig extends ReceiverConfig {
   /** Minutes after a send within which a reply from its number carries it as msg.sent; 0 = off. */
@@ -18,7 +18,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const receiver = new Receiver(RED, this, 'infobip-sms-in');
     const accountNode = RED.nodes.getNode(config.account) as AccountNode | null;
-    const problems: ReportError[] = [];
+    const problems: ReceiveError[] = [];
     const settings = receiver.readSettings(config, accountNode, DEFAULT_PATH, problems);
     const replyWindowMs =
       receiver.number('replyWindow', config.replyWindow, DEFAULT_REPLY_WINDOW_MINUTES, problems) * 60_000;
@@ -34,7 +34,7 @@ export = function register(RED: NodeAPI): void {
     const messages = new InboundMessages(lastSent, replyWindowMs, (msg) => receiver.send(msg));
     receiver.receive(settings, {
       fetch: (limit, controller) => account.fetchInbound(limit, controller),
-      read: (body) => (isInboundPage(body) ? body.results : undefined),
+      read: (body) => (isResultsPage<InboundSms>(body) ? body.results : undefined),
       expected: '{ "results": [ { "messageId": …, "from": …, "text": … }, … ] }',
       emit: (items) => messages.emit(items),
       count: () => messages.count,

@@ -1,6 +1,6 @@
 // What the editor scripts share: Node-RED's editor API, as the page provides it.
 import type { EditorNodeInstance, EditorNodeProperties, EditorRED } from 'node-red';
-import { REPORT_NUMBERS, normaliseBaseUrl, normaliseRoutePath, parseReportNumber } from '../lib/rules';
+import { RECEIVER_NUMBERS, normaliseBaseUrl, normaliseRoutePath, parseReceiverNumber } from '../lib/rules';
 
 /** The editor's global RED, present before any node's script runs. */
 export const RED = (window as unknown as { RED: EditorRED }).RED;
@@ -54,8 +54,8 @@ export function webhookPathValid(this: { mode?: string }, value: string): boolea
 }
 
 /** A validator for a numeric setting of the report and inbound nodes, by the rule the runtime uses. */
-export const withinReceiverBounds = (name: keyof typeof REPORT_NUMBERS) => (value: string) =>
-  parseReportNumber(name, value).ok;
+export const withinReceiverBounds = (name: keyof typeof RECEIVER_NUMBERS) => (value: string) =>
+  parseReceiverNumber(name, value).ok;
 
 /**
  * The receiving part of the report and inbound dialogs: the mode select (polling or webhook)

@@ -1,12 +1,14 @@
 import type { Node, NodeDef } from 'node-red';
-import { type ClientOptions, type DeliveryReport, type InboundSms, InfobipClient } from './client';
+import { type ClientOptions, InfobipClient } from './http/client';
+import type { DeliveryReport, InboundSms } from './http/infobip';
 import { SmsError } from './errors';
-import { Job, JobHandle, JobHooks, JobListener } from './job';
+import { Job, JobHandle, JobHooks, JobListener } from './send/job';
 import { CLOSE_GRACE_MS } from './limits';
-import { Pipeline, PipelineOptions } from './pipeline';
-import type { SendRequest } from './request';
+import { Pipeline, PipelineOptions } from './send/pipeline';
+import type { SendRequest } from './send/request';
 import { ACCOUNT_NUMBERS, APIS, AccountNumber, Api, normaliseBaseUrl, parseAccountNumber } from './rules';
-import type { TrackBy, Tracker } from './tracker';
+import type { Memories } from './track/policy';
+import type { TrackBy, Tracker } from './track/tracker';
 
 export interface AccountConfig extends NodeDef {
   /** Infobip's API; absent on accounts saved before it existed, which keep v1. */
@@ -130,15 +132,15 @@ export interface AccountParts {
  * it. Closing lets sends and polls in flight finish within the grace period (a polled page is
  * gone from Infobip once answered), and starts no new ones.
  */
-export class Account {
+export class Account implements Memories {
   readonly configError?: SmsError;
   readonly trackStore?: string;
   /** The API the account sends through. */
   readonly api: Api;
   /** Present while a report node uses the account: remembers accepted messages by id. */
-  tracker?: Tracker;
+  byId?: Tracker;
   /** Present while an inbound node uses the account: remembers the last message sent to each number. */
-  lastSent?: Tracker;
+  byNumber?: Tracker;
   private readonly client: InfobipClient;
   private readonly pipeline: Pipeline;
   private readonly makeTracker: (by: TrackBy) => Tracker;
@@ -196,8 +198,8 @@ export class Account {
   useTracking(nodeId: string, by: TrackBy = 'messageId'): Tracker {
     this.users[by].add(nodeId);
     this.leaving[by].delete(nodeId);
-    if (by === 'number') return (this.lastSent ??= this.makeTracker(by));
-    return (this.tracker ??= this.makeTracker(by));
+    if (by === 'number') return (this.byNumber ??= this.makeTracker(by));
+    return (this.byId ??= this.makeTracker(by));
   }
 
   /**
@@ -234,8 +236,8 @@ export class Account {
     this.users[by].delete(nodeId);
     this.leaving[by].delete(nodeId);
     if (this.users[by].size > 0) return;
-    if (by === 'number') this.lastSent = undefined;
-    else this.tracker = undefined;
+    if (by === 'number') this.byNumber = undefined;
+    else this.byId = undefined;
   }
 
   /** The flows have started: nodes that closed for a restart and did not come back release their tracking. */

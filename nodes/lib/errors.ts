@@ -101,7 +101,7 @@ export class SendFailure extends SmsError {
  * A problem of a report node (its settings, or fetching reports), with its text at
  * `binary-sms-report.errors.<key>` in the catalogs.
  */
-export const REPORT_ERRORS = [
+export const RECEIVE_ERRORS = [
   'number',
   'path',
   'noAccount',
@@ -115,15 +115,15 @@ export const REPORT_ERRORS = [
   'publicUrl',
   'publicUrlV1',
 ] as const;
-export type ReportErrorKey = (typeof REPORT_ERRORS)[number];
+export type ReceiveErrorKey = (typeof RECEIVE_ERRORS)[number];
 
-export class ReportError extends Error {
+export class ReceiveError extends Error {
   constructor(
-    readonly key: ReportErrorKey,
+    readonly key: ReceiveErrorKey,
     readonly params: Record<string, string | number> = {},
   ) {
     super(key);
-    this.name = 'ReportError';
+    this.name = 'ReceiveError';
   }
 }
 

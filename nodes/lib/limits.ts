@@ -1,5 +1,5 @@
 /** How long Infobip keeps a message's reports on offer, and so how long we remember what was sent. */
-export const REPORT_WINDOW_MS = 48 * 3600 * 1000;
+export const INFOBIP_WINDOW_MS = 48 * 3600 * 1000;
 /** The longest delay setTimeout holds (2^31-1 ms); a longer one fires at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 /** How long closing waits for requests in flight; below Node-RED's 15 s close timeout. */

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { REPORT_WINDOW_MS } from './limits';
+import { INFOBIP_WINDOW_MS } from './limits';
 
 /**
  * A map that keeps at most `max` entries, each for the report window (48 hours) or the `ttl`
@@ -12,7 +12,7 @@ export function recentMap<V extends NonNullable<unknown>>(
 ): LRUCache<string, V> {
   return new LRUCache<string, V>({
     max,
-    ttl: REPORT_WINDOW_MS,
+    ttl: INFOBIP_WINDOW_MS,
     // Read the clock at call time, so that fake timers in unit tests reach it.
     perf: { now: () => performance.now() },
     dispose: onDrop

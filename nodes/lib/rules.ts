@@ -133,7 +133,7 @@ export function parseValidity(value: unknown): Check<number | undefined> {
 }
 
 /** Bounds of the numeric settings of the nodes that receive (report and inbound). */
-export const REPORT_NUMBERS = {
+export const RECEIVER_NUMBERS = {
   /** Seconds between polls. */
   interval: { min: 1, max: 86400, integer: false },
   /** Minutes without a report after which a message is overdue; 0 = off; reports are kept 48 h. */
@@ -150,8 +150,8 @@ export function parseAccountNumber(name: AccountNumber, value: unknown): Check<n
   return parseBounded(ACCOUNT_NUMBERS[name], value);
 }
 
-export function parseReportNumber(name: keyof typeof REPORT_NUMBERS, value: unknown): Check<number | undefined> {
-  return parseBounded(REPORT_NUMBERS[name], value);
+export function parseReceiverNumber(name: keyof typeof RECEIVER_NUMBERS, value: unknown): Check<number | undefined> {
+  return parseBounded(RECEIVER_NUMBERS[name], value);
 }
 
 /** A numeric setting as typed in the editor: undefined when empty, else a number within its bounds. */

@@ -236,7 +236,7 @@ describe('infobip-sms-in', function () {
     });
     it('off (0): no msg.sent, and the account tracks nothing by number', async function () {
       await load({ replyWindow: 0 });
-      should(helper.getNode('acc1').account.lastSent).be.undefined();
+      should(helper.getNode('acc1').account.byNumber).be.undefined();
       send({ payload: '01', to: '41793026727', topic: 'untracked' });
       await until(() => sent.length === 1, 3000, 'the send');
       server.receive('41793026727', 'OK');

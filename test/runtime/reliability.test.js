@@ -191,7 +191,7 @@ for (const api of APIS)
         const deadline = Date.now() + 2000;
         while (seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
         seen.should.not.be.empty();
-        seen[0].should.have.properties({ fill: 'red', text: 'binary-sms.status.failed.account' });
+        seen[0].should.have.properties({ fill: 'red', text: 'account not set up' });
       });
       it('invalid node settings show the first in a red status and one warning lists them all', async function () {
         await env.load({ from: 'MuchTooLongName', to: '12', dataCoding: 300 });

@@ -253,6 +253,16 @@ describe('binary-sms-report', function () {
       seen[0].should.have.properties({ fill: 'red' });
       seen[0].text.should.match(/Interval/);
     });
+    it('an account without its key: a Status node sees "account not set up", in words', async function () {
+      const flow = reportFlow();
+      flow.push({ id: 'watch', type: 'status', z: 'tab1', scope: ['rep'], wires: [['seen']] });
+      flow.push({ id: 'seen', type: 'helper', z: 'tab1' });
+      const seen = [];
+      await helper.load([infobipAccount, binarySms, binarySmsReport, catchNode, statusNode], flow, {});
+      helper.getNode('seen').on('input', (msg) => seen.push(msg.status));
+      await until(() => seen.length > 0, 2000, 'a status at the Status node');
+      seen[0].should.have.properties({ fill: 'red', text: 'account not set up' });
+    });
     it('close mid-poll: the poll under way ends, and no poll comes after close', async function () {
       server.plannedReports.push({ hang: true });
       await load();
@@ -297,7 +307,7 @@ describe('binary-sms-report', function () {
       helper.getNode('out').on('input', (msg) => sent.push(msg));
       send({ payload: 'ab' });
       await until(() => sent.length === 1, 3000, 'the output');
-      should(helper.getNode('acc1').account.tracker).be.undefined();
+      should(helper.getNode('acc1').account.byId).be.undefined();
       (
         await new Promise((resolve) =>
           helper
@@ -429,7 +439,7 @@ describe('binary-sms-report', function () {
       routes()
         .filter((layer) => String(layer.route?.path).startsWith('/reports'))
         .should.be.empty();
-      should(helper.getNode('acc1').account.tracker).be.undefined();
+      should(helper.getNode('acc1').account.byId).be.undefined();
     });
     it('a report pushed again is emitted once, also beyond twice the Track limit', async function () {
       await load(

@@ -2,7 +2,7 @@
 // Sends one request with the account's client in a process of its own, so that the test can
 // give it an environment (HTTPS_PROXY, NO_PROXY, NODE_EXTRA_CA_CERTS) that Node reads at start.
 //   node send-once.js '{"baseUrl": "...", "apiKey": "..."}'  →  prints the result as JSON.
-const { InfobipClient } = require('../../dist/lib/client');
+const { InfobipClient } = require('../../dist/lib/http/client');
 
 const { baseUrl, apiKey } = JSON.parse(process.argv[2]);
 const client = new InfobipClient({ api: 'v3', authType: 'apiKey', apiKey, baseUrl, timeoutMs: 10000, maxSockets: 1 });

@@ -1,7 +1,7 @@
 'use strict';
 // The HTTP client against the local Infobip stand-in: what it honours of the server's answers.
 require('should');
-const { InfobipClient } = require('../../dist/lib/client');
+const { InfobipClient } = require('../../dist/lib/http/client');
 const { InfobipTestServer } = require('../../dev/infobip-server');
 
 describe('InfobipClient', function () {

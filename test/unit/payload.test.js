@@ -1,7 +1,7 @@
 'use strict';
 require('should');
 const vm = require('node:vm');
-const { payloadToHex } = require('../../dist/lib/payload');
+const { payloadToHex } = require('../../dist/lib/send/payload');
 
 function refusal(payload) {
   try {

@@ -2,7 +2,7 @@
 // The send pipeline with fake timers: order, retries, the account's pauses and pace.
 const should = require('should');
 const FakeTimers = require('@sinonjs/fake-timers');
-const { Pipeline } = require('../../dist/lib/pipeline');
+const { Pipeline } = require('../../dist/lib/send/pipeline');
 const { SendFailure } = require('../../dist/lib/errors');
 
 const OK = { statusCode: 200, body: { messages: [] } };

@@ -1,6 +1,6 @@
 'use strict';
 const should = require('should');
-const { buildRequest, requestBody } = require('../../dist/lib/request');
+const { buildRequest, requestBody } = require('../../dist/lib/send/request');
 const rules = require('../../dist/lib/rules');
 
 const SETTINGS = { from: '', to: '41793026727', dataCoding: '0', esmClass: '0' };

@@ -2,8 +2,8 @@
 // The route helper and the webhook handler on a bare express app, as Node-RED's httpNode is one.
 const http = require('node:http');
 require('should');
-const { postRoute } = require('../../dist/lib/routes');
-const { webhookHandler } = require('../../dist/lib/webhook');
+const { postRoute } = require('../../dist/lib/receive/routes');
+const { webhookHandler } = require('../../dist/lib/receive/webhook');
 const { requireFromNodeRed } = require('../../dev/node-red-under-test');
 
 const express = requireFromNodeRed('express');

@@ -3,10 +3,10 @@
 // the backoff and Retry-After parsing.
 const should = require('should');
 const FakeTimers = require('@sinonjs/fake-timers');
-const { Poller } = require('../../dist/lib/poller');
+const { Poller } = require('../../dist/lib/receive/poller');
 const { ThrottledStatus } = require('../../dist/lib/status');
-const { backoffDelay } = require('../../dist/lib/backoff');
-const { parseRetryAfter } = require('../../dist/lib/client');
+const { backoffDelay } = require('../../dist/lib/send/backoff');
+const { parseRetryAfter } = require('../../dist/lib/http/client');
 const { SendFailure } = require('../../dist/lib/errors');
 
 describe('timed mechanisms (fake timers)', function () {

@@ -2,9 +2,9 @@
 // The account's memory of sent messages, over a context store, with fake timers.
 const should = require('should');
 const FakeTimers = require('@sinonjs/fake-timers');
-const { Tracker } = require('../../dist/lib/tracker');
-const { ReportMessages, SEEN_LIMIT, watchOverdue } = require('../../dist/lib/reports');
-const { InboundMessages } = require('../../dist/lib/inbound');
+const { Tracker } = require('../../dist/lib/track/tracker');
+const { ReportMessages, SEEN_LIMIT, watchOverdue } = require('../../dist/lib/receive/reports');
+const { InboundMessages } = require('../../dist/lib/receive/inbound');
 
 const HOUR = 3600_000;
 

@@ -1,6 +1,6 @@
-import { backoffDelay } from './backoff';
-import { SendFailure } from './errors';
-import { MAX_TIMER_MS } from './limits';
+import { backoffDelay } from '../send/backoff';
+import { SendFailure } from '../errors';
+import { MAX_TIMER_MS } from '../limits';
 
 /** What a poller tells its node about. */
 export interface PollListener {

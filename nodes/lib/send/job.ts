@@ -1,4 +1,4 @@
-import type { SendResult } from './client';
+import type { SendResult } from '../http/infobip';
 import type { SendRequest } from './request';
 
 export interface JobHooks {
@@ -15,7 +15,7 @@ export interface JobHandle {
   readonly settled: boolean;
 }
 
-type JobState = 'queued' | 'backingOff' | 'inFlight' | 'settled';
+type JobState = 'new' | 'queued' | 'backingOff' | 'inFlight' | 'settled';
 
 /**
  * One request on its way through the pipeline; it ends exactly once, with a response or an
@@ -23,7 +23,7 @@ type JobState = 'queued' | 'backingOff' | 'inFlight' | 'settled';
  * thousands of jobs, and a promise with its reactions costs several times a job's own size.)
  */
 export class Job implements JobHandle {
-  state: JobState = 'queued';
+  state: JobState = 'new';
   attempts = 0;
   networkFailures = 0;
   /** Consecutive 429/503 answers to this job, for its own backoff. */

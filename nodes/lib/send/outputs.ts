@@ -1,8 +1,5 @@
-import type { MessageResult, SendResult } from './client';
+import { type MessageResult, type SendResult, numberOf } from '../http/infobip';
 import type { SendRequest } from './request';
-
-/** The destination an entry of an answer is for: v1 names it `to`, v3 `destination`. */
-export const numberOf = (entry: MessageResult): string | undefined => entry.to ?? entry.destination;
 
 export interface OutputMessage {
   payload: unknown;

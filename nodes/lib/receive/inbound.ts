@@ -1,7 +1,7 @@
-import type { InboundSms } from './client';
-import { firstSightings } from './recent';
+import type { InboundSms } from '../http/infobip';
+import { firstSightings } from '../recent';
 import { SEEN_LIMIT } from './reports';
-import { type Tracker, numberKey } from './tracker';
+import { type Tracker, numberKey } from '../track/tracker';
 
 /** One output message per inbound SMS. */
 export interface InboundMessage {

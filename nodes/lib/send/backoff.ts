@@ -1,4 +1,4 @@
-import { MAX_BACKOFF_MS } from './limits';
+import { MAX_BACKOFF_MS } from '../limits';
 
 /**
  * The wait before attempt `attempt + 1` after `attempt` failures: exponential from `baseMs`,

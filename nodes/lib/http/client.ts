@@ -1,11 +1,12 @@
 import axios, { AxiosInstance, AxiosResponse } from 'axios';
 import { Agents, createAgents, proxyFailure, proxyFor } from './agent';
-import { SendFailure } from './errors';
-import { monotonicNow } from './limits';
+import { SendFailure } from '../errors';
+import { monotonicNow } from '../limits';
 import { Redactor } from './redact';
-import { splitAnswer } from './outputs';
-import { SendRequest, fieldOfProperty, requestBody } from './request';
-import type { Api } from './rules';
+import { splitAnswer } from '../send/outputs';
+import { SendRequest, fieldOfProperty, requestBody } from '../send/request';
+import type { Api } from '../rules';
+import { type DeliveryReport, type InboundSms, type SendResult, type SmsResponse, isResultsPage } from './infobip';
 
 export interface Credentials {
   authType: 'apiKey' | 'basic';
@@ -23,47 +24,6 @@ export interface ClientOptions extends Credentials {
   idleSocketMs?: number;
   /** The longest Retry-After a report poll honours (the account's Wait on 429). */
   maxPollWaitMs?: number;
-}
-
-/** One entry of `messages` in Infobip's answer, passed on untouched; v1 names the number `to`, v3 `destination`. */
-export interface MessageResult {
-  to?: string;
-  destination?: string;
-  messageId?: string;
-  smsCount?: number;
-  status: Record<string, unknown>;
-  [field: string]: unknown;
-}
-
-export interface SmsResponse {
-  bulkId?: string;
-  messages: MessageResult[];
-}
-
-/** One delivery report as Infobip sends it (pulled or pushed); passed on untouched. */
-export interface DeliveryReport {
-  messageId: string;
-  to?: string;
-  bulkId?: string;
-  status?: { groupName?: string; name?: string; [field: string]: unknown };
-  [field: string]: unknown;
-}
-
-/** One SMS a device sent to the account's number (pulled or pushed); passed on untouched. Text only. */
-export interface InboundSms {
-  messageId: string;
-  from?: string;
-  to?: string;
-  text?: string;
-  cleanText?: string;
-  keyword?: string;
-  receivedAt?: string;
-  [field: string]: unknown;
-}
-
-export interface SendResult {
-  statusCode: number;
-  body: SmsResponse;
 }
 
 /** Errors raised before a byte reached the server: no connection was ever made. */
@@ -147,12 +107,12 @@ export class InfobipClient {
    * returns must be emitted. Not queued behind sends: it has its own request slot.
    */
   fetchReports(limit: number, controller = new AbortController()): Promise<DeliveryReport[]> {
-    return this.fetchPage(PATHS[this.api].reports, isReportPage, limit, controller);
+    return this.fetchPage(PATHS[this.api].reports, isResultsPage<DeliveryReport>, limit, controller);
   }
 
   /** Fetches one page of inbound SMS; like reports, each is handed out once. */
   fetchInbound(limit: number, controller = new AbortController()): Promise<InboundSms[]> {
-    return this.fetchPage(INBOX_PATH, isInboundPage, limit, controller);
+    return this.fetchPage(INBOX_PATH, isResultsPage<InboundSms>, limit, controller);
   }
 
   private async fetchPage<T>(
@@ -320,28 +280,6 @@ function isSmsResponse(body: unknown): body is SmsResponse {
       entry.status !== null &&
       !Array.isArray(entry.status),
   );
-}
-
-/** A report: an object with a messageId; everything else may be missing (the API says so). */
-export function isDeliveryReport(value: unknown): value is DeliveryReport {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { messageId?: unknown }).messageId === 'string' &&
-    (value as { messageId: string }).messageId !== ''
-  );
-}
-
-/** `{ "results": [report, …] }`, as GET /sms/1/reports answers and a push carries. */
-export function isReportPage(body: unknown): body is { results: DeliveryReport[] } {
-  const results = (body as { results?: unknown } | null)?.results;
-  return Array.isArray(results) && results.every(isDeliveryReport);
-}
-
-/** `{ "results": [inbound SMS, …] }`, as GET /sms/1/inbox/reports answers and a push carries. */
-export function isInboundPage(body: unknown): body is { results: InboundSms[] } {
-  // An inbound SMS is, like a report, an object with a messageId; the rest is Infobip's.
-  return isReportPage(body);
 }
 
 /** The error text of either of Infobip's error bodies: `requestError.serviceException` or `{ errorCode, description }`. */

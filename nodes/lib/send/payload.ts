@@ -1,4 +1,4 @@
-import { SmsError, preview } from './errors';
+import { SmsError, preview } from '../errors';
 
 const HEX_PAIRS = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 const HEX_SEPARATORS = /[\s:,-]+/;

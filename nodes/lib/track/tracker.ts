@@ -1,6 +1,6 @@
 import type { LRUCache } from 'lru-cache';
-import { REPORT_WINDOW_MS } from './limits';
-import { recentMap } from './recent';
+import { INFOBIP_WINDOW_MS } from '../limits';
+import { recentMap } from '../recent';
 
 /** What Node-RED's context offers a node, in its callback form (works with every store). */
 export interface ContextLike {
@@ -258,7 +258,7 @@ export class Tracker {
 
 /** How much of the report window is left for a message accepted at `at` (epoch ms). */
 function remaining(at: number): number {
-  return REPORT_WINDOW_MS - (Date.now() - at);
+  return INFOBIP_WINDOW_MS - (Date.now() - at);
 }
 
 function isTracked(value: unknown): value is TrackedMessage {

@@ -1,11 +1,11 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { AccountNode } from './account';
-import { ReportError, SendFailure } from './errors';
+import type { AccountNode } from '../account';
+import { ReceiveError, SendFailure } from '../errors';
 import { HeldOutputs, type Output } from './held';
 import { Poller } from './poller';
 import { postRoute } from './routes';
-import { REPORT_NUMBERS, normaliseRoutePath, parseReportNumber } from './rules';
-import { NodeStatus, ThrottledStatus, showAfterStart } from './status';
+import { RECEIVER_NUMBERS, normaliseRoutePath, parseReceiverNumber } from '../rules';
+import { NodeStatus, ThrottledStatus, showAfterStart } from '../status';
 import { webhookHandler } from './webhook';
 
 /** Items per GET; a full page means more are waiting. */
@@ -94,7 +94,7 @@ export class Receiver {
     else this.node.send(output);
   }
 
-  text(error: ReportError): string {
+  text(error: ReceiveError): string {
     const params = { ...error.params };
     if (error.key === 'number') params.name = this.RED._(`${this.catalog}.label.${params.name}`);
     return this.RED._(`${this.catalog}.errors.${error.key}`, params);
@@ -110,12 +110,12 @@ export class Receiver {
     this.stops.push(showAfterStart(this.RED.events, show));
   }
 
-  /** Reads a numeric setting within REPORT_NUMBERS' bounds; a bad one is added to `problems` and `fallback` used. */
-  number(field: keyof typeof REPORT_NUMBERS, value: unknown, fallback: number, problems: ReportError[]): number {
-    const parsed = parseReportNumber(field, value);
+  /** Reads a numeric setting within RECEIVER_NUMBERS' bounds; a bad one is added to `problems` and `fallback` used. */
+  number(field: keyof typeof RECEIVER_NUMBERS, value: unknown, fallback: number, problems: ReceiveError[]): number {
+    const parsed = parseReceiverNumber(field, value);
     if (parsed.ok) return parsed.value ?? fallback;
-    const { min, max } = REPORT_NUMBERS[field];
-    problems.push(new ReportError('number', { name: field, value: parsed.value, min, max }));
+    const { min, max } = RECEIVER_NUMBERS[field];
+    problems.push(new ReceiveError('number', { name: field, value: parsed.value, min, max }));
     return fallback;
   }
 
@@ -124,24 +124,28 @@ export class Receiver {
     config: ReceiverConfig,
     account: AccountNode | null,
     defaultPath: string,
-    problems: ReportError[],
+    problems: ReceiveError[],
   ): ReceiverSettings {
     const mode = config.mode === 'webhook' ? 'webhook' : 'poll';
     const intervalMs = this.number('interval', config.interval, DEFAULT_INTERVAL_S, problems) * 1000;
     const path = normaliseRoutePath(config.path ?? defaultPath);
-    if (mode === 'webhook' && !path) problems.push(new ReportError('path', { value: config.path ?? '' }));
+    if (mode === 'webhook' && !path) problems.push(new ReceiveError('path', { value: config.path ?? '' }));
     const token = this.node.credentials?.token ?? '';
     if (mode === 'webhook' && token !== '' && token.length < MIN_TOKEN_LENGTH) {
-      problems.push(new ReportError('tokenShort', { length: token.length, min: MIN_TOKEN_LENGTH }));
+      problems.push(new ReceiveError('tokenShort', { length: token.length, min: MIN_TOKEN_LENGTH }));
     }
-    if (!account) problems.push(new ReportError('noAccount'));
-    else if (account.account.configError) problems.push(new ReportError('account'));
+    if (!account) problems.push(new ReceiveError('noAccount'));
+    else if (account.account.configError) problems.push(new ReceiveError('account'));
     return { mode, intervalMs, path: path ?? '', store: account?.account.trackStore };
   }
 
-  /** Settings that cannot work: a red status (the first problem) and one error naming them all. */
-  refuse(problems: ReportError[]): void {
-    const first = this.text(problems[0]);
+  /** Settings that cannot work: a red status (as binary-sms shows it) and one error naming them all. */
+  refuse(problems: ReceiveError[]): void {
+    const { RED, catalog } = this;
+    // As binary-sms shows it: "account not set up", else the first problem of the node's own settings.
+    const first = ['noAccount', 'account'].includes(problems[0].key)
+      ? () => RED._(`${catalog}.status.accountNotSetUp`)
+      : () => this.text(problems[0]);
     this.showOnceStarted(() => this.status.show('red', 'ring', first));
     this.node.error(problems.map((problem) => this.text(problem)).join('\n'));
   }
@@ -154,7 +158,7 @@ export class Receiver {
       this.node.context(),
       settings.store,
       (output) => this.node.send(output),
-      (detail) => this.node.warn(this.text(new ReportError('keptStore', { detail }))),
+      (detail) => this.node.warn(this.text(new ReceiveError('keptStore', { detail }))),
     );
     this.held = held;
     const started = new Promise<void>((resolve) => {
@@ -187,12 +191,12 @@ export class Receiver {
             status.show('yellow', 'ring', () =>
               RED._(`${catalog}.status.retrying`, { seconds: Math.ceil(delayMs / 1000) }),
             );
-            if (first) this.node.warn(this.text(new ReportError('pollFailed', { detail: describe(error) })));
+            if (first) this.node.warn(this.text(new ReceiveError('pollFailed', { detail: describe(error) })));
           },
           unauthorized: (code, first) => {
             unauthorized = true;
-            status.show('red', 'ring', `${catalog}.status.unauthorized`);
-            if (first) this.node.error(this.text(new ReportError('unauthorized', { status: code })));
+            status.show('red', 'ring', () => RED._(`${catalog}.status.unauthorized`));
+            if (first) this.node.error(this.text(new ReceiveError('unauthorized', { status: code })));
           },
         },
       });
@@ -214,15 +218,15 @@ export class Receiver {
         showIdle();
       },
     });
-    const route = postRoute(RED, this.node, settings.path, handler, this.text(new ReportError('noHttpRoot')));
+    const route = postRoute(RED, this.node, settings.path, handler, this.text(new ReceiveError('noHttpRoot')));
     if (!route) {
-      this.showOnceStarted(() => status.show('red', 'ring', `${catalog}.status.noHttpRoot`));
+      this.showOnceStarted(() => status.show('red', 'ring', () => RED._(`${catalog}.status.noHttpRoot`)));
       return false;
     }
     this.onClose(() => route.remove());
     if (!token) {
-      this.node.warn(this.text(new ReportError('noToken', { path: settings.path })));
-      this.showOnceStarted(() => status.show('yellow', 'ring', `${catalog}.status.noToken`));
+      this.node.warn(this.text(new ReceiveError('noToken', { path: settings.path })));
+      this.showOnceStarted(() => status.show('yellow', 'ring', () => RED._(`${catalog}.status.noToken`)));
     } else {
       this.showOnceStarted(showIdle);
     }

@@ -1,6 +1,6 @@
-import { SmsError, preview } from './errors';
+import { SmsError, preview } from '../errors';
 import { payloadToHex } from './payload';
-import { Api, cleanDestination, isValidSender, parseByteValue, parseValidity, splitDestinations } from './rules';
+import { Api, cleanDestination, isValidSender, parseByteValue, parseValidity, splitDestinations } from '../rules';
 
 /** What the editor stores on a binary-sms node; all optional fields may be empty strings. */
 export interface NodeSettings {

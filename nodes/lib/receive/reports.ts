@@ -1,6 +1,6 @@
-import type { DeliveryReport } from './client';
-import { firstSightings } from './recent';
-import type { TrackedMessage, Tracker } from './tracker';
+import type { DeliveryReport } from '../http/infobip';
+import { firstSightings } from '../recent';
+import type { TrackedMessage, Tracker } from '../track/tracker';
 
 /** Status groups after which no further report comes for a message. */
 const FINAL_GROUPS = new Set(['DELIVERED', 'UNDELIVERABLE', 'EXPIRED', 'REJECTED']);

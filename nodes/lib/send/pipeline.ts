@@ -1,8 +1,8 @@
-import type { SendResult } from './client';
+import type { SendResult } from '../http/infobip';
 import { backoffDelay } from './backoff';
-import { SendFailure, SmsError } from './errors';
+import { SendFailure, SmsError } from '../errors';
 import { Job, JobHandle, JobHooks, JobListener } from './job';
-import { monotonicNow } from './limits';
+import { monotonicNow } from '../limits';
 import { AdaptivePace } from './pace';
 import { type SendRequest, requestSize, scheduleOf } from './request';
 
@@ -47,6 +47,7 @@ export const MAX_BATCH_BYTES = 1024 * 1024;
 export class Pipeline {
   private readonly queue: (Job | undefined)[] = [];
   private queueHead = 0;
+  /** Jobs in the state 'queued'; changed only by setState and settle. */
   private queued = 0;
   private inFlight = 0;
   private nextStartAt = 0;
@@ -95,7 +96,6 @@ export class Pipeline {
     const job = handle as Job;
     job.cancelled = true;
     if (job.state === 'queued' || job.state === 'backingOff') {
-      if (job.state === 'queued') this.queued--;
       this.settle(job, new SmsError('closed'));
     }
   }
@@ -131,8 +131,7 @@ export class Pipeline {
   }
 
   private enqueue(job: Job, atFront = false): void {
-    job.state = 'queued';
-    this.queued++;
+    this.setState(job, 'queued');
     if (atFront && this.queueHead > 0) this.queue[--this.queueHead] = job;
     else if (atFront) this.queue.unshift(job);
     else this.queue.push(job);
@@ -155,10 +154,8 @@ export class Pipeline {
         this.queue.splice(0, this.queueHead);
         this.queueHead = 0;
       }
-      if (job?.state === 'queued') {
-        this.queued--;
-        return job;
-      }
+      // It stays counted as queued until it starts or ends.
+      if (job?.state === 'queued') return job;
     }
     return undefined;
   }
@@ -214,7 +211,7 @@ export class Pipeline {
     const controller = new AbortController();
     for (const job of batch) {
       if (job.attempts === 0) job.hooks.beforeSend?.(job.request);
-      job.state = 'inFlight';
+      this.setState(job, 'inFlight');
       job.attempts++;
       job.startedAt = startedAt;
       job.controller = controller;
@@ -329,7 +326,7 @@ export class Pipeline {
       const job = this.queue[i];
       if (job?.state !== 'queued') continue;
       this.holdBack(job, now);
-      if (this.heldTooLong(job, this.pausedUntil)) this.queued--;
+      this.heldTooLong(job, this.pausedUntil);
     }
   }
 
@@ -352,7 +349,7 @@ export class Pipeline {
   /** Sends the jobs again after `delayMs`, at the front of the queue, unless they ended meanwhile (closed). */
   private retryLater(jobs: Job[], delayMs: number): void {
     for (const job of jobs) {
-      job.state = 'backingOff';
+      this.setState(job, 'backingOff');
       job.hooks.onRetryWait?.(delayMs);
     }
     const timer = setTimeout(() => {
@@ -362,9 +359,17 @@ export class Pipeline {
     this.retryTimers.add(timer);
   }
 
+  /** Moves a job on; the count of queued jobs follows. */
+  private setState(job: Job, state: 'queued' | 'backingOff' | 'inFlight'): void {
+    if (job.state === 'queued') this.queued--;
+    if (state === 'queued') this.queued++;
+    job.state = state;
+  }
+
   /** Ends one job with an error of its own (one request's failure is shared by its jobs). */
   private settle(job: Job, error?: Error, response?: SendResult): void {
     if (job.state === 'settled') return;
+    if (job.state === 'queued') this.queued--;
     this.active.delete(job);
     const own = error instanceof SmsError ? error.forAttempts(job.attempts) : error;
     try {

@@ -1,0 +1,95 @@
+import type { MessageResult } from '../http/infobip';
+import type { OutputMessage } from '../send/outputs';
+import type { SendRequest } from '../send/request';
+import { type Tracker, sentOf } from './tracker';
+
+/** The account's two memories of sent messages, each present only while a node needs it. */
+export interface Memories {
+  /** By message id, for report nodes: reports tied to what was sent, overdue, "delivery unknown" resolved later. */
+  byId?: Tracker;
+  /** By number, for inbound nodes: the last message sent to each number, for its reply. */
+  byNumber?: Tracker;
+}
+
+const rejected = (message: OutputMessage) => (message.payload as MessageResult).status?.groupName === 'REJECTED';
+
+/**
+ * The one place that decides what the account remembers of a binary-sms node's messages, and when:
+ * - **by id**: on v3 under the ids the node chose, before the request goes out (so that a report
+ *   that outruns the answer, or follows a "delivery unknown", finds its message), forgotten again
+ *   when Infobip rejected it or it provably was not sent; on v1 once the answer names the ids,
+ *   accepted ones only. Reports, overdue and forgetting at a final report belong to this memory.
+ * - **by number**: the last message Infobip accepted for each number, and on v3 also one whose
+ *   delivery is unknown (it may have reached the device; its entry names its own id).
+ * The input's properties are copied once per message, not once per destination.
+ */
+export class SendTracking {
+  constructor(private readonly memories: () => Memories) {}
+
+  /** v3, just before the request first goes out with the node's ids. */
+  beforeSend(msg: object, request: SendRequest): void {
+    const { byId } = this.memories();
+    if (byId) trackChosenIds(byId, msg, request);
+  }
+
+  /** Infobip answered with these outputs (one per destination it listed). */
+  answered(request: SendRequest, outputs: OutputMessage[]): void {
+    const { byId, byNumber } = this.memories();
+    if (byId && !request.messageIds) trackAccepted(byId, outputs);
+    if (byId && request.messageIds) {
+      for (const output of outputs) if (rejected(output) && output.messageId) byId.forget(output.messageId);
+    }
+    if (byNumber) trackAccepted(byNumber, outputs);
+  }
+
+  /**
+   * v3: the delivery to `destinations` is unknown (no answer, an unreadable one, or no status for
+   * them). Returns their ids (destination → id) for msg.messageIds.
+   */
+  unknown(msg: object, request: SendRequest, destinations: readonly string[]): Record<string, string> {
+    const ids = request.messageIds!;
+    const idOf = new Map(request.to.map((to, index) => [to, ids[index]]));
+    const { byNumber } = this.memories();
+    if (byNumber) trackChosenIds(byNumber, msg, request, destinations, true);
+    return Object.fromEntries(destinations.map((to) => [to, idOf.get(to)!]));
+  }
+
+  /** v3: the request provably sent nothing (or was refused): its ids are forgotten. */
+  notSent(request: SendRequest): void {
+    const { byId } = this.memories();
+    for (const id of request.messageIds ?? []) byId?.forget(id);
+  }
+}
+
+/** Remembers each accepted message under the id Infobip's answer gave it. */
+function trackAccepted(tracker: Tracker, outputs: OutputMessage[]): void {
+  const at = Date.now();
+  for (const output of outputs) {
+    if (!output.messageId || rejected(output)) continue;
+    tracker.track({ messageId: output.messageId, to: output.to, sent: sentOf(output), at });
+  }
+}
+
+/**
+ * Remembers each destination of a v3 request (or only those in `only`) under the id the node
+ * chose; `withOwnId` adds msg.messageIds naming that destination's own id.
+ */
+function trackChosenIds(
+  tracker: Tracker,
+  msg: object,
+  request: SendRequest,
+  only?: readonly string[],
+  withOwnId = false,
+): void {
+  const at = Date.now();
+  const wanted = only && new Set(only);
+  const { to: _to, messageId: _id, messageIds: _ids, ...common } = sentOf(msg);
+  request.to.forEach((to, index) => {
+    if (wanted && !wanted.has(to)) return;
+    const messageId = request.messageIds![index];
+    const sent = withOwnId
+      ? { ...common, to, messageId, messageIds: { [to]: messageId } }
+      : { ...common, to, messageId };
+    tracker.track({ messageId, to, sent, at });
+  });
+}
