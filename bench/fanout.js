@@ -26,6 +26,7 @@ const {
   infobipAccount,
   catchNode,
   smsFlow,
+  reportFlow,
   CREDENTIALS,
 } = require('../test/support/runtime');
 const { requireFromNodeRed } = require('../dev/node-red-under-test');
@@ -43,15 +44,31 @@ const OVERDUE_TRACKED = 100_000;
 const REPORTS = 10000;
 const INBOUND = 10000;
 
+/**
+ * helper.load without the test helper's recording: it spies on every call of a node's
+ * send/status/log methods with sinon (on the prototype, and so on each wired node's own copy of
+ * send), which a
+ * user's Node-RED does not, and a spy keeps every call's arguments and stack. Those spies are
+ * removed so that only the nodes and Node-RED are measured.
+ */
+async function loadUnspied(nodes, flow, credentials) {
+  await helper.load(nodes, flow, credentials);
+  helper._sandbox.restore();
+  for (const { id } of flow) {
+    const node = helper.getNode(id);
+    // Node-RED copies the prototype's send (then the helper's spy) onto each wired node.
+    if (node && Object.prototype.hasOwnProperty.call(node, 'send') && node.send.getCall) {
+      node.send = Object.getPrototypeOf(node).send;
+    }
+  }
+}
+
 async function load(server, accountOverrides = {}) {
-  await helper.load(
+  await loadUnspied(
     [infobipAccount, binarySms, catchNode],
     smsFlow(server.baseUrl, { to: '' }, accountOverrides),
     CREDENTIALS,
   );
-  // The test helper records every call of a node's send/status/log methods with sinon; a user's
-  // Node-RED does not. Those spies are removed so that only the node and Node-RED are measured.
-  helper._sandbox.restore();
 }
 
 /** Resolves when `count` messages reached the `out` helper (or an error the `caught` one). */
@@ -100,8 +117,7 @@ const heldMessage = (seq) => ({
  * loop, as a flow makes them). `flow` is the node under test wired to the `out` helper.
  */
 async function heldBytes(nodes, flow) {
-  await helper.load(nodes, flow, CREDENTIALS);
-  helper._sandbox.restore();
+  await loadUnspied(nodes, flow, CREDENTIALS);
   await new Promise((resolve) => setTimeout(resolve, 200));
   const before = heapAfterGc();
   const node = helper.getNode('held');
@@ -194,6 +210,75 @@ async function soak(faultRate) {
   };
 }
 
+/** 180 s; MIX_SECONDS shortens it for a quick look. */
+const MIX_SECONDS = Number(process.env.MIX_SECONDS ?? 180);
+const MIX_RATE = 200;
+
+/**
+ * A steady 200 messages/s (1–3 destinations each) for 180 s through one v1 account (Parallel 8,
+ * Timeout 2 s, Retries 2) with a report node polling, at a stand-in that answers at random as an
+ * account shared with other systems does (FAULT_MIX in dev/infobip-server.js: 3 % 503, 2 % 429
+ * with Retry-After 1, 1 % reset, 1 % 400, 0.5 % hang, 0.5 % partial, 0.5 % junk), or never
+ * faulty: inputs ended per second during the feed, whether every input ended exactly once (its
+ * outputs, or its outputs so far and one error), and the heap after a full collection a third of
+ * the way in and at the end.
+ */
+async function soakMix(faulty) {
+  const child = fork(path.join(__dirname, 'server.js'), [], {
+    env: { ...process.env, API_KEY, FAULT_MIX: faulty ? '1' : '0' },
+  });
+  const server = await new Promise((resolve) => child.once('message', resolve));
+  const flow = reportFlow(server.baseUrl, { interval: 1 }, { concurrency: 8, timeout: 2, retries: 2 });
+  flow.find((node) => node.id === 'sms').to = '';
+  await loadUnspied([infobipAccount, binarySms, binarySmsReport, catchNode], flow, CREDENTIALS);
+  const inputs = new Map();
+  let endedInWindow = 0;
+  let feeding = true;
+  const record = (msg, field) => {
+    const input = inputs.get(msg.seq);
+    const wasEnded = input.errors > 0 || input.outputs === input.destinations;
+    input[field]++;
+    if (!wasEnded && feeding && (input.errors > 0 || input.outputs === input.destinations)) endedInWindow++;
+  };
+  helper.getNode('out').on('input', (msg) => record(msg, 'outputs'));
+  helper.getNode('caught').on('input', (msg) => record(msg, 'errors'));
+  const sms = helper.getNode('sms');
+  const total = MIX_RATE * MIX_SECONDS;
+  let seq = 0;
+  let heapAtThird;
+  await new Promise((resolve) => {
+    const feeder = setInterval(() => {
+      for (let i = 0; i < MIX_RATE / 20 && seq < total; i++) {
+        const destinations = 1 + (seq % 3);
+        const to = Array.from({ length: destinations }, (_, k) => String(41790000000 + ((seq * 3 + k) % 100000)));
+        inputs.set(seq, { destinations, outputs: 0, errors: 0 });
+        sms.receive({ payload: '0f c2', to, seq: seq++ });
+      }
+      if (heapAtThird === undefined && seq >= total / 3) heapAtThird = heapAfterGc();
+      if (seq >= total) {
+        clearInterval(feeder);
+        resolve();
+      }
+    }, 50);
+  });
+  feeding = false;
+  const isEnded = (input) => input.errors > 0 || input.outputs === input.destinations;
+  const deadline = Date.now() + 60_000;
+  while ([...inputs.values()].some((input) => !isEnded(input)) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const heapAtEnd = heapAfterGc();
+  const list = [...inputs.values()];
+  await helper.unload();
+  child.kill();
+  return {
+    perSecond: endedInWindow / MIX_SECONDS,
+    notEnded: list.filter((input) => !isEnded(input)).length,
+    endedOnce: list.every((input) => isEnded(input) && input.errors <= 1 && input.outputs <= input.destinations),
+    heapGrowth: heapAtEnd - heapAtThird,
+  };
+}
+
 async function burstRss(server) {
   await load(server);
   const done = arrivals(BURST);
@@ -223,8 +308,7 @@ async function loadReports() {
     path: '/infobip/reports',
     wires: [['out'], []],
   });
-  await helper.load([infobipAccount, binarySms, binarySmsReport, catchNode], flow, CREDENTIALS);
-  helper._sandbox.restore();
+  await loadUnspied([infobipAccount, binarySms, binarySmsReport, catchNode], flow, CREDENTIALS);
 }
 
 /**
@@ -323,7 +407,7 @@ const inboundBuckets = (numbers) =>
 
 /** The inbound node's webhook, each reply tied to one of 10,000 numbers the account sent to. */
 async function pushInbound(numbers) {
-  await helper.load(
+  await loadUnspied(
     [infobipAccount, binarySms, infobipSmsIn, catchNode],
     inboundFlow('http://127.0.0.1:9', { mode: 'webhook', wires: [['out']] }, {}, { to: '' }),
     { ...CREDENTIALS, in: { token: 'bench-token-0123456789' } },
@@ -354,8 +438,7 @@ async function pushInboundToCore(numbers) {
     { id: 'caught', type: 'helper', z: 'tab1' },
   ];
   // infobipAccount only so that httpNodeApp() is this load's app; the flow uses core nodes alone.
-  await helper.load([infobipAccount, httpInNode, functionNode], flow);
-  helper._sandbox.restore();
+  await loadUnspied([infobipAccount, httpInNode, functionNode], flow);
   return push('/core/inbound', inboundBuckets(numbers), INBOUND);
 }
 
@@ -408,7 +491,23 @@ async function main() {
     const steady = await soak(0);
     const blips = await soak(0.01);
     const overdue = await overdueTick();
-    const figures = { asString, asArray, held, burst, tracked, pushed, inbound, inboundCore, steady, blips, overdue };
+    const mixClean = await soakMix(false);
+    const mixFaulty = await soakMix(true);
+    const figures = {
+      asString,
+      asArray,
+      held,
+      burst,
+      tracked,
+      pushed,
+      inbound,
+      inboundCore,
+      steady,
+      blips,
+      overdue,
+      mixClean,
+      mixFaulty,
+    };
     if (process.send) process.send(figures);
     else console.log(figures);
   } finally {
@@ -417,7 +516,17 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+if (process.env.MIX_ONLY) {
+  helper
+    .startServer()
+    .then(async () => console.log({ clean: await soakMix(false), faulty: await soakMix(true) }))
+    .finally(() => helper.stopServer())
+    .catch((error) => {
+      console.error(error);
+      process.exit(1);
+    });
+} else
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });

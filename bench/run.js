@@ -351,8 +351,21 @@ async function main() {
     await batching(baseUrl, c.concurrency);
 
     const { message: fanout } = forked('fanout.js', [], {}, ['--expose-gc']);
-    const { asString, asArray, held, burst, tracked, pushed, inbound, inboundCore, steady, blips, overdue } =
-      await fanout;
+    const {
+      asString,
+      asArray,
+      held,
+      burst,
+      tracked,
+      pushed,
+      inbound,
+      inboundCore,
+      steady,
+      blips,
+      overdue,
+      mixClean,
+      mixFaulty,
+    } = await fanout;
     const soakRatio = blips.perSecond / steady.perSecond;
     const heldRatio = held.ours / held.core;
     const fanoutRatio = asArray.ms / asString.ms;
@@ -400,11 +413,27 @@ async function main() {
       );
     }
     console.log(`  with 503s / without = ${soakRatio.toFixed(2)} (target ≥ 0.9)`);
+    const mixRatio = mixFaulty.perSecond / mixClean.perSecond;
+    console.log(
+      'An account shared with other systems on a flaky network: 200 messages/s (1–3 destinations) for 180 s, v1, Parallel 8, Timeout 2 s, Retries 2, a report node polling',
+    );
+    for (const [name, run] of [
+      ['no faults', mixClean],
+      ['3 % 503, 2 % 429 (Retry-After 1), 1 % reset, 1 % 400, 0.5 % hang, partial and junk each', mixFaulty],
+    ]) {
+      console.log(
+        `  ${name}: ${run.perSecond.toFixed(0)} inputs ended/s, every input ended exactly once: ${run.endedOnce} (${run.notEnded} not ended), heap growth after the first third ${mb(run.heapGrowth)} MB`,
+      );
+    }
+    console.log(`  with faults / without = ${mixRatio.toFixed(2)} (target ≥ 0.9)`);
     const reliabilityMet =
       fanoutRatio <= 1.5 &&
       stall < 100 &&
       heldRatio <= 2 &&
       soakRatio >= 0.9 &&
+      mixRatio >= 0.9 &&
+      mixClean.endedOnce &&
+      mixFaulty.endedOnce &&
       inbound.maxStallMs < 100 &&
       steady.endedOnce &&
       blips.endedOnce &&

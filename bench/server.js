@@ -5,6 +5,7 @@ const { InfobipTestServer } = require('../dev/infobip-server');
 new InfobipTestServer({
   apiKey: process.env.API_KEY,
   faultRate: Number(process.env.FAULT_RATE ?? 0),
+  faultMix: process.env.FAULT_MIX === '1',
   ratePerSecond: Number(process.env.RATE_PER_SECOND ?? 0),
 })
   .start(0)

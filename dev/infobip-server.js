@@ -72,6 +72,25 @@ function serviceError(messageId, text) {
   return { requestError: { serviceException: { messageId, text } } };
 }
 
+const BLIP_503 = { status: 503, raw: '<html><body>503 Service Unavailable</body></html>', contentType: 'text/html' };
+/**
+ * What an account shared with other systems, behind a flaky network, answers now and then, with
+ * each answer's share of sends: 429s that other traffic caused, blips, resets, refusals, hangs,
+ * answers that list only some destinations, and junk.
+ */
+const FAULT_MIX = [
+  [0.03, BLIP_503],
+  [
+    0.02,
+    { status: 429, headers: { 'retry-after': '1' }, body: { errorCode: 'E429', description: 'Too many requests' } },
+  ],
+  [0.01, { resetAfterBody: true }],
+  [0.01, { status: 400, body: serviceError('BAD_REQUEST', 'Invalid destination address') }],
+  [0.005, { hang: true }],
+  [0.005, { partial: true }],
+  [0.005, { status: 200, raw: 'not json at all', contentType: 'text/plain' }],
+];
+
 class InfobipTestServer {
   /**
    * @param {{apiKey?: string, username?: string, password?: string, delayMs?: number,
@@ -98,6 +117,8 @@ class InfobipTestServer {
     this.lateAnswerMs = options.lateAnswerMs ?? 0;
     /** Share of sends answered 503 at random (0 to 1). */
     this.faultRate = options.faultRate ?? 0;
+    /** Answer sends with FAULT_MIX's faults at random (see randomFault). */
+    this.faultMix = options.faultMix ?? false;
     this.faults = 0;
     this.reportDelayMs = options.reportDelayMs ?? 1000;
     this.pushUrls = options.pushUrls ?? [];
@@ -240,6 +261,7 @@ class InfobipTestServer {
   }
 
   respond(req, res, record, behaviour) {
+    if (behaviour.hang) return;
     if (behaviour.resetAfterBody) {
       req.socket.destroy();
       return;
@@ -255,6 +277,8 @@ class InfobipTestServer {
       return;
     }
     const [statusCode, body] = this.answer(req, record);
+    // An answer that lists all destinations but the last: those get no status.
+    if (behaviour.partial && Array.isArray(body.messages)) body.messages.pop();
     const text = JSON.stringify(body);
     record.answer = JSON.parse(text);
     const write = () => {
@@ -266,11 +290,25 @@ class InfobipTestServer {
     else write();
   }
 
-  /** A 503 without Retry-After for a share `faultRate` of sends, as a load balancer's blip. */
+  /**
+   * A 503 without Retry-After for a share `faultRate` of sends, as a load balancer's blip; with
+   * `faultMix`, one of FAULT_MIX's answers for its share of sends instead.
+   */
   randomFault() {
+    if (this.faultMix) {
+      let draw = Math.random();
+      for (const [share, behaviour] of FAULT_MIX) {
+        if (draw < share) {
+          this.faults++;
+          return behaviour;
+        }
+        draw -= share;
+      }
+      return undefined;
+    }
     if (!(this.faultRate > 0) || Math.random() >= this.faultRate) return undefined;
     this.faults++;
-    return { status: 503, raw: '<html><body>503 Service Unavailable</body></html>', contentType: 'text/html' };
+    return BLIP_503;
   }
 
   /** The 429 of an account over its per-second limit, or undefined within it. */
