@@ -4,6 +4,7 @@
  * with a variant `<key>Retried` for when more than one attempt was made.
  */
 export const ERRORS = {
+  payloadMissing: 'input',
   payloadEmpty: 'input',
   payloadType: 'input',
   payloadHexCharacter: 'input',

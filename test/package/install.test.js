@@ -267,6 +267,10 @@ describe('the examples in a real Node-RED', function () {
     const text = (await bad.json()).error;
     text.should.match(/is not hex/);
     if (bad.status === 400) text.should.not.match(/msg\./);
+    const missing = await post({ to: ['41793026727'] });
+    const missingText = (await missing.json()).error;
+    if (missing.status === 400) missingText.should.startWith('"hex" is missing: give the bytes to send');
+    else missingText.should.match(/msg\.payload is missing/);
     infobip.requests.should.have.length(1);
     infobip.reset();
     infobip.plan({ status: 500, raw: 'down' });

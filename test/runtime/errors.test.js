@@ -31,7 +31,7 @@ for (const api of APIS)
         [
           'a missing payload',
           {},
-          /msg\.payload has type undefined: give a Buffer, a Uint8Array, an array of integers 0–255 or a hex string/,
+          /msg\.payload is missing: give the bytes to send as a Buffer, a Uint8Array, an array of integers 0–255 or a hex string/,
         ],
         ['an object payload', { payload: { a: 1 } }, /msg\.payload has type object/],
         ['a byte out of range', { payload: [1, 300] }, /msg\.payload\[1\] is 300: every byte must be an integer 0–255/],

@@ -19,6 +19,7 @@ export function payloadToHex(payload: unknown): string {
 }
 
 function payloadToBytes(payload: unknown): ArrayLike<number> {
+  if (payload === undefined || payload === null) throw new SmsError('payloadMissing');
   if (typeof payload === 'string') return hexStringToBytes(payload);
   if (ArrayBuffer.isView(payload)) {
     return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
