@@ -9,8 +9,15 @@ const path = require('node:path');
 const { ACCOUNT_FIELD_DEFAULTS } = require('../dist/lib/rules');
 const { startNodeRed } = require('../dev/red-process');
 const { InfobipTestServer } = require('../dev/infobip-server');
+const { withDemoDestinations, demoCurl } = require('../dev/demo');
 
 const root = path.resolve(__dirname, '..');
+/** Example 3's curl line, from its comment, on one line. */
+const curlLine = () => {
+  const flow = JSON.parse(fs.readFileSync(path.join(root, 'examples', '03 HTTP endpoint.json'), 'utf8'));
+  const comment = flow.find((node) => node.type === 'comment').info;
+  return /```\n(curl [\s\S]*?)\n```/.exec(comment)[1].replace(/ \\\n\s*/g, ' ');
+};
 const userDir = process.env.DEMO_DIR || path.join(root, '.demo');
 const port = Number(process.env.PORT ?? 1880);
 const EXAMPLES = [
@@ -64,12 +71,14 @@ async function main() {
   red.child.stdout.pipe(process.stdout);
   red.child.stderr.pipe(process.stderr);
 
+  const DEMO_ACCOUNT = 'demo-account';
   if (firstStart) {
     // One demo account for every example: each example file carries its own, so the others are
     // dropped and their nodes pointed at the one kept.
-    const DEMO_ACCOUNT = 'demo-account';
     const DEMO_TOKEN = require('node:crypto').randomBytes(16).toString('hex');
-    const flows = EXAMPLES.flatMap((file) => JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')))
+    const examples = EXAMPLES.flatMap((file) => JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')));
+    // The examples ship with To empty; the stand-in's demo numbers go in (a real account's numbers are the user's to set).
+    const flows = (realApi ? examples : withDemoDestinations(examples))
       .filter((node) => node.type !== 'infobip-account')
       .map((node) => (node.account ? { ...node, account: DEMO_ACCOUNT } : node))
       // The report node gets its reports pushed, with no portal step: every v3 message names this
@@ -89,6 +98,23 @@ async function main() {
       credentials: { apiKey: account.apiKey },
     });
     await red.deploy(flows);
+  } else if (!realApi) {
+    // Kept flows name the ports of the start that made them: keep them in step with this one's.
+    const { json: kept } = await red.request('GET', '/flows');
+    const demoPublicUrl = /^http:\/\/127\.0\.0\.1:\d+$/;
+    let changed = false;
+    const flows = kept.map((node) => {
+      if (node.id === DEMO_ACCOUNT && node.baseUrl !== account.baseUrl) {
+        changed = true;
+        return { ...node, baseUrl: account.baseUrl };
+      }
+      if (node.type === 'binary-sms-report' && demoPublicUrl.test(node.publicUrl ?? '') && node.publicUrl !== red.url) {
+        changed = true;
+        return { ...node, publicUrl: red.url };
+      }
+      return node;
+    });
+    if (changed) await red.deploy(flows);
   }
 
   console.log(`
@@ -110,7 +136,7 @@ async function main() {
        the inbound node's poll brings it: "device reply, with msg.sent" shows the reply with
        msg.sent, the command it answers (msg.sent.topic is "position?").
   5. From a terminal, example 3's endpoint sends what you POST:
-     curl -X POST ${red.url}/binary-sms -H 'content-type: application/json' -d '{"to": ["41793026727"], "hex": "0f c2 4a"}'
+     ${realApi ? curlLine().replace('http://NODE-RED', red.url) : demoCurl(curlLine(), red.url)}
 
   Ctrl-C stops Node-RED${realApi ? '' : ' and the test server'}.
 `);

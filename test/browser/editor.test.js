@@ -6,6 +6,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { startNodeRed } = require('../../dev/red-process');
 const { InfobipTestServer } = require('../../dev/infobip-server');
+const { withDemoDestinations } = require('../../dev/demo');
 const { userDirWithPackage, root } = require('../support/packed');
 const { MESSAGE_PROPERTIES } = require('../support/contract');
 
@@ -314,8 +315,8 @@ describe('the editor in a real browser', function () {
 
   it('example 4 in the editor: a click sends, and the Debug sidebar shows the statuses and the delivery reports', async function () {
     infobip.reportDelayMs = 300;
-    const example = JSON.parse(
-      fs.readFileSync(path.join(root, 'examples', '04 send and follow delivery reports.json'), 'utf8'),
+    const example = withDemoDestinations(
+      JSON.parse(fs.readFileSync(path.join(root, 'examples', '04 send and follow delivery reports.json'), 'utf8')),
     ).map((node) =>
       node.type === 'infobip-account'
         ? { ...node, name: 'Local test server', baseUrl: infobip.baseUrl, credentials: { apiKey: API_KEY } }
