@@ -83,9 +83,11 @@ describe('payloadToHex', function () {
     });
     it('refuses other types, naming the type', function () {
       refusal(42).should.eql({ key: 'payloadType', params: { type: 'number' } });
-      refusal(undefined).params.type.should.equal('undefined');
-      refusal(null).params.type.should.equal('null');
       refusal({ a: 1 }).params.type.should.equal('object');
+    });
+    it('says a payload that is not there is missing', function () {
+      refusal(undefined).should.eql({ key: 'payloadMissing', params: {} });
+      refusal(null).should.eql({ key: 'payloadMissing', params: {} });
     });
   });
 });
