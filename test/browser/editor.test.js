@@ -177,6 +177,8 @@ describe('the editor in a real browser', function () {
     await page.locator('#node-input-validity').fill('30');
     await page.locator('#node-input-name').click();
     (await marked('#node-input-validity')).should.be.false('#node-input-validity marked invalid');
+    // A v3 account takes Valid for: no warning.
+    (await page.locator('#node-input-validity-v1').isVisible()).should.be.false();
     await picture('edit-dialog.png', true);
     await page.locator('#node-dialog-ok').click();
     await page.locator('#node-input-from').waitFor({ state: 'detached' });
@@ -311,6 +313,45 @@ describe('the editor in a real browser', function () {
     (await page.locator('#infobip-sms-in-url').innerText()).should.equal('');
     await page.locator('#node-dialog-cancel').click();
     await page.locator('#node-input-mode').waitFor({ state: 'detached' });
+  });
+
+  it('the binary-sms dialog says that a v1 account cannot take Valid for', async function () {
+    await red.deploy([
+      { id: 'v1tab', type: 'tab', label: 'v1 account' },
+      {
+        id: 'v1acc',
+        type: 'infobip-account',
+        name: 'Old v1 account',
+        api: 'v1',
+        baseUrl: infobip.baseUrl,
+        authType: 'apiKey',
+      },
+      {
+        id: 'v1sms',
+        type: 'binary-sms',
+        z: 'v1tab',
+        name: 'v1 sender',
+        account: 'v1acc',
+        to: '',
+        validity: '10',
+        x: 200,
+        y: 100,
+        wires: [],
+      },
+    ]);
+    await page.reload();
+    await page.locator('.red-ui-palette-node[data-palette-type="binary-sms"]').waitFor({ state: 'attached' });
+    await page.locator('.red-ui-tab', { hasText: 'v1 account' }).first().click();
+    const placed = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group', { hasText: 'v1 sender' });
+    await placed.first().waitFor();
+    await openNodeDialog(placed.first(), '#node-input-validity');
+    (await page.locator('#node-input-validity-v1').isVisible()).should.be.true();
+    (await page.locator('#node-input-validity-v1').innerText()).should.match(/v1 API, which has no validity period/);
+    await page.locator('#node-input-validity').fill('');
+    await page.locator('#node-input-name').click();
+    (await page.locator('#node-input-validity-v1').isVisible()).should.be.false();
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-input-validity').waitFor({ state: 'detached' });
   });
 
   it('example 4 in the editor: a click sends, and the Debug sidebar shows the statuses and the delivery reports', async function () {
