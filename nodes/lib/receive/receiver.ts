@@ -162,7 +162,13 @@ export class Receiver {
     );
     this.held = held;
     const started = new Promise<void>((resolve) => {
-      this.RED.events.once('flows:started', () => resolve());
+      const onStarted = () => resolve();
+      this.RED.events.once('flows:started', onStarted);
+      // Closed before the flows started: resume() then sees the node closing and keeps what it holds.
+      this.onClose(() => {
+        this.RED.events.removeListener('flows:started', onStarted);
+        resolve();
+      });
     });
     // What an earlier self received while closing goes out first, once the flows have started.
     const resumed = held.resume(started);
