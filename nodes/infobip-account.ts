@@ -4,6 +4,7 @@ import { InfobipClient } from './lib/http/client';
 import { instanceId, legacyOwner } from './lib/track/instance';
 import { CLOSE_GRACE_MS } from './lib/limits';
 import { Pipeline } from './lib/send/pipeline';
+import { processMemory } from './lib/track/process-memory';
 import { Tracker } from './lib/track/tracker';
 
 /** A base URL that sends the key in clear text over the network (loopback is this machine). */
@@ -39,13 +40,15 @@ export = function register(RED: NodeAPI): void {
     // This instance, as its tracked entries record it: instances sharing a store keep their own.
     const userDir = (RED.settings as { userDir?: string }).userDir;
     const owner = instanceId(userDir);
+    const contextStorage = (RED.settings as { contextStorage?: object }).contextStorage;
+    const memory = contextStorage ? undefined : processMemory(this.id);
     this.account = new Account({
       client,
       pipeline,
       configError: settings.problems[0]?.error,
       trackStore: settings.trackStore,
       makeTracker: (by) =>
-        new Tracker(this.context(), settings.trackStore, {
+        new Tracker(memory ?? this.context(), settings.trackStore, {
           limit: settings.trackLimit,
           owner,
           formerOwners: [legacyOwner(userDir)],
@@ -57,8 +60,9 @@ export = function register(RED: NodeAPI): void {
     const flowsStarted = () => this.account.flowsStarted();
     RED.events.on('flows:started', flowsStarted);
 
-    this.on('close', (_removed: boolean, done: () => void) => {
+    this.on('close', (removed: boolean, done: () => void) => {
       RED.events.removeListener('flows:started', flowsStarted);
+      if (removed) memory?.drop();
       this.account.close(CLOSE_GRACE_MS).then(done, done);
     });
   }

@@ -212,6 +212,26 @@ describe('binary-sms-report', function () {
         arrived.stop();
       }
     });
+    it('a full deploy without context stores in settings.js: a later report still carries msg.sent', async function () {
+      const arrived = arrivalsAt('reports');
+      try {
+        await load({ interval: 1 }, { api: 'v3' });
+        server.holdReports = true;
+        send({ payload: 'ab', topic: 'before the deploy' });
+        await until(() => sent.length === 1, 3000, 'the send');
+        await helper.setFlows(
+          reportFlow({ interval: 1, name: 'after' }, { api: 'v3', name: 'after' }),
+          'full',
+          CREDENTIALS,
+        );
+        server.releaseReports();
+        await until(() => arrived.length === 1, 5000, 'the report');
+        arrived[0].messageId.should.equal(sent[0].messageId);
+        arrived[0].sent.topic.should.equal('before the deploy');
+      } finally {
+        arrived.stop();
+      }
+    });
     it('redeploying the account mid-poll: every report of the page Infobip handed out is emitted', async function () {
       await load({ interval: 1 });
       await until(() => server.reportPolls.length === 1, 3000, 'the first poll');
