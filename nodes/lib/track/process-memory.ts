@@ -10,7 +10,7 @@ const memories = new Map<string, Map<string, unknown>>();
  */
 export function processMemory(accountId: string): ContextLike & { drop(): void } {
   let data = memories.get(accountId);
-  if (!data) memories.set(accountId, (data = new Map()));
+  if (!data) memories.set(accountId, (data = new Map<string, unknown>()));
   const kept = data;
   return {
     get: (key, _store, callback) => callback(null, kept.get(key)),
