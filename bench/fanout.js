@@ -95,6 +95,34 @@ async function fanOut(server, to) {
   return { ms, maxStallMs: stalls.max / 1e6 };
 }
 
+/**
+ * One v3 message to 10,000 numbers whose answer never comes in time (the stand-in answers after
+ * 3 s, the account waits 1 s): the time from the send to its "delivery unknown" error and the heap
+ * it leaves (after a full collection), with an inbound node on the account (every number is then
+ * remembered for its reply) or without one.
+ */
+async function unknownFanOut(numbers, withInbound) {
+  const child = fork(path.join(__dirname, 'server.js'), [], { env: { ...process.env, API_KEY, DELAY_MS: '3000' } });
+  const server = await new Promise((resolve) => child.once('message', resolve));
+  const account = { api: 'v3', timeout: 1 };
+  const flow = withInbound
+    ? inboundFlow(server.baseUrl, { interval: 3600 }, account, { to: '' })
+    : smsFlow(server.baseUrl, { to: '' }, account);
+  await loadUnspied([infobipAccount, binarySms, infobipSmsIn, catchNode], flow, CREDENTIALS);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const before = heapAfterGc();
+  const failed = new Promise((resolve) => helper.getNode('caught').once('input', resolve));
+  const started = process.hrtime.bigint();
+  helper.getNode('sms').receive({ payload: '0f c2 4a', to: numbers, topic: 'unknown fan-out' });
+  const error = await failed;
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const heap = heapAfterGc() - before;
+  const remembered = Object.keys(error.messageIds ?? {}).length;
+  await helper.unload();
+  child.kill();
+  return { ms, heap, remembered };
+}
+
 function heapAfterGc() {
   global.gc();
   global.gc();
@@ -491,6 +519,8 @@ async function main() {
     const steady = await soak(0);
     const blips = await soak(0.01);
     const overdue = await overdueTick();
+    const unknownPlain = await unknownFanOut(numbers, false);
+    const unknownInbound = await unknownFanOut(numbers, true);
     const mixClean = await soakMix(false);
     const mixFaulty = await soakMix(true);
     const figures = {
@@ -505,6 +535,8 @@ async function main() {
       steady,
       blips,
       overdue,
+      unknownPlain,
+      unknownInbound,
       mixClean,
       mixFaulty,
     };
@@ -519,7 +551,12 @@ async function main() {
 if (process.env.MIX_ONLY) {
   helper
     .startServer()
-    .then(async () => console.log({ clean: await soakMix(false), faulty: await soakMix(true) }))
+    .then(async () => {
+      if (process.env.MIX_ONLY === 'unknown') {
+        const numbers = Array.from({ length: DESTINATIONS }, (_, i) => String(41790000000 + i));
+        console.log({ plain: await unknownFanOut(numbers, false), inbound: await unknownFanOut(numbers, true) });
+      } else console.log({ clean: await soakMix(false), faulty: await soakMix(true) });
+    })
     .finally(() => helper.stopServer())
     .catch((error) => {
       console.error(error);

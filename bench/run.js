@@ -363,6 +363,8 @@ async function main() {
       steady,
       blips,
       overdue,
+      unknownPlain,
+      unknownInbound,
       mixClean,
       mixFaulty,
     } = await fanout;
@@ -413,6 +415,15 @@ async function main() {
       );
     }
     console.log(`  with 503s / without = ${soakRatio.toFixed(2)} (target ≥ 0.9)`);
+    const unknownTime = unknownInbound.ms / unknownPlain.ms;
+    const unknownHeap = unknownInbound.heap / unknownPlain.heap;
+    console.log('One v3 message to 10,000 numbers whose answer never comes in time (Timeout 1 s)');
+    console.log(
+      `  to its "delivery unknown" error: ${unknownPlain.ms.toFixed(0)} ms without an inbound node, ${unknownInbound.ms.toFixed(0)} ms with one (every number remembered for its reply); ratio ${unknownTime.toFixed(2)} (target ≤ 2)`,
+    );
+    console.log(
+      `  heap it leaves: ${mb(unknownPlain.heap)} MB without, ${mb(unknownInbound.heap)} MB with (${((unknownInbound.heap - unknownPlain.heap) / unknownInbound.remembered).toFixed(0)} bytes per remembered number); ratio ${unknownHeap.toFixed(2)} (target ≤ 2)`,
+    );
     const mixRatio = mixFaulty.perSecond / mixClean.perSecond;
     console.log(
       'An account shared with other systems on a flaky network: 200 messages/s (1–3 destinations) for 180 s, v1, Parallel 8, Timeout 2 s, Retries 2, a report node polling',

@@ -6,6 +6,7 @@ new InfobipTestServer({
   apiKey: process.env.API_KEY,
   faultRate: Number(process.env.FAULT_RATE ?? 0),
   faultMix: process.env.FAULT_MIX === '1',
+  delayMs: Number(process.env.DELAY_MS ?? 0),
   ratePerSecond: Number(process.env.RATE_PER_SECOND ?? 0),
 })
   .start(0)

@@ -72,7 +72,8 @@ function trackAccepted(tracker: Tracker, outputs: OutputMessage[]): void {
 
 /**
  * Remembers each destination of a v3 request (or only those in `only`) under the id the node
- * chose; `withOwnId` adds msg.messageIds naming that destination's own id.
+ * chose, all sharing one copy of the message; `withOwnId` adds msg.messageIds naming that
+ * destination's own id when its entry is handed out.
  */
 function trackChosenIds(
   tracker: Tracker,
@@ -83,13 +84,11 @@ function trackChosenIds(
 ): void {
   const at = Date.now();
   const wanted = only && new Set(only);
+  // One copy for every destination: each entry adds its own to and id when it is handed out.
   const { to: _to, messageId: _id, messageIds: _ids, ...common } = sentOf(msg);
+  const shared = withOwnId ? 'ids' : 'to';
   request.to.forEach((to, index) => {
     if (wanted && !wanted.has(to)) return;
-    const messageId = request.messageIds![index];
-    const sent = withOwnId
-      ? { ...common, to, messageId, messageIds: { [to]: messageId } }
-      : { ...common, to, messageId };
-    tracker.track({ messageId, to, sent, at });
+    tracker.track({ messageId: request.messageIds![index], to, sent: common, shared, at });
   });
 }

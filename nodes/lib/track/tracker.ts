@@ -15,6 +15,12 @@ export interface TrackedMessage {
   to: string;
   /** The output message's plain-JSON properties, without payload, parts, req and res. */
   sent: Record<string, unknown>;
+  /**
+   * Set when `sent` is one object shared by every destination of a fan-out (one copy, not one per
+   * destination): handing it out adds this entry's `to` and `messageId`, and with 'ids' also
+   * `messageIds` naming this destination's own id.
+   */
+  shared?: 'to' | 'ids';
   /** When Infobip accepted it (ms since epoch: it must mean the same after a restart). */
   at: number;
   /** The Node-RED instance that sent it; only it checks the message for overdue. */
@@ -111,7 +117,7 @@ export class Tracker {
     const entry = await this.read(key);
     if (entry === STORE_FAILED) return undefined;
     if (entry === undefined) this.index.delete(key);
-    return entry && { ...entry, sent: structuredClone(entry.sent) };
+    return entry && handedOut(entry);
   }
 
   /** Notes that a report came for a message (v3 keeps it for later reports of the same message). */
@@ -150,7 +156,7 @@ export class Tracker {
       } else if (!entry.overdue && !entry.reported) {
         entry.overdue = true;
         this.write(messageId, entry);
-        due.push({ ...entry, sent: structuredClone(entry.sent) });
+        due.push(handedOut(entry));
       }
     }
     return due;
@@ -254,6 +260,18 @@ export class Tracker {
       for (const [key, at] of meanwhile) this.pending.set(key, at);
     }
   }
+}
+
+/** A copy of an entry to hand out, with what was sent as that destination's own. */
+function handedOut(entry: TrackedMessage): TrackedMessage {
+  const sent = structuredClone(entry.sent);
+  if (entry.shared) {
+    sent.to = entry.to;
+    sent.messageId = entry.messageId;
+    if (entry.shared === 'ids') sent.messageIds = { [entry.to]: entry.messageId };
+  }
+  const { shared: _shared, ...copy } = entry;
+  return { ...copy, sent };
 }
 
 /** How much of the report window is left for a message accepted at `at` (epoch ms). */
