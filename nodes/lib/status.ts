@@ -59,6 +59,11 @@ export class ThrottledStatus {
  */
 export function showAfterStart(events: NodeJS.EventEmitter, show: () => void): () => void {
   show();
-  events.once('flows:started', show);
-  return () => events.removeListener('flows:started', show);
+  return afterFlowsStarted(events, show);
+}
+
+/** Runs `then` once, when the flows have next started. Returns the function that cancels it. */
+export function afterFlowsStarted(events: NodeJS.EventEmitter, then: () => void): () => void {
+  events.once('flows:started', then);
+  return () => events.removeListener('flows:started', then);
 }

@@ -1,13 +1,8 @@
 import type { NodeMessage } from 'node-red';
+import type { ContextLike } from '../track/tracker';
 
 /** What node.send takes: one message, or one entry per output (null for none). */
 export type Output = NodeMessage | (NodeMessage | null)[];
-
-/** A node's context in its callback form (works with every store). */
-export interface NodeContextLike {
-  get(key: string, store: string | undefined, callback: (error: Error | null, value?: unknown) => void): void;
-  set(key: string, value: unknown, store: string | undefined, callback: (error: Error | null) => void): void;
-}
 
 const KEY = 'heldOutputs';
 /**
@@ -30,7 +25,7 @@ export class HeldOutputs {
 
   constructor(
     private readonly nodeId: string,
-    private readonly context: NodeContextLike,
+    private readonly context: Pick<ContextLike, 'get' | 'set'>,
     private readonly store: string | undefined,
     private readonly sendNow: (output: Output) => void,
     private readonly warn: (detail: string) => void,

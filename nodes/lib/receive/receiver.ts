@@ -5,7 +5,7 @@ import { HeldOutputs, type Output } from './held';
 import { Poller } from './poller';
 import { postRoute } from './routes';
 import { RECEIVER_NUMBERS, normaliseRoutePath, parseReceiverNumber } from '../rules';
-import { NodeStatus, ThrottledStatus, showAfterStart } from '../status';
+import { NodeStatus, ThrottledStatus, afterFlowsStarted, showAfterStart } from '../status';
 import { webhookHandler } from './webhook';
 
 /** Items per GET; a full page means more are waiting. */
@@ -162,11 +162,10 @@ export class Receiver {
     );
     this.held = held;
     const started = new Promise<void>((resolve) => {
-      const onStarted = () => resolve();
-      this.RED.events.once('flows:started', onStarted);
+      const cancel = afterFlowsStarted(RED.events, resolve);
       // Closed before the flows started: resume() then sees the node closing and keeps what it holds.
       this.onClose(() => {
-        this.RED.events.removeListener('flows:started', onStarted);
+        cancel();
         resolve();
       });
     });

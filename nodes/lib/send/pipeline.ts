@@ -100,7 +100,11 @@ export class Pipeline {
     }
   }
 
-  /** Cancels the jobs, waits up to `graceMs` for those in flight, then aborts what is left. */
+  /**
+   * Cancels the jobs and waits up to `graceMs` for those in flight; then a request carrying only
+   * cancelled jobs is aborted, and a cancelled job in a request that others still need ends
+   * "delivery unknown" while the request goes on.
+   */
   async closeJobs(handles: Iterable<JobHandle>, graceMs: number): Promise<void> {
     const list = [...handles] as Job[];
     list.forEach((job) => this.cancel(job));
