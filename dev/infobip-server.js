@@ -168,6 +168,13 @@ class InfobipTestServer {
     this.inboundMade = [];
     /** Every GET /sms/1/inbox/reports: { url, at, answered }. */
     this.inboxPolls = [];
+    /** Concatenated messages as a handset reassembles them: see `reassemble`. */
+    this.longMessages = [];
+    this.assembling = new Map();
+    /** Parts (by 1-based index, in every concatenated message) whose report is UNDELIVERABLE, or never made. */
+    this.partFaults = new Map();
+    /** Why each header a handset could not read was unreadable. */
+    this.malformedHeaders = [];
   }
 
   /**
@@ -370,8 +377,15 @@ class InfobipTestServer {
     const entries = [];
     for (const message of record.body.messages) {
       const messageCount = Math.max(1, Math.ceil(message.content.hex.split(' ').length / 140));
+      const userData = readUserData(message.content);
+      if (userData.malformed) this.malformedHeaders.push(userData.malformed);
       for (const destination of message.destinations) {
+        if (userData.concat && !destination.to.startsWith(REJECTED_PREFIX)) {
+          this.reassemble(destination.to, message.sender, userData, record);
+        }
         entries.push({
+          part: userData.concat,
+          data: userData.data,
           messageId: destination.messageId ?? crypto.randomUUID(),
           status: destination.to.startsWith(REJECTED_PREFIX) ? REJECTED : PENDING,
           destination: destination.to,
@@ -421,13 +435,26 @@ class InfobipTestServer {
         else this.deliverReports(reports);
       }
     };
-    const first = accepted.map((entry) => [
-      entry,
-      report(entry, entry.destination === TWICE_REPORTED ? REPORT_STATUSES[3] : reportStatus(entry.destination)),
-    ]);
+    const fault = (entry) => entry.part && this.partFaults.get(entry.part.index);
+    const first = accepted
+      .filter((entry) => fault(entry) !== 'silent')
+      .map((entry) => [
+        entry,
+        report(
+          entry,
+          fault(entry) === 'undeliverable'
+            ? REPORT_STATUSES[2]
+            : entry.destination === TWICE_REPORTED
+              ? REPORT_STATUSES[3]
+              : reportStatus(entry.destination),
+        ),
+      ]);
     deliver(first);
+    // A device answers a concatenated message once, with the first byte of its data.
     this.replyFromDevices(
-      first.map(([entry, made]) => ({ to: entry.destination, hex: entry.hex, status: made.status })),
+      first
+        .filter(([entry]) => !entry.part || entry.part.index === 1)
+        .map(([entry, made]) => ({ to: entry.destination, hex: entry.data, status: made.status })),
     );
     const twice = accepted.filter((entry) => entry.destination === TWICE_REPORTED);
     if (twice.length > 0) {
@@ -435,6 +462,33 @@ class InfobipTestServer {
         deliver(twice.map((entry) => [entry, report(entry, REPORT_STATUSES.delivered)])),
       );
     }
+  }
+
+  /**
+   * Collects the parts of concatenated messages by destination, sender, reference and count, as a
+   * handset does; a complete one goes to `longMessages`: { to, reference, referenceBits, count,
+   * elements (the other header elements, hex), data (hex), inOrder, requests (how many carried it) }.
+   */
+  reassemble(to, sender, { concat, elements, data }, record) {
+    const key = [to, sender ?? '', concat.referenceBits, concat.reference, concat.count].join('|');
+    const message = this.assembling.get(key) ?? {
+      to,
+      reference: concat.reference,
+      referenceBits: concat.referenceBits,
+      count: concat.count,
+      elements,
+      parts: [],
+      inOrder: true,
+      records: new Set(),
+    };
+    this.assembling.set(key, message);
+    if (message.parts.length + 1 !== concat.index) message.inOrder = false;
+    message.parts[concat.index - 1] = data;
+    message.records.add(record);
+    if (message.parts.filter((part) => part !== undefined).length < concat.count) return;
+    this.assembling.delete(key);
+    const { parts, records, ...rest } = message;
+    this.longMessages.push({ ...rest, data: parts.join(' '), requests: records.size });
   }
 
   /** Makes the delivery reports of an accepted send, as Infobip would later. */
@@ -592,6 +646,48 @@ class InfobipTestServer {
   }
 }
 
+/**
+ * A message's user data as a handset reads it: with UDHI (esmClass 64) a header of elements,
+ * its concatenation element (8- or 16-bit reference) apart. More than one SMS with a header is a
+ * `problem` (refused); a header a handset cannot read is `malformed` (sent on, as Infobip would).
+ */
+function readUserData(content) {
+  const bytes = content.hex.split(' ').map((pair) => parseInt(pair, 16));
+  const udhi = ((content.esmClass ?? 0) & 64) !== 0;
+  if (bytes.length > 140 && udhi) {
+    return { problem: `user data of ${bytes.length} octets with a header: one SMS carries 140` };
+  }
+  if (!udhi) return { data: content.hex };
+  const malformed = (reason) => ({ malformed: reason, data: content.hex });
+  const end = 1 + bytes[0];
+  if (end > bytes.length) return malformed(`header length ${bytes[0]} exceeds the user data`);
+  const elements = [];
+  let concat;
+  for (let at = 1; at < end;) {
+    const [id, length] = [bytes[at], bytes[at + 1]];
+    if (length === undefined || at + 2 + length > end) return malformed(`element at octet ${at} exceeds the header`);
+    const body = bytes.slice(at + 2, at + 2 + length);
+    if ((id === 0 && length === 3) || (id === 8 && length === 4)) {
+      if (concat) return malformed('two concatenation elements');
+      const wide = id === 8;
+      const [reference, count, index] = wide ? [body[0] * 256 + body[1], body[2], body[3]] : body;
+      if (count < 1 || index < 1 || index > count) return malformed(`concatenation part ${index} of ${count}`);
+      concat = { reference, referenceBits: wide ? 16 : 8, count, index };
+    } else {
+      elements.push(
+        bytes
+          .slice(at, at + 2 + length)
+          .map(hexOf)
+          .join(' '),
+      );
+    }
+    at += 2 + length;
+  }
+  return { concat, elements, data: bytes.slice(end).map(hexOf).join(' ') };
+}
+
+const hexOf = (byte) => byte.toString(16).padStart(2, '0');
+
 /** A v3 body's first problem as Infobip names it ({ property, violation }), or undefined. */
 function validateV3(body) {
   const bad = (property, violation) => ({ property, violation });
@@ -628,6 +724,8 @@ function validateV3(body) {
         return bad(`${at}.content.${field}`, 'must be an integer 0-255');
       }
     }
+    const userData = readUserData(content);
+    if (userData.problem) return bad(`${at}.content.hex`, userData.problem);
     const validity = message.options?.validityPeriod;
     if (
       validity !== undefined &&

@@ -8,6 +8,7 @@ import { SendTracking } from './lib/track/policy';
 import type { JobHandle, JobHooks } from './lib/send/job';
 import { NodeSettings, SendRequest, buildRequest, checkNodeSettings } from './lib/send/request';
 import { NodeStatus, ThrottledStatus, showAfterStart } from './lib/status';
+import { SMS_OCTETS } from './lib/send/udh';
 
 type Send = (msg: NodeMessage) => void;
 type Done = (err?: Error) => void;
@@ -16,8 +17,6 @@ interface BinarySmsConfig extends NodeDef, NodeSettings {
   account: string;
 }
 
-/** One SMS carries at most 140 bytes of user data, a User Data Header included. */
-const SMS_USER_DATA_BYTES = 140;
 const payloadBytes = (request: SendRequest) => (request.binary.hex.length + 1) / 3;
 
 export = function register(RED: NodeAPI): void {
@@ -30,6 +29,8 @@ export = function register(RED: NodeAPI): void {
       this.status(shown);
     });
     let sent = 0;
+    /** Of those, messages sent as concatenated parts. */
+    let sentSplit = 0;
 
     const translate = (error: unknown): Error => {
       if (!(error instanceof SmsError)) return error instanceof Error ? error : new Error(String(error));
@@ -53,6 +54,10 @@ export = function register(RED: NodeAPI): void {
         status.show('blue', 'dot', () => RED._('binary-sms.status.sending', { count: jobs.size }));
       } else if (lastLongPayload > 0) {
         status.show('green', 'dot', () => RED._('binary-sms.status.sentLong', { count: sent, bytes: lastLongPayload }));
+      } else if (sentSplit > 0) {
+        status.show('green', 'dot', () =>
+          RED._('binary-sms.status.sentParts', { count: sent, long: sentSplit, single: sent - sentSplit }),
+        );
       } else {
         status.show('green', 'dot', () => RED._('binary-sms.status.sent', { count: sent }));
       }
@@ -128,6 +133,7 @@ export = function register(RED: NodeAPI): void {
         RED.util.generateId(),
         (message) => RED.util.cloneMessage(message),
         request.messageIds,
+        request.parts?.length,
       );
       if (unexpected.length > 0) {
         this.warn(
@@ -135,8 +141,10 @@ export = function register(RED: NodeAPI): void {
         );
       }
       sent += messages.length;
+      if (request.parts) sentSplit += messages.length;
+      // Sent as it is (Long payloads: As is): Infobip decides how it reaches the device.
       const bytes = payloadBytes(request);
-      lastLongPayload = bytes > SMS_USER_DATA_BYTES ? bytes : 0;
+      lastLongPayload = !request.parts && bytes > SMS_OCTETS ? bytes : 0;
       tracking.answered(request, messages);
       // One send() per message: Node-RED then clones none of them (each is already a copy).
       for (const message of messages) send(message);
@@ -166,7 +174,7 @@ export = function register(RED: NodeAPI): void {
       }
       let request: SendRequest;
       try {
-        request = buildRequest(msg, settings, account.api);
+        request = buildRequest(msg, settings, account.api, Date.now(), account.nextReference);
       } catch (error) {
         fail(msg, error, done);
         return;

@@ -1,5 +1,14 @@
 import type { EditorNodeProperties } from 'node-red';
-import { isValidSender, parseByteValue, parseDestinationList, parseValidity } from '../lib/rules';
+import {
+  LONG_PAYLOADS,
+  SMS_NUMBERS,
+  isValidSender,
+  parseByteValue,
+  parseDestinationList,
+  parseSmsNumber,
+  parseValidity,
+  withMessageClass,
+} from '../lib/rules';
 import { Edited, RED, fillSelect } from './editor';
 
 interface BinarySmsProperties extends EditorNodeProperties {
@@ -9,6 +18,12 @@ interface BinarySmsProperties extends EditorNodeProperties {
   dataCoding: string | number;
   esmClass: string | number;
   validity: string | number;
+  longPayload: string;
+  maxParts: string | number;
+  concatRef: string | number;
+  destinationPort: string | number;
+  sourcePort: string | number;
+  messageClass: string | number;
 }
 
 const PRESETS = {
@@ -24,6 +39,34 @@ const PRESETS = {
 };
 
 const isByteValue = (value: unknown) => parseByteValue(value) !== undefined;
+const withinBounds = (name: keyof typeof SMS_NUMBERS) => (value: unknown) => parseSmsNumber(name, value).ok;
+
+/** The select fields: their choices, and what a node saved without the setting has. */
+function fillChoices(node: Edited<BinarySmsProperties>): void {
+  const longPayload = $('#node-input-longPayload');
+  fillSelect(
+    node,
+    longPayload,
+    LONG_PAYLOADS.map((value) => ({ value, label: `binary-sms.longPayload.${value}` })),
+  );
+  // A node saved before the setting existed keeps sending long payloads as they are.
+  longPayload.val(node.longPayload || 'asIs');
+  const concatRef = $('#node-input-concatRef');
+  fillSelect(node, concatRef, [
+    { value: '8', label: 'binary-sms.concatRef.8' },
+    { value: '16', label: 'binary-sms.concatRef.16' },
+  ]);
+  concatRef.val(String(node.concatRef || '8'));
+  const messageClass = $('#node-input-messageClass');
+  fillSelect(node, messageClass, [
+    { value: '', label: 'binary-sms.messageClass.none' },
+    ...['0', '1', '2', '3'].map((value) => ({ value, label: `binary-sms.messageClass.${value}` })),
+  ]);
+  messageClass.val(String(node.messageClass ?? ''));
+  const showSplit = () => $('.binary-sms-split').toggle(longPayload.val() === 'split');
+  longPayload.on('change', showSplit);
+  showSplit();
+}
 
 // A <select> of the common values plus "custom…", which reveals a number field;
 // both write the hidden node-input-<name> field that Node-RED saves.
@@ -58,6 +101,33 @@ RED.nodes.registerType<BinarySmsProperties>('binary-sms', {
     dataCoding: { value: 0, validate: isByteValue },
     esmClass: { value: 0, validate: isByteValue },
     validity: { value: '', validate: (value) => parseValidity(value).ok },
+    longPayload: { value: 'split', validate: (value) => !value || LONG_PAYLOADS.includes(value as never) },
+    maxParts: { value: '', validate: withinBounds('maxParts') },
+    concatRef: { value: '8', validate: (value) => !value || ['8', '16'].includes(String(value)) },
+    destinationPort: { value: '', validate: withinBounds('destinationPort') },
+    sourcePort: {
+      value: '',
+      // A source port needs a destination port.
+      validate: function (value) {
+        const destination = $('#node-input-destinationPort').length
+          ? $('#node-input-destinationPort').val()
+          : this.destinationPort;
+        return withinBounds('sourcePort')(value) && (String(value ?? '') === '' || String(destination ?? '') !== '');
+      },
+    },
+    messageClass: {
+      value: '',
+      // Not every data coding can carry a class.
+      validate: function (value) {
+        const parsed = parseSmsNumber('messageClass', value);
+        const field = $('#node-input-dataCoding');
+        const coding = parseByteValue(field.length ? field.val() : this.dataCoding || 0);
+        if (!parsed.ok) return false;
+        return (
+          parsed.value === undefined || coding === undefined || withMessageClass(coding, parsed.value) !== undefined
+        );
+      },
+    },
   },
   inputs: 1,
   outputs: 1,
@@ -80,6 +150,7 @@ RED.nodes.registerType<BinarySmsProperties>('binary-sms', {
   oneditprepare: function () {
     presetPicker(this, 'dataCoding');
     presetPicker(this, 'esmClass');
+    fillChoices(this);
     // Valid for needs a v3 account: say so while a v1 account is chosen (accounts saved without an API are v1).
     const tip = $('#node-input-validity-v1');
     const flagV1 = () => {

@@ -5,7 +5,7 @@ import { SmsError } from './errors';
 import { Job, JobHandle, JobHooks, JobListener } from './send/job';
 import { CLOSE_GRACE_MS } from './limits';
 import { Pipeline, PipelineOptions } from './send/pipeline';
-import type { SendRequest } from './send/request';
+import { type SendRequest, referenceCounter } from './send/request';
 import { ACCOUNT_NUMBERS, APIS, AccountNumber, Api, normaliseBaseUrl, parseAccountNumber } from './rules';
 import type { Memories } from './track/policy';
 import type { TrackBy, Tracker } from './track/tracker';
@@ -152,6 +152,8 @@ export class Account implements Memories {
   /** Report URLs for Infobip to push to, by the report node that offers it (v3). */
   private readonly reportUrls = new Map<string, string>();
   private closed = false;
+  /** Concatenation references of the account's split payloads, from a random start. */
+  readonly nextReference = referenceCounter();
 
   constructor(parts: AccountParts) {
     this.client = parts.client;

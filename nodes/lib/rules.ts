@@ -176,3 +176,42 @@ export function normaliseRoutePath(text: string): string | undefined {
   const withSlash = trimmed.startsWith('/') ? trimmed : '/' + trimmed;
   return /^\/[A-Za-z0-9._~/-]*$/.test(withSlash) && withSlash !== '/' ? withSlash : undefined;
 }
+
+/** What a binary-sms node does with a payload that does not fit one SMS; a node saved without the setting keeps `asIs`. */
+export type LongPayload = 'split' | 'asIs' | 'refuse';
+export const LONG_PAYLOADS: readonly LongPayload[] = ['split', 'asIs', 'refuse'];
+
+/** Settings of a binary-sms node about long payloads and headers; empty means the default. */
+export const SMS_NUMBERS = {
+  /** Parts a split payload may need at most (a concatenation element counts parts in one byte). */
+  maxParts: { min: 2, max: 255, integer: true },
+  /** 16-bit application ports. */
+  destinationPort: { min: 0, max: 65535, integer: true },
+  sourcePort: { min: 0, max: 65535, integer: true },
+  /** TS 23.038 message class: 0 flash, 1 mobile equipment, 2 SIM, 3 terminal equipment. */
+  messageClass: { min: 0, max: 3, integer: true },
+};
+
+export function parseSmsNumber(name: keyof typeof SMS_NUMBERS, value: unknown): Check<number | undefined> {
+  return parseBounded(SMS_NUMBERS[name], value);
+}
+
+/**
+ * The data coding that carries a message class (3GPP TS 23.038), or undefined when it cannot:
+ * 0 (GSM 7-bit) and 4 (8-bit) move to group 1111 (`0xF0`/`0xF4` + class, so 8-bit class 1 is
+ * `0xF5`), a coding of that group changes its class bits, and the general groups (`00xxxxxx`,
+ * `01xxxxxx`, alphabet not reserved) set their class bit and class (UCS-2 class 1 is `0x19`).
+ */
+export function withMessageClass(dataCoding: number, messageClass: number): number | undefined {
+  if (dataCoding === 0 || dataCoding === 4) return 0xf0 | dataCoding | messageClass;
+  if (dataCoding >= 0xf0 && dataCoding <= 0xf7) return (dataCoding & 0xfc) | messageClass;
+  if (dataCoding < 0x80 && alphabetOf(dataCoding) !== 3) return (dataCoding & 0xfc) | 0x10 | messageClass;
+  return undefined;
+}
+
+/** Whether the user data is UCS-2 (two octets per character): the general groups' alphabet 10. */
+export function isUcs2(dataCoding: number): boolean {
+  return dataCoding < 0x80 && alphabetOf(dataCoding) === 2;
+}
+
+const alphabetOf = (dataCoding: number) => (dataCoding >> 2) & 3;

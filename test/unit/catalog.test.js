@@ -66,7 +66,11 @@ describe('message catalogs', function () {
     keys.should.containDeep(['payloadEmpty', 'toInvalid', 'http', 'http401', 'timeout', 'queueFull', 'closed']);
     const expected = keys.flatMap((key) => {
       const variants = [key];
-      if (['toInvalid', 'fromInvalid', 'byteValue', 'validityValue', 'needsV3'].includes(key))
+      if (
+        ['toInvalid', 'fromInvalid', 'byteValue', 'validityValue', 'needsV3', 'numberValue', 'choiceValue'].includes(
+          key,
+        )
+      )
         variants.push(`${key}Node`);
       if (!['input', 'account'].includes(ERRORS[key])) variants.push(`${key}Retried`);
       return variants;

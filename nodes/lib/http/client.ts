@@ -96,10 +96,15 @@ export class InfobipClient {
    */
   async send(requests: SendRequest[], controller = new AbortController()): Promise<SendResult[]> {
     const body = JSON.stringify(requestBody(requests, this.api));
-    const result = await this.exchange(controller, isSmsResponse, (signal) =>
-      this.http.post<string>(PATHS[this.api].send, body, { signal }),
-    );
-    return splitAnswer(requests, result);
+    try {
+      const result = await this.exchange(controller, isSmsResponse, (signal) =>
+        this.http.post<string>(PATHS[this.api].send, body, { signal }),
+      );
+      return splitAnswer(requests, result);
+    } catch (error) {
+      if (error instanceof SendFailure && error.refused) error.refused = byRequest(error.refused, requests);
+      throw error;
+    }
   }
 
   /**
@@ -256,6 +261,21 @@ export class InfobipClient {
     const clean = this.redactor.text(text);
     return clean.length > 120 ? clean.slice(0, 120) + '…' : clean;
   }
+}
+
+/**
+ * A 400's refusals by the body's message index turned into refusals by request: a split payload
+ * is several of the body's messages, and a refused part refuses its whole request.
+ */
+function byRequest(refused: Map<number, SendFailure>, requests: readonly SendRequest[]): Map<number, SendFailure> {
+  if (!requests.some((request) => request.parts)) return refused;
+  const requestOf = requests.flatMap((request, index) => new Array<number>(request.parts?.length ?? 1).fill(index));
+  const mapped = new Map<number, SendFailure>();
+  for (const [message, failure] of [...refused].sort(([a], [b]) => a - b)) {
+    const index = requestOf[message];
+    if (index !== undefined && !mapped.has(index)) mapped.set(index, failure);
+  }
+  return mapped;
 }
 
 function parseJson(text: unknown): unknown {

@@ -1,5 +1,5 @@
 import { type MessageResult, type SendResult, numberOf } from '../http/infobip';
-import type { SendRequest } from './request';
+import { type SendRequest, partIdOf } from './request';
 
 export interface OutputMessage {
   payload: unknown;
@@ -24,7 +24,10 @@ export interface Outputs {
  * Matches Infobip's answer to the destinations sent: each requested destination it lists gets
  * one message (a copy of the input carrying that destination's result, with msg.parts set so a
  * Join node in automatic mode rebuilds the list). Only what an output keeps is copied: never
- * the input's payload or its (possibly long) list of destinations.
+ * the input's payload or its (possibly long) list of destinations. A payload split into `parts`
+ * has an entry per part and destination: a destination is listed once all its parts are, its
+ * message then carries msg.partIds and msg.partEntries, and msg.payload is the first part's
+ * entry, or the first rejected part's.
  */
 export function responseToMessages<T extends object>(
   input: T,
@@ -33,31 +36,50 @@ export function responseToMessages<T extends object>(
   sequenceId: string,
   clone: (message: T) => T,
   messageIds?: readonly string[],
+  parts = 1,
 ): Outputs {
-  const wanted = new Set(requested);
-  // Where the node chose the ids (v3), an entry is matched by its id first, then by number.
-  const byId = new Map(messageIds?.map((id, index) => [id, requested[index]]));
-  const listed: { result: MessageResult; to: string }[] = [];
+  // Each destination's entries, by part; where the node chose the ids (v3), an entry is matched
+  // by its id first, then by number (to its first part without one).
+  const slots = new Map(requested.map((to) => [to, new Array<MessageResult | undefined>(parts)]));
+  const byId = new Map<string, [string, number]>();
+  messageIds?.forEach((id, index) => {
+    for (let part = 1; part <= parts; part++) byId.set(partIdOf(id, part), [requested[index], part - 1]);
+  });
+  const listedOrder = new Set<string>();
   const unexpected: string[] = [];
   for (const result of response.messages) {
-    const to = (result.messageId !== undefined ? byId.get(result.messageId) : undefined) ?? numberOf(result) ?? '';
-    if (wanted.delete(to)) listed.push({ result, to });
-    else unexpected.push(to || String(result.messageId));
+    const known = result.messageId !== undefined ? byId.get(result.messageId) : undefined;
+    const to = known?.[0] ?? numberOf(result) ?? '';
+    const slot = slots.get(to);
+    const index = known ? known[1] : (slot?.findIndex((entry) => entry === undefined) ?? -1);
+    if (!slot || index < 0 || slot[index] !== undefined) {
+      unexpected.push(to || String(result.messageId));
+      continue;
+    }
+    slot[index] = result;
+    listedOrder.add(to);
   }
-  const missing = requested.filter((number) => wanted.has(number));
+  const complete = (to: string) => !slots.get(to)!.includes(undefined);
+  const missing = requested.filter((number) => !complete(number));
+  const listed = [...listedOrder].filter(complete);
 
   const template = { ...input } as T & { payload?: unknown; to?: unknown };
   delete template.payload;
   delete template.to;
   const count = listed.length;
-  const messages = listed.map(({ result, to }, index) => {
+  const messages = listed.map((to, index) => {
+    const entries = slots.get(to) as MessageResult[];
     // The input itself becomes the last output, unless it is still needed for the error.
     const reuseInput = index === count - 1 && missing.length === 0;
     const message = (reuseInput ? input : clone(template)) as unknown as OutputMessage;
     const outerParts = message.parts;
-    message.payload = result;
+    message.payload = entries.find((entry) => entry.status?.groupName === 'REJECTED') ?? entries[0];
     message.to = to;
-    message.messageId = result.messageId;
+    message.messageId = entries[0].messageId;
+    if (parts > 1) {
+      message.partIds = entries.map((entry) => entry.messageId);
+      message.partEntries = entries;
+    }
     message.statusCode = statusCode;
     if (response.bulkId !== undefined) message.bulkId = response.bulkId;
     else delete message.bulkId;
@@ -76,7 +98,11 @@ export function responseToMessages<T extends object>(
 export function splitAnswer(requests: readonly SendRequest[], result: SendResult): SendResult[] {
   if (requests.length === 1) return [result];
   const owner = new Map<string, number>();
-  requests.forEach((request, index) => request.messageIds?.forEach((id) => owner.set(id, index)));
+  requests.forEach((request, index) =>
+    request.messageIds?.forEach((id) => {
+      for (let part = 1; part <= (request.parts?.length ?? 1); part++) owner.set(partIdOf(id, part), index);
+    }),
+  );
   const parts = requests.map((): MessageResult[] => []);
   for (const entry of result.body.messages) {
     let index = entry.messageId !== undefined ? owner.get(entry.messageId) : undefined;

@@ -11,25 +11,35 @@ const HEX_SEPARATORS = /[\s:,-]+/;
  * few hundred small strings that a message waiting in the queue would hold on to.
  */
 export function payloadToHex(payload: unknown): string {
-  const bytes = payloadToBytes(payload);
-  if (bytes.length === 0) throw new SmsError('payloadEmpty');
+  return bytesToHex(payloadToBytes(payload));
+}
+
+export function bytesToHex(bytes: ArrayLike<number>): string {
   const pairs = new Array<string>(bytes.length);
   for (let i = 0; i < bytes.length; i++) pairs[i] = HEX_PAIRS[bytes[i]];
   return pairs.join(' ');
 }
 
-function payloadToBytes(payload: unknown): ArrayLike<number> {
-  if (payload === undefined || payload === null) throw new SmsError('payloadMissing');
-  if (typeof payload === 'string') return hexStringToBytes(payload);
-  if (ArrayBuffer.isView(payload)) {
-    return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+/** The bytes of msg.payload in any of the forms payloadToHex accepts; never empty. */
+export function payloadToBytes(payload: unknown): Uint8Array {
+  const bytes = anyToBytes(payload);
+  if (bytes.length === 0) throw new SmsError('payloadEmpty');
+  return bytes;
+}
+
+/** The bytes of a value in any of those forms (a view of them where it can be: nothing is copied). */
+export function anyToBytes(value: unknown): Uint8Array {
+  if (value === undefined || value === null) throw new SmsError('payloadMissing');
+  if (typeof value === 'string') return hexStringToBytes(value);
+  if (ArrayBuffer.isView(value)) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   }
-  if (Object.prototype.toString.call(payload) === '[object ArrayBuffer]') {
-    return new Uint8Array(payload as ArrayBuffer);
+  if (Object.prototype.toString.call(value) === '[object ArrayBuffer]') {
+    return new Uint8Array(value as ArrayBuffer);
   }
-  if (Array.isArray(payload)) return checkByteArray(payload);
-  if (isSerialisedBuffer(payload)) return checkByteArray(payload.data);
-  throw new SmsError('payloadType', { type: describeType(payload) });
+  if (Array.isArray(value)) return Uint8Array.from(checkByteArray(value));
+  if (isSerialisedBuffer(value)) return Uint8Array.from(checkByteArray(value.data));
+  throw new SmsError('payloadType', { type: describeType(value) });
 }
 
 function hexStringToBytes(text: string): Uint8Array {

@@ -1,6 +1,20 @@
 import { SmsError, preview } from '../errors';
-import { payloadToHex } from './payload';
-import { Api, cleanDestination, isValidSender, parseByteValue, parseValidity, splitDestinations } from '../rules';
+import { anyToBytes, bytesToHex, payloadToBytes } from './payload';
+import {
+  Api,
+  LONG_PAYLOADS,
+  type LongPayload,
+  SMS_NUMBERS,
+  cleanDestination,
+  isUcs2,
+  isValidSender,
+  parseByteValue,
+  parseSmsNumber,
+  parseValidity,
+  splitDestinations,
+  withMessageClass,
+} from '../rules';
+import { type LongOptions, layOut } from './udh';
 
 /** What the editor stores on a binary-sms node; all optional fields may be empty strings. */
 export interface NodeSettings {
@@ -10,6 +24,17 @@ export interface NodeSettings {
   esmClass?: string | number;
   /** Minutes the message stays worth delivering (v3); empty = Infobip's default of 48 h. */
   validity?: string | number;
+  /** What a payload that does not fit one SMS becomes; saved without it: `asIs`. */
+  longPayload?: string;
+  /** Parts a split payload may need at most; empty = 10. */
+  maxParts?: string | number;
+  /** Bits of the concatenation reference: 8 (default) or 16. */
+  concatRef?: string | number;
+  /** 16-bit application ports; empty = none (the source port defaults to 0). */
+  destinationPort?: string | number;
+  sourcePort?: string | number;
+  /** TS 23.038 message class 0–3; empty = none. */
+  messageClass?: string | number;
 }
 
 /** What v3 lets a message say beyond v1. */
@@ -26,8 +51,16 @@ export interface SendRequest {
   from?: string;
   to: string[];
   binary: { hex: string; dataCoding: number; esmClass: number };
+  /**
+   * The hex of every part, in order, when the payload was split into a concatenated SMS (v3
+   * only); `binary.hex` is then the first part's. Each part goes as a message of its own.
+   */
+  parts?: string[];
   options?: MessageOptions;
-  /** The message id this node chose for each destination, in the order of `to` (v3 only). */
+  /**
+   * The message id this node chose for each destination, in the order of `to` (v3 only); for a
+   * split payload, the first part's (see partIdOf).
+   */
   messageIds?: string[];
   /** Where Infobip should push this message's delivery reports (v3 only). */
   reportUrl?: string;
@@ -45,6 +78,10 @@ interface MessageFields {
   sendAt?: unknown;
   callbackData?: unknown;
   flash?: unknown;
+  destinationPort?: unknown;
+  sourcePort?: unknown;
+  messageClass?: unknown;
+  udh?: unknown;
 }
 
 /** How far ahead Infobip schedules at most, and how late a sendAt may be before it is refused. */
@@ -61,14 +98,22 @@ export function buildRequest(
   settings: NodeSettings,
   api: Api = 'v1',
   now = Date.now(),
+  reference: () => number = sharedReferences,
 ): SendRequest {
   const to = destinations(msg.to, settings.to ?? '');
   const from = sender(msg.from, settings.from ?? '');
-  const dataCoding = byteSetting('dataCoding', msg.dataCoding, settings.dataCoding);
-  const esmClass = byteSetting('esmClass', msg.esmClass, settings.esmClass);
+  const messageClass = smsNumber('messageClass', msg.messageClass, settings.messageClass);
+  const coding = byteSetting('dataCoding', msg.dataCoding, settings.dataCoding);
+  const dataCoding = messageClass === undefined ? coding : classCoding(coding, messageClass);
   const options = messageOptions(msg, settings, now);
-  const hex = payloadToHex(msg.payload);
-  const request: SendRequest = { to, binary: { hex, dataCoding, esmClass } };
+  const layout = layOut(
+    payloadToBytes(msg.payload),
+    byteSetting('esmClass', msg.esmClass, settings.esmClass),
+    longOptions(msg, settings, api, dataCoding, reference),
+  );
+  const hexParts = layout.parts.map(bytesToHex);
+  const request: SendRequest = { to, binary: { hex: hexParts[0], dataCoding, esmClass: layout.esmClass } };
+  if (hexParts.length > 1) request.parts = hexParts;
   if (from !== undefined) request.from = from;
   if (options) {
     if (api !== 'v3') {
@@ -112,6 +157,82 @@ function messageOptions(msg: MessageFields, settings: NodeSettings, now: number)
     options.flash = msg.flash;
   }
   return Object.keys(options).length > 0 ? options : undefined;
+}
+
+/** A counter of concatenation references from a random start: a restart does not reuse the last ones. */
+export function referenceCounter(): () => number {
+  let next = Math.floor(Math.random() * 0x10000);
+  return () => (next = (next + 1) & 0xffff);
+}
+const sharedReferences = referenceCounter();
+
+function longOptions(
+  msg: MessageFields,
+  settings: NodeSettings,
+  api: Api,
+  dataCoding: number,
+  reference: () => number,
+): LongOptions {
+  const destination = smsNumber('destinationPort', msg.destinationPort, settings.destinationPort);
+  const source = smsNumber('sourcePort', msg.sourcePort, settings.sourcePort);
+  if (source !== undefined && destination === undefined) throw new SmsError('sourceWithoutDestination');
+  const options: LongOptions = {
+    mode: longPayloadMode(settings.longPayload),
+    maxParts: smsNumber('maxParts', undefined, settings.maxParts) ?? DEFAULT_MAX_PARTS,
+    referenceBits: referenceBits(settings.concatRef),
+    ucs2: isUcs2(dataCoding),
+    canSplit: api === 'v3',
+    reference,
+  };
+  if (destination !== undefined) options.ports = { destination, source: source ?? 0 };
+  if (msg.udh !== undefined && msg.udh !== null) {
+    try {
+      options.header = anyToBytes(msg.udh);
+    } catch {
+      throw new SmsError('udhValue', { value: preview(msg.udh) });
+    }
+  }
+  return options;
+}
+
+const DEFAULT_MAX_PARTS = 10;
+
+function classCoding(dataCoding: number, messageClass: number): number {
+  const coding = withMessageClass(dataCoding, messageClass);
+  if (coding === undefined) throw new SmsError('messageClassCoding', { dataCoding, messageClass });
+  return coding;
+}
+
+function longPayloadMode(value: unknown): LongPayload {
+  if (value === undefined || value === '') return 'asIs';
+  if (LONG_PAYLOADS.includes(value as LongPayload)) return value as LongPayload;
+  throw new SmsError('choiceValue', { field: 'node.longPayload', value: preview(value) });
+}
+
+function referenceBits(value: unknown): 8 | 16 {
+  if (value === undefined || value === '' || value === '8' || value === 8) return 8;
+  if (value === '16' || value === 16) return 16;
+  throw new SmsError('choiceValue', { field: 'node.concatRef', value: preview(value) });
+}
+
+/** A whole number within SMS_NUMBERS' bounds, from the message or else the node; undefined when neither sets it. */
+function smsNumber(name: keyof typeof SMS_NUMBERS, fromMessage: unknown, fromSettings: unknown): number | undefined {
+  const useMessage = fromMessage !== undefined && fromMessage !== null;
+  // A message gives a number; the node setting is typed text.
+  const parsed =
+    useMessage && typeof fromMessage !== 'number'
+      ? undefined
+      : parseSmsNumber(name, useMessage ? fromMessage : fromSettings);
+  if (!parsed?.ok) {
+    const { min, max } = SMS_NUMBERS[name];
+    throw new SmsError('numberValue', {
+      field: `${useMessage ? 'msg' : 'node'}.${name}`,
+      value: preview(useMessage ? fromMessage : fromSettings),
+      min,
+      max,
+    });
+  }
+  return parsed.value;
 }
 
 function validity(fromMessage: unknown, fromSettings: unknown): number | undefined {
@@ -178,6 +299,22 @@ export function checkNodeSettings(settings: NodeSettings, api?: Api): SmsError[]
   if ((settings.to ?? '').trim() !== '') check(() => destinations(undefined, settings.to ?? ''));
   check(() => byteSetting('dataCoding', undefined, settings.dataCoding));
   check(() => byteSetting('esmClass', undefined, settings.esmClass));
+  check(() => longPayloadMode(settings.longPayload));
+  check(() => smsNumber('maxParts', undefined, settings.maxParts));
+  check(() => referenceBits(settings.concatRef));
+  check(() => {
+    const destination = smsNumber('destinationPort', undefined, settings.destinationPort);
+    if (smsNumber('sourcePort', undefined, settings.sourcePort) !== undefined && destination === undefined) {
+      throw new SmsError('sourceWithoutDestination');
+    }
+  });
+  check(() => {
+    const messageClass = smsNumber('messageClass', undefined, settings.messageClass);
+    const coding = parseByteValue(
+      settings.dataCoding === '' || settings.dataCoding === undefined ? 0 : settings.dataCoding,
+    );
+    if (messageClass !== undefined && coding !== undefined) classCoding(coding, messageClass);
+  });
   check(() => {
     if (validity(undefined, settings.validity) !== undefined && api === 'v1') {
       throw new SmsError('needsV3', { field: 'node.validity' });
@@ -245,20 +382,31 @@ export function requestBody(requests: readonly SendRequest[], api: Api, now = Da
     return from === undefined ? { to, binary } : { from, to, binary };
   }
   const sendAt = requests[0].options?.sendAt;
-  const messages = requests.map(messageOf);
+  const messages = requests.flatMap(messagesOf);
   // A message that waited in the queue past its time goes now, not with a schedule in the past.
   const scheduled = sendAt !== undefined && Date.parse(sendAt.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) > now;
   return scheduled ? { messages, options: { schedule: { sendAt } } } : { messages };
 }
 
-function messageOf(request: SendRequest): Record<string, unknown> {
+/** The id of part `index` (1-based) of a split message whose first part has `firstId`. */
+export const partIdOf = (firstId: string, index: number) => (index === 1 ? firstId : `${firstId}.${index}`);
+export const partIdsOf = (firstId: string, count: number) =>
+  Array.from({ length: count }, (_, index) => partIdOf(firstId, index + 1));
+
+/** The body's messages of one request: one, or one per part of a split payload, in order. */
+function messagesOf(request: SendRequest): Record<string, unknown>[] {
+  if (!request.parts) return [messageOf(request, request.binary, 1)];
+  return request.parts.map((hex, index) => messageOf(request, { ...request.binary, hex }, index + 1));
+}
+
+function messageOf(request: SendRequest, content: SendRequest['binary'], part: number): Record<string, unknown> {
   const { callbackData, validityPeriod, flash } = request.options ?? {};
   const message: Record<string, unknown> = {
     destinations: request.to.map((to, index) => {
       const messageId = request.messageIds?.[index];
-      return messageId === undefined ? { to } : { to, messageId };
+      return messageId === undefined ? { to } : { to, messageId: partIdOf(messageId, part) };
     }),
-    content: request.binary,
+    content,
   };
   if (request.from !== undefined) message.sender = request.from;
   if (validityPeriod !== undefined || flash !== undefined) message.options = { validityPeriod, flash };
@@ -288,7 +436,9 @@ export function fieldOfProperty(property: string): string {
 
 /** About how many bytes a request adds to a v3 body (hex, destinations with ids, options). */
 export function requestSize(request: SendRequest): number {
-  return 200 + request.binary.hex.length + 80 * request.to.length + (request.options?.callbackData?.length ?? 0);
+  const parts = request.parts ?? [request.binary.hex];
+  const perPart = 200 + 80 * request.to.length + (request.options?.callbackData?.length ?? 0);
+  return parts.reduce((bytes, hex) => bytes + perPart + hex.length, 0);
 }
 
 /** Requests share one v3 body only with the same schedule: `options.schedule` is per request. */
