@@ -8,6 +8,8 @@ import { normaliseBaseUrl } from './lib/rules';
 
 interface ReportConfig extends ReceiverConfig {
   overdue?: string | number;
+  /** Long messages: one report per message once all parts have one (`whole`), or each part's (`each`, saved without it). */
+  parts?: string;
   /** Webhook mode: the address at which Infobip reaches this Node-RED, e.g. https://nodered.example.com. */
   publicUrl?: string;
 }
@@ -33,7 +35,8 @@ export = function register(RED: NodeAPI): void {
     const account = accountNode.account;
     const tracker = account.useTracking(this.id);
     receiver.onClose((removed) => account.releaseTracking(this.id, 'messageId', removed));
-    const messages = new ReportMessages(tracker, (msg) => receiver.send([msg, null]), account.api === 'v3');
+    const parts = config.parts === 'whole' ? 'whole' : 'each';
+    const messages = new ReportMessages(tracker, (msg) => receiver.send([msg, null]), account.api === 'v3', parts);
     if (overdueMs > 0) {
       const warn = (error: unknown) => this.warn(describe(error));
       receiver.onClose(watchOverdue(tracker, overdueMs, (msg) => receiver.send([null, msg]), warn));

@@ -1,6 +1,6 @@
 import type { EditorNodeProperties } from 'node-red';
 import { normaliseBaseUrl } from '../lib/rules';
-import { RED, prepareReceiverDialog, webhookPathValid, withinReceiverBounds } from './editor';
+import { RED, fillSelect, prepareReceiverDialog, webhookPathValid, withinReceiverBounds } from './editor';
 
 interface ReportProperties extends EditorNodeProperties {
   account: string;
@@ -8,6 +8,7 @@ interface ReportProperties extends EditorNodeProperties {
   interval: string | number;
   path: string;
   overdue: string | number;
+  parts: string;
   publicUrl: string;
   /** Whether the dialog has offered this node a random token (new nodes only; older ones keep theirs). */
   tokenOffered: boolean | string;
@@ -23,6 +24,7 @@ RED.nodes.registerType<ReportProperties, { token: string }>('binary-sms-report',
     interval: { value: 15, validate: withinReceiverBounds('interval') },
     path: { value: '/infobip/reports', validate: webhookPathValid },
     overdue: { value: 0, validate: withinReceiverBounds('overdue') },
+    parts: { value: 'whole' },
     tokenOffered: { value: false },
     publicUrl: {
       value: '',
@@ -49,5 +51,12 @@ RED.nodes.registerType<ReportProperties, { token: string }>('binary-sms-report',
   },
   oneditprepare: function () {
     prepareReceiverDialog(this, 'binary-sms-report', '#node-input-publicUrl');
+    const parts = $('#node-input-parts');
+    fillSelect(this, parts, [
+      { value: 'whole', label: 'binary-sms-report.parts.whole' },
+      { value: 'each', label: 'binary-sms-report.parts.each' },
+    ]);
+    // A node saved before the setting existed keeps a report per part.
+    parts.val(this.parts || 'each');
   },
 });

@@ -13,7 +13,7 @@ const API_KEY = 'tracking-test-key-0123456789';
 const { wait } = require('../../dev/wait');
 
 /** Sends from an inject node, and keeps every report and reply the report and inbound nodes emit, readable at GET /api/seen. */
-function flow(baseUrl, { trackStore, mode, overdue = 0 }) {
+function flow(baseUrl, { trackStore, mode, overdue = 0, api, payload = '0f c2', sms = {}, report = {} }) {
   return [
     { id: 'trk-tab', type: 'tab', label: 'tracking' },
     {
@@ -22,6 +22,7 @@ function flow(baseUrl, { trackStore, mode, overdue = 0 }) {
       baseUrl,
       authType: 'apiKey',
       trackStore,
+      ...(api ? { api } : {}),
       credentials: { apiKey: API_KEY },
     },
     {
@@ -29,12 +30,12 @@ function flow(baseUrl, { trackStore, mode, overdue = 0 }) {
       type: 'inject',
       z: 'trk-tab',
       props: [{ p: 'payload' }, { p: 'topic', vt: 'str' }],
-      payload: '0f c2',
+      payload,
       payloadType: 'str',
       topic: 'tracked across',
       wires: [['trk-sms']],
     },
-    { id: 'trk-sms', type: 'binary-sms', z: 'trk-tab', account: 'trk-acc', to: '41793026727', wires: [[]] },
+    { id: 'trk-sms', type: 'binary-sms', z: 'trk-tab', account: 'trk-acc', to: '41793026727', wires: [[]], ...sms },
     {
       id: 'trk-rep',
       type: 'binary-sms-report',
@@ -45,12 +46,13 @@ function flow(baseUrl, { trackStore, mode, overdue = 0 }) {
       path: '/trk/reports',
       overdue,
       wires: [['trk-keep'], ['trk-keep-late']],
+      ...report,
     },
     {
       id: 'trk-keep',
       type: 'function',
       z: 'trk-tab',
-      func: "const seen = global.get('seen') || []; seen.push({ messageId: msg.messageId, sent: msg.sent, delivered: msg.delivered }); global.set('seen', seen); return null;",
+      func: "const seen = global.get('seen') || []; seen.push({ messageId: msg.messageId, sent: msg.sent, delivered: msg.delivered, partReports: msg.partReports }); global.set('seen', seen); return null;",
       wires: [],
     },
     {
@@ -151,6 +153,41 @@ describe('tracking sent messages for delivery reports, in real Node-RED processe
     report.messageId.should.equal(server.requests[0].answer.messages[0].messageId);
     report.delivered.should.be.true();
     report.sent.topic.should.equal('tracked across');
+  });
+
+  it('a split message reported in part before a restart and in part after it is reported whole once, with msg.sent', async function () {
+    const userDir = tempDir();
+    const contextStorage = { default: { module: 'memory' }, file: { module: 'localfilesystem' } };
+    const long = {
+      trackStore: 'file',
+      mode: 'poll',
+      api: 'v3',
+      payload: Array.from({ length: 300 }, (_, i) => (i % 256).toString(16).padStart(2, '0')).join(' '),
+      sms: { longPayload: 'split', dataCoding: 4 },
+      report: { parts: 'whole' },
+    };
+    const first = await start({ userDir, contextStorage });
+    await first.deploy(flow(server.baseUrl, long));
+    await sendOne(first, server);
+    while (server.held.length < 3) await wait(50);
+    // The first part's report reaches the first process; the others come after the restart.
+    const polled = () => server.reportPolls.reduce((sum, poll) => sum + poll.answered, 0);
+    server.deliverReports(server.held.splice(0, 1));
+    while (polled() < 1) await wait(50);
+    await wait(300);
+    (await seen(first, 0)).should.be.empty();
+    await first.stop();
+
+    const second = await start({ userDir, contextStorage });
+    server.releaseReports();
+    const [whole] = await seen(second, 1);
+    const ids = server.requests[0].body.messages.map((message) => message.destinations[0].messageId);
+    whole.messageId.should.equal(ids[0]);
+    whole.delivered.should.be.true();
+    whole.partReports.map((report) => report.messageId).should.eql(ids);
+    whole.sent.topic.should.equal('tracked across');
+    await wait(1500);
+    (await seen(second, 1)).should.have.length(1);
   });
 
   it('overdue survives a restart under another hostname (a re-created container keeps its user directory)', async function () {

@@ -1,5 +1,6 @@
 import type { DeliveryReport } from '../http/infobip';
 import { firstSightings } from '../recent';
+import { partIdsOf } from '../send/request';
 import type { TrackedMessage, Tracker } from '../track/tracker';
 
 /** Status groups after which no further report comes for a message. */
@@ -27,8 +28,17 @@ export interface OverdueMessage {
   messageId: string;
   to: string;
   sent: Record<string, unknown>;
+  /** A split message: the 1-based indexes of its parts without a final report. */
+  missingParts?: number[];
   [property: string]: unknown;
 }
+
+/**
+ * What a report node emits for the parts of a split message: `whole`, one message per
+ * destination once every part has a final report (again only when the whole's status changes);
+ * `each`, every part's report with msg.smsPart.
+ */
+export type PartsMode = 'whole' | 'each';
 
 /**
  * Turns reports into output messages, tied to what the flow sent: each report once (the same
@@ -36,6 +46,8 @@ export interface OverdueMessage {
  */
 export class ReportMessages {
   private readonly firstSeen: (key: string) => boolean;
+  /** Parts are assembled one report at a time: two parts' reports never miss each other. */
+  private assembling: Promise<void> = Promise.resolve();
   /** Reports emitted so far. */
   count = 0;
 
@@ -47,6 +59,7 @@ export class ReportMessages {
     private readonly tracker: Tracker,
     private readonly send: (message: ReportMessage) => void,
     private readonly keepAfterFinal = false,
+    private readonly parts: PartsMode = 'each',
     seenLimit = SEEN_LIMIT,
   ) {
     this.firstSeen = firstSightings(seenLimit);
@@ -59,25 +72,66 @@ export class ReportMessages {
     });
     await this.tracker.ready;
     const tracked = await Promise.all(fresh.map((report) => this.tracker.lookup(report.messageId)));
+    const parts: [DeliveryReport, TrackedMessage][] = [];
     fresh.forEach((report, index) => {
-      const final = FINAL_GROUPS.has(String(report.status?.groupName));
-      const message: ReportMessage = {
-        payload: report,
-        messageId: report.messageId,
-        to: report.to,
-        delivered: report.status?.groupName === 'DELIVERED',
-        final,
-      };
-      if (report.bulkId !== undefined) message.bulkId = report.bulkId;
       const sent = tracked[index];
-      if (sent) message.sent = sent.sent;
+      const final = FINAL_GROUPS.has(String(report.status?.groupName));
+      if (sent?.part && this.parts === 'whole') {
+        if (final) parts.push([report, sent]);
+        return;
+      }
+      const message = reportMessage(report, final, sent);
+      if (sent?.part) message.smsPart = { index: sent.part.index, count: sent.part.count };
       this.send(message);
       if (!sent) return;
-      if (final && !this.keepAfterFinal) this.tracker.forget(report.messageId);
+      if (sent.part) {
+        // A part is settled by its final report only: until then it may still be overdue.
+        if (final) void this.tracker.recordReport(report.messageId, report);
+      } else if (final && !this.keepAfterFinal) this.tracker.forget(report.messageId);
       else void this.tracker.markReported(report.messageId);
     });
     this.count += fresh.length;
+    if (parts.length === 0) return;
+    const done = this.assembling.then(async () => {
+      for (const [report, sent] of parts) await this.assemble(report, sent);
+    });
+    this.assembling = done.catch(() => undefined);
+    await done;
   }
+
+  /** Notes a part's final report; once every part has one, emits the whole message (again only when its status changed). */
+  private async assemble(report: DeliveryReport, sent: TrackedMessage): Promise<void> {
+    const { first, count } = sent.part!;
+    await this.tracker.recordReport(report.messageId, report);
+    const ids = partIdsOf(first, count);
+    const entries = await Promise.all(ids.map((id) => this.tracker.entry(id)));
+    const reports = entries.map((entry) => entry?.report as DeliveryReport | undefined);
+    if (!reports.every((part) => part !== undefined)) return;
+    const deciding = reports.find((part) => part.status?.groupName !== 'DELIVERED') ?? reports[count - 1];
+    const combined = String(deciding.status?.groupName);
+    const head = entries[0]!;
+    if (head.combined === combined) return;
+    this.tracker.save({ ...head, combined });
+    const message = reportMessage(deciding, true, sent);
+    message.messageId = first;
+    message.to = sent.to;
+    message.partReports = reports;
+    this.send(message);
+    if (!this.keepAfterFinal) ids.forEach((id) => this.tracker.forget(id));
+  }
+}
+
+function reportMessage(report: DeliveryReport, final: boolean, sent?: TrackedMessage): ReportMessage {
+  const message: ReportMessage = {
+    payload: report,
+    messageId: report.messageId,
+    to: report.to,
+    delivered: report.status?.groupName === 'DELIVERED',
+    final,
+  };
+  if (report.bulkId !== undefined) message.bulkId = report.bulkId;
+  if (sent) message.sent = sent.sent;
+  return message;
 }
 
 /**
@@ -92,18 +146,12 @@ export function watchOverdue(
 ): () => void {
   let stopped = false;
   const every = Math.min(Math.max(1000, overdueMs / 10), 60_000);
-  const toMessage = (entry: TrackedMessage): OverdueMessage => ({
-    payload: null,
-    messageId: entry.messageId,
-    to: entry.to,
-    sent: entry.sent,
-  });
   let timer: NodeJS.Timeout | undefined;
   // The next check is armed only once the last has finished: slow checks never pile up.
   const check = () => {
     tracker
       .takeOverdue(Date.now() - overdueMs)
-      .then((due) => due.forEach((entry) => !stopped && send(toMessage(entry))))
+      .then((due) => overdueMessages(due).forEach((message) => !stopped && send(message)))
       .catch(warn)
       .finally(() => {
         if (!stopped) timer = setTimeout(check, every);
@@ -114,4 +162,21 @@ export function watchOverdue(
     stopped = true;
     clearTimeout(timer);
   };
+}
+
+/** One message per overdue message: the parts of a split one (all due at once: they were sent together) become one. */
+function overdueMessages(due: TrackedMessage[]): OverdueMessage[] {
+  const messages = new Map<string, OverdueMessage>();
+  for (const entry of due) {
+    const messageId = entry.part?.first ?? entry.messageId;
+    const known = messages.get(messageId);
+    if (known) {
+      known.missingParts!.push(entry.part!.index);
+      continue;
+    }
+    const message: OverdueMessage = { payload: null, messageId, to: entry.to, sent: entry.sent };
+    if (entry.part) message.missingParts = [entry.part.index];
+    messages.set(messageId, message);
+  }
+  return [...messages.values()];
 }

@@ -1,6 +1,6 @@
 import type { MessageResult } from '../http/infobip';
 import type { OutputMessage } from '../send/outputs';
-import type { SendRequest } from '../send/request';
+import { type SendRequest, partIdsOf } from '../send/request';
 import { type Tracker, sentOf } from './tracker';
 
 /** The account's two memories of sent messages, each present only while a node needs it. */
@@ -29,7 +29,7 @@ export class SendTracking {
   /** v3, just before the request first goes out with the node's ids. */
   beforeSend(msg: object, request: SendRequest): void {
     const { byId } = this.memories();
-    if (byId) trackChosenIds(byId, msg, request);
+    if (byId) trackChosenIds(byId, msg, request, undefined, false, request.parts?.length ?? 1);
   }
 
   /** Infobip answered with these outputs (one per destination it listed). */
@@ -37,7 +37,10 @@ export class SendTracking {
     const { byId, byNumber } = this.memories();
     if (byId && !request.messageIds) trackAccepted(byId, outputs);
     if (byId && request.messageIds) {
-      for (const output of outputs) if (rejected(output) && output.messageId) byId.forget(output.messageId);
+      for (const output of outputs) {
+        if (!rejected(output) || !output.messageId) continue;
+        for (const id of partIdsOf(output.messageId, request.parts?.length ?? 1)) byId.forget(id);
+      }
     }
     if (byNumber) trackAccepted(byNumber, outputs);
   }
@@ -57,7 +60,8 @@ export class SendTracking {
   /** v3: the request provably sent nothing (or was refused): its ids are forgotten. */
   notSent(request: SendRequest): void {
     const { byId } = this.memories();
-    for (const id of request.messageIds ?? []) byId?.forget(id);
+    const parts = request.parts?.length ?? 1;
+    for (const id of request.messageIds ?? []) for (const part of partIdsOf(id, parts)) byId?.forget(part);
   }
 }
 
@@ -73,7 +77,7 @@ function trackAccepted(tracker: Tracker, outputs: OutputMessage[]): void {
 /**
  * Remembers each destination of a v3 request (or only those in `only`) under the id the node
  * chose, all sharing one copy of the message; `withOwnId` adds msg.messageIds naming that
- * destination's own id when its entry is handed out.
+ * destination's own id when its entry is handed out. With `parts`, each part is an entry.
  */
 function trackChosenIds(
   tracker: Tracker,
@@ -81,14 +85,22 @@ function trackChosenIds(
   request: SendRequest,
   only?: readonly string[],
   withOwnId = false,
+  parts = 1,
 ): void {
   const at = Date.now();
   const wanted = only && new Set(only);
   // One copy for every destination: each entry adds its own to and id when it is handed out.
-  const { to: _to, messageId: _id, messageIds: _ids, ...common } = sentOf(msg);
+  const { to: _to, messageId: _id, messageIds: _ids, partIds: _parts, ...common } = sentOf(msg);
   const shared = withOwnId ? 'ids' : 'to';
   request.to.forEach((to, index) => {
     if (wanted && !wanted.has(to)) return;
-    tracker.track({ messageId: request.messageIds![index], to, sent: common, shared, at });
+    const first = request.messageIds![index];
+    if (parts === 1) {
+      tracker.track({ messageId: first, to, sent: common, shared, at });
+      return;
+    }
+    partIdsOf(first, parts).forEach((messageId, part) =>
+      tracker.track({ messageId, to, sent: common, shared, at, part: { index: part + 1, count: parts, first } }),
+    );
   });
 }

@@ -1,6 +1,7 @@
 import type { LRUCache } from 'lru-cache';
 import { INFOBIP_WINDOW_MS } from '../limits';
 import { recentMap } from '../recent';
+import { partIdsOf } from '../send/request';
 
 /** What Node-RED's context offers a node, in its callback form (works with every store). */
 export interface ContextLike {
@@ -27,8 +28,14 @@ export interface TrackedMessage {
   owner?: string;
   /** Set once it was reported overdue. */
   overdue?: boolean;
-  /** Set once a report came: it is then never overdue. */
+  /** Set once a report came: it is then never overdue (a part: once its final report came). */
   reported?: boolean;
+  /** A part of a split payload: its 1-based index, the count, and the first part's id (the message's). */
+  part?: { index: number; count: number; first: string };
+  /** A part's final report, kept until the whole message is reported (also across a restart). */
+  report?: unknown;
+  /** On a first part: the whole message's status as last emitted. */
+  combined?: string;
 }
 
 export interface TrackerOptions {
@@ -126,6 +133,24 @@ export class Tracker {
     const entry = await this.read(messageId);
     if (entry === STORE_FAILED || entry === undefined || entry.reported) return;
     this.write(messageId, { ...entry, reported: true });
+  }
+
+  /** Notes a part's final report in its entry, where its siblings' reports find it. */
+  async recordReport(messageId: string, report: unknown): Promise<void> {
+    this.pending.delete(messageId);
+    const entry = await this.read(messageId);
+    if (entry === STORE_FAILED || entry === undefined) return;
+    this.write(messageId, { ...entry, reported: true, report });
+  }
+
+  /** The entry as stored (undefined when unknown, or the store failed); `save` writes it back. */
+  async entry(messageId: string): Promise<TrackedMessage | undefined> {
+    const entry = await this.read(messageId);
+    return entry === STORE_FAILED ? undefined : entry;
+  }
+
+  save(entry: TrackedMessage): void {
+    this.write(this.keyOf(entry), entry);
   }
 
   /** Forgets a message whose final report arrived. */
@@ -265,12 +290,15 @@ export class Tracker {
 /** A copy of an entry to hand out, with what was sent as that destination's own. */
 function handedOut(entry: TrackedMessage): TrackedMessage {
   const sent = structuredClone(entry.sent);
+  // A part's message is the whole one: its id is the first part's.
+  const messageId = entry.part?.first ?? entry.messageId;
   if (entry.shared) {
     sent.to = entry.to;
-    sent.messageId = entry.messageId;
-    if (entry.shared === 'ids') sent.messageIds = { [entry.to]: entry.messageId };
+    sent.messageId = messageId;
+    if (entry.shared === 'ids') sent.messageIds = { [entry.to]: messageId };
   }
-  const { shared: _shared, ...copy } = entry;
+  if (entry.part) sent.partIds = partIdsOf(entry.part.first, entry.part.count);
+  const { shared: _shared, report: _report, combined: _combined, ...copy } = entry;
   return { ...copy, sent };
 }
 
@@ -290,9 +318,9 @@ function isTracked(value: unknown): value is TrackedMessage {
   );
 }
 
-/** What a report's msg.sent shows of an output message: its plain-JSON properties, without payload, parts, req and res. */
+/** What a report's msg.sent shows of an output message: its plain-JSON properties, without payload, parts, partEntries, req and res. */
 export function sentOf(message: object): Record<string, unknown> {
-  const { payload, parts, req, res, ...kept } = message as Record<string, unknown>;
+  const { payload, parts, partEntries, req, res, ...kept } = message as Record<string, unknown>;
   return plainJson(kept) as Record<string, unknown>;
 }
 
