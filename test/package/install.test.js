@@ -316,6 +316,18 @@ describe('the examples in a real Node-RED', function () {
     await until(() => infobip.inboxPolls.some((poll) => poll.answered === 1));
     infobip.inboundMade.map((sms) => sms.text).should.eql(['ACK A1']);
   });
+
+  it('07 sends a configuration block as 4 parts to port 16000, then pulls the reports of all 4', async function () {
+    infobip.reset();
+    infobip.reportDelayMs = 100;
+    await inject(await deployExample('07 long configuration block to a port.json'));
+    await until(() => infobip.longMessages.length === 1);
+    const [block] = infobip.longMessages;
+    block.should.have.properties({ to: '41793026727', count: 4, inOrder: true, requests: 1 });
+    block.elements.should.eql(['05 04 3e 80 00 00']);
+    block.data.startsWith('43 46 47 0c').should.be.true();
+    await until(() => infobip.reportPolls.reduce((sum, poll) => sum + poll.answered, 0) === 4);
+  });
 });
 
 describe("example 3's curl line, as npm start prints it, against Node-RED as npm start runs it", function () {
