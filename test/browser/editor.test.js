@@ -354,6 +354,79 @@ describe('the editor in a real browser', function () {
     await page.locator('#node-input-validity').waitFor({ state: 'detached' });
   });
 
+  it('long payloads in the dialogs: saved nodes keep "As is" and a report per part, new ones split and report whole', async function () {
+    await red.deploy([
+      { id: 'ltab', type: 'tab', label: 'saved before' },
+      {
+        id: 'lacc',
+        type: 'infobip-account',
+        name: 'v3 account',
+        api: 'v3',
+        baseUrl: infobip.baseUrl,
+        authType: 'apiKey',
+      },
+      {
+        id: 'lsms',
+        type: 'binary-sms',
+        z: 'ltab',
+        name: 'old sender',
+        account: 'lacc',
+        to: '',
+        x: 200,
+        y: 100,
+        wires: [],
+      },
+      {
+        id: 'lrep',
+        type: 'binary-sms-report',
+        z: 'ltab',
+        name: 'old report',
+        account: 'lacc',
+        mode: 'poll',
+        interval: 15,
+        x: 200,
+        y: 200,
+        wires: [[], []],
+      },
+    ]);
+    await page.reload();
+    await page.locator('.red-ui-palette-node[data-palette-type="binary-sms"]').waitFor({ state: 'attached' });
+    await page.locator('.red-ui-tab', { hasText: 'saved before' }).first().click();
+    const sender = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group', { hasText: 'old sender' }).first();
+    await sender.waitFor();
+    await openNodeDialog(sender, '#node-input-longPayload');
+    (await page.locator('#node-input-longPayload').inputValue()).should.equal('asIs');
+    (await page.locator('#node-input-maxParts').isVisible()).should.be.false();
+    await page.locator('#node-input-longPayload').selectOption('split');
+    (await page.locator('#node-input-maxParts').isVisible()).should.be.true();
+    (await page.locator('#node-input-concatRef').inputValue()).should.equal('8');
+    await page.locator('#node-input-maxParts').fill('300');
+    await page.locator('#node-input-name').click();
+    (await marked('#node-input-maxParts')).should.be.true();
+    await page.locator('#node-input-maxParts').fill('');
+    await page.locator('#node-input-sourcePort').fill('9200');
+    await page.locator('#node-input-name').click();
+    (await marked('#node-input-sourcePort')).should.be.true();
+    await page.locator('#node-input-destinationPort').fill('2948');
+    await page.locator('#node-input-sourcePort').fill('9201');
+    await page.locator('#node-input-name').click();
+    (await marked('#node-input-sourcePort')).should.be.false();
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-input-longPayload').waitFor({ state: 'detached' });
+
+    const report = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group', { hasText: 'old report' }).first();
+    await openNodeDialog(report, '#node-input-parts');
+    (await page.locator('#node-input-parts').inputValue()).should.equal('each');
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-input-parts').waitFor({ state: 'detached' });
+
+    const defaults = await page.evaluate(() => [
+      window.RED.nodes.getType('binary-sms').defaults.longPayload.value,
+      window.RED.nodes.getType('binary-sms-report').defaults.parts.value,
+    ]);
+    defaults.should.eql(['split', 'whole']);
+  });
+
   it('example 4 in the editor: a click sends, and the Debug sidebar shows the statuses and the delivery reports', async function () {
     infobip.reportDelayMs = 300;
     const example = withDemoDestinations(

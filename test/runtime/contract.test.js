@@ -91,6 +91,35 @@ describe('what the help says the nodes emit is what they emit', function () {
     });
   }
 
+  it('binary-sms: the outputs of a split payload', async function () {
+    const flow = smsFlow(server.baseUrl, { longPayload: 'split' }, { api: 'v3' });
+    await helper.load([infobipAccount, binarySms, catchNode], flow, CREDENTIALS);
+    const outputs = [];
+    helper.getNode('out').on('input', (msg) => outputs.push(msg));
+    const input = { payload: Buffer.alloc(300, 7), destinationPort: 2948, messageClass: 1, topic: 'contract' };
+    helper.getNode('sms').receive({ ...input });
+    await until(() => outputs.length === 1, 3000, 'the output');
+    matchesHelp('binary-sms', outputs[0], input);
+    outputs[0].should.have.properties(['partIds', 'partEntries']);
+  });
+
+  for (const parts of ['whole', 'each']) {
+    it(`binary-sms-report (Long messages: ${parts}): the reports of a split message`, async function () {
+      const flow = reportFlow(server.baseUrl, { parts }, { api: 'v3' });
+      flow.find((node) => node.id === 'sms').longPayload = 'split';
+      await helper.load([infobipAccount, binarySms, binarySmsReport, catchNode], flow, CREDENTIALS);
+      const reports = [];
+      helper.getNode('reports').on('input', (msg) => reports.push(msg));
+      helper.getNode('sms').receive({ payload: Buffer.alloc(300, 7) });
+      const expected = parts === 'whole' ? 1 : 3;
+      await until(() => reports.length === expected, 8000, 'the reports');
+      for (const report of reports) {
+        matchesHelp('binary-sms-report', report);
+        report.should.have.property(parts === 'whole' ? 'partReports' : 'smsPart');
+      }
+    });
+  }
+
   it('infobip-sms-in: its replies', async function () {
     const flow = inboundFlow(server.baseUrl);
     await helper.load([infobipAccount, binarySms, infobipSmsIn, catchNode], flow, CREDENTIALS);
