@@ -37,7 +37,7 @@ function rssBytes(pid) {
 }
 
 /** The flow that fires the burst from a Function node and counts what comes back. */
-function burstFlow(sendNodes, entryId, destinations = DESTINATIONS, messages = MESSAGES) {
+function burstFlow(sendNodes, entryId, destinations = DESTINATIONS, messages = MESSAGES, payloadBytes = 9) {
   const statuses = messages * destinations.length;
   return [
     { id: 'benchtab', type: 'tab', label: 'bench' },
@@ -48,7 +48,8 @@ function burstFlow(sendNodes, entryId, destinations = DESTINATIONS, messages = M
       z: 'benchtab',
       outputs: 1,
       func: `flow.set('bench', { start: Date.now(), statuses: 0, errors: 0, end: 0 });
-const payload = Buffer.from([0x0f, 0xc2, 0x4a, 0xbf, 0x34, 0x13, 0xba]);
+const payload = Buffer.alloc(${payloadBytes - 2}, 0x5a);
+Buffer.from([0x0f, 0xc2, 0x4a, 0xbf, 0x34, 0x13, 0xba]).copy(payload);
 for (let i = 0; i < ${messages}; i++) node.send({ payload: Buffer.concat([payload, Buffer.from([i >> 8, i & 255])]), to: ${JSON.stringify(destinations)}, seq: i });
 return null;`,
       wires: [[entryId]],
@@ -84,7 +85,7 @@ return null;`,
   ];
 }
 
-function binarySmsNodes(baseUrl, concurrency, api, batchSize = '') {
+function binarySmsNodes(baseUrl, concurrency, api, batchSize = '', smsSettings = {}) {
   return [
     {
       id: 'benchacc',
@@ -108,6 +109,7 @@ function binarySmsNodes(baseUrl, concurrency, api, batchSize = '') {
       dataCoding: 4,
       esmClass: 0,
       wires: [['counter']],
+      ...smsSettings,
     },
   ];
 }
@@ -150,11 +152,11 @@ return [msg.payload.messages.map((entry) => { const out = RED.util.cloneMessage(
   ];
 }
 
-async function runInNodeRed(label, sendNodes, entryId, destinations, messages) {
+async function runInNodeRed(label, sendNodes, entryId, destinations, messages, payloadBytes) {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'binary-sms-bench-'));
   const red = await startNodeRed({ userDir, nodesDir: [root] });
   try {
-    await red.deploy(burstFlow(sendNodes, entryId, destinations, messages));
+    await red.deploy(burstFlow(sendNodes, entryId, destinations, messages, payloadBytes));
     await red.whenRouted('/api/bench', {});
     const baseline = rssBytes(red.child.pid);
     let peak = baseline;
@@ -282,6 +284,27 @@ async function batching(baseUrl, concurrency) {
 }
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(0);
 
+/**
+ * Long payloads (v3, Messages per request 100): 1,000 messages of 600 bytes, each split into 5
+ * concatenated parts, beside 1,000 messages that fit one SMS; one destination each.
+ */
+async function longPayloads(baseUrl, concurrency) {
+  const one = ['41793026727'];
+  const count = 1000;
+  const nodes = binarySmsNodes(baseUrl, concurrency, 'v3', 100, { longPayload: 'split' });
+  const long = await runInNodeRed('600 bytes, 5 parts each', nodes, 'smsnode', one, count, 600);
+  const single = await runInNodeRed('9 bytes, one SMS each', nodes, 'smsnode', one, count, 9);
+  console.log('\nLong payloads (v3, Messages per request 100): 1,000 messages × 1 destination');
+  console.log(
+    `  600 bytes (5 parts each): ${perSecond(long).toFixed(0)} statuses/s = ${(perSecond(long) * 5).toFixed(0)} parts/s, ${long.errors} errors`,
+  );
+  console.log(`  one SMS each: ${perSecond(single).toFixed(0)} statuses/s, ${single.errors} errors`);
+  console.log(
+    `  long / single statuses = ${(perSecond(long) / perSecond(single)).toFixed(2)}, parts = ${((perSecond(long) * 5) / perSecond(single)).toFixed(2)}`,
+  );
+  return long.errors === 0 && single.errors === 0;
+}
+
 async function main() {
   const server = forked('server.js', [], { API_KEY });
   const { baseUrl } = await server.message;
@@ -349,6 +372,7 @@ async function main() {
     );
 
     await batching(baseUrl, c.concurrency);
+    await longPayloads(baseUrl, c.concurrency);
 
     const { message: fanout } = forked('fanout.js', [], {}, ['--expose-gc']);
     const {
