@@ -421,8 +421,8 @@ describe('the editor in a real browser', function () {
     await page.locator('#node-input-parts').waitFor({ state: 'detached' });
 
     const defaults = await page.evaluate(() => [
-      window.RED.nodes.getType('binary-sms').defaults.longPayload.value,
-      window.RED.nodes.getType('binary-sms-report').defaults.parts.value,
+      globalThis.RED.nodes.getType('binary-sms').defaults.longPayload.value,
+      globalThis.RED.nodes.getType('binary-sms-report').defaults.parts.value,
     ]);
     defaults.should.eql(['split', 'whole']);
   });
