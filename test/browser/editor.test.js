@@ -90,6 +90,20 @@ describe('the editor in a real browser', function () {
     }
   }
 
+  /** Reloads the editor after a deploy through the admin API, and shows the tab with that label. */
+  async function showTab(label) {
+    await page.reload();
+    await page.locator('.red-ui-palette-node[data-palette-type="binary-sms"]').waitFor({ state: 'attached' });
+    await page.locator('.red-ui-tab', { hasText: label }).first().click();
+  }
+
+  /** The node on the shown tab whose label has `text`, once it is drawn. */
+  async function placedNode(text) {
+    const placed = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group', { hasText: text }).first();
+    await placed.waitFor();
+    return placed;
+  }
+
   const entry = () => page.locator('.red-ui-palette-node[data-palette-type="binary-sms"]');
 
   async function search(text) {
@@ -339,12 +353,8 @@ describe('the editor in a real browser', function () {
         wires: [],
       },
     ]);
-    await page.reload();
-    await page.locator('.red-ui-palette-node[data-palette-type="binary-sms"]').waitFor({ state: 'attached' });
-    await page.locator('.red-ui-tab', { hasText: 'v1 account' }).first().click();
-    const placed = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group', { hasText: 'v1 sender' });
-    await placed.first().waitFor();
-    await openNodeDialog(placed.first(), '#node-input-validity');
+    await showTab('v1 account');
+    await openNodeDialog(await placedNode('v1 sender'), '#node-input-validity');
     (await page.locator('#node-input-validity-v1').isVisible()).should.be.true();
     (await page.locator('#node-input-validity-v1').innerText()).should.match(/v1 API, which has no validity period/);
     await page.locator('#node-input-validity').fill('');
@@ -389,12 +399,8 @@ describe('the editor in a real browser', function () {
         wires: [[], []],
       },
     ]);
-    await page.reload();
-    await page.locator('.red-ui-palette-node[data-palette-type="binary-sms"]').waitFor({ state: 'attached' });
-    await page.locator('.red-ui-tab', { hasText: 'saved before' }).first().click();
-    const sender = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group', { hasText: 'old sender' }).first();
-    await sender.waitFor();
-    await openNodeDialog(sender, '#node-input-longPayload');
+    await showTab('saved before');
+    await openNodeDialog(await placedNode('old sender'), '#node-input-longPayload');
     (await page.locator('#node-input-longPayload').inputValue()).should.equal('asIs');
     (await page.locator('#node-input-maxParts').isVisible()).should.be.false();
     await page.locator('#node-input-longPayload').selectOption('split');
@@ -414,8 +420,7 @@ describe('the editor in a real browser', function () {
     await page.locator('#node-dialog-cancel').click();
     await page.locator('#node-input-longPayload').waitFor({ state: 'detached' });
 
-    const report = page.locator('#red-ui-workspace-chart .red-ui-flow-node-group', { hasText: 'old report' }).first();
-    await openNodeDialog(report, '#node-input-parts');
+    await openNodeDialog(await placedNode('old report'), '#node-input-parts');
     (await page.locator('#node-input-parts').inputValue()).should.equal('each');
     await page.locator('#node-dialog-cancel').click();
     await page.locator('#node-input-parts').waitFor({ state: 'detached' });
