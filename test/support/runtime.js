@@ -5,7 +5,7 @@
 const path = require('node:path');
 const helper = require('node-red-node-test-helper');
 const { InfobipTestServer } = require('../../dev/infobip-server');
-const { nodeRedDir, requireFromNodeRed } = require('../../dev/node-red-under-test');
+const { nodeRedDir, requireFromNodeRed, version: nodeRedVersion } = require('../../dev/node-red-under-test');
 
 const { i18n } = requireFromNodeRed('@node-red/util');
 helper.init(path.join(nodeRedDir, 'lib', 'red.js'));
@@ -209,7 +209,11 @@ function arrivalsAt(id) {
   return arrived;
 }
 
+/** Node-RED 4 and later pass an error's `code` to the Catch node as msg.error.code (3.1 does not). */
+const passesCode = Number(nodeRedVersion.split('.')[0]) >= 4;
+
 module.exports = {
+  passesCode,
   arrivalsAt,
   helper,
   binarySms,
