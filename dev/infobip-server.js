@@ -648,16 +648,12 @@ class InfobipTestServer {
 
 /**
  * A message's user data as a handset reads it: with UDHI (esmClass 64) a header of elements,
- * its concatenation element (8- or 16-bit reference) apart. More than one SMS with a header is a
+ * its concatenation element (8- or 16-bit reference) apart. A part longer than one SMS is a
  * `problem` (refused); a header a handset cannot read is `malformed` (sent on, as Infobip would).
  */
 function readUserData(content) {
   const bytes = content.hex.split(' ').map((pair) => parseInt(pair, 16));
-  const udhi = ((content.esmClass ?? 0) & 64) !== 0;
-  if (bytes.length > 140 && udhi) {
-    return { problem: `user data of ${bytes.length} octets with a header: one SMS carries 140` };
-  }
-  if (!udhi) return { data: content.hex };
+  if (((content.esmClass ?? 0) & 64) === 0) return { data: content.hex };
   const malformed = (reason) => ({ malformed: reason, data: content.hex });
   const end = 1 + bytes[0];
   if (end > bytes.length) return malformed(`header length ${bytes[0]} exceeds the user data`);
@@ -682,6 +678,10 @@ function readUserData(content) {
       );
     }
     at += 2 + length;
+  }
+  // A part of a concatenated message must fit one SMS; anything else long is Infobip's to split.
+  if (concat && bytes.length > 140) {
+    return { problem: `part ${concat.index} has ${bytes.length} octets of user data: one SMS carries 140` };
   }
   return { concat, elements, data: bytes.slice(end).map(hexOf).join(' ') };
 }
