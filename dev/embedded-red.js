@@ -4,7 +4,7 @@
 //   node embedded-red.js '<json options>'   →  prints "READY <url>" when listening.
 // Options: userDir (required), port (0 = any), host, nodesDir, flowFile,
 // credentialSecret, httpNodeRoot (default /api), nodeRedDir (where the node-red package to
-// embed lives), contextStorage
+// embed lives), adminAuth, contextStorage, settings (more settings.js entries)
 // (as in settings.js; a store's `moduleFile` names a context-store module to require).
 const http = require('node:http');
 const path = require('node:path');
@@ -31,6 +31,7 @@ async function main() {
     credentialSecret: options.credentialSecret ?? 'test-secret',
     nodesDir: options.nodesDir,
     contextStorage,
+    adminAuth: options.adminAuth,
     httpAdminRoot: '/',
     httpNodeRoot: options.httpNodeRoot ?? '/api',
     uiHost: options.host ?? '127.0.0.1',
@@ -38,6 +39,7 @@ async function main() {
     editorTheme: { tours: false, palette: { catalogues: [] }, projects: { enabled: false } },
     telemetry: { enabled: false, updateNotification: false },
     externalModules: { autoInstall: false, palette: { allowInstall: false } },
+    ...options.settings,
   });
   app.use(options.httpNodeRoot ?? '/api', RED.httpNode);
   app.use('/', RED.httpAdmin);

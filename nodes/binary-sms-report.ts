@@ -3,7 +3,7 @@ import type { AccountNode } from './lib/account';
 import { type DeliveryReport, isResultsPage } from './lib/http/infobip';
 import { ReceiveError } from './lib/errors';
 import { Receiver, ReceiverConfig, describe } from './lib/receive/receiver';
-import { ReportMessages, watchOverdue } from './lib/receive/reports';
+import { type OverdueMessage, ReportMessages, watchOverdue } from './lib/receive/reports';
 import { normaliseBaseUrl } from './lib/rules';
 
 interface ReportConfig extends ReceiverConfig {
@@ -36,10 +36,22 @@ export = function register(RED: NodeAPI): void {
     const tracker = account.useTracking(this.id);
     receiver.onClose((removed) => account.releaseTracking(this.id, 'messageId', removed));
     const parts = config.parts === 'whole' ? 'whole' : 'each';
-    const messages = new ReportMessages(tracker, (msg) => receiver.send([msg, null]), account.api === 'v3', parts);
+    const messages = new ReportMessages(
+      tracker,
+      (msg) => {
+        if (msg.final) account.stats.add(msg.delivered ? 'delivered' : 'undelivered');
+        receiver.send([msg, null]);
+      },
+      account.api === 'v3',
+      parts,
+    );
     if (overdueMs > 0) {
       const warn = (error: unknown) => this.warn(describe(error));
-      receiver.onClose(watchOverdue(tracker, overdueMs, (msg) => receiver.send([null, msg]), warn));
+      const sendOverdue = (msg: OverdueMessage) => {
+        account.stats.add('overdue');
+        receiver.send([null, msg]);
+      };
+      receiver.onClose(watchOverdue(tracker, overdueMs, sendOverdue, warn));
     }
     const routed = receiver.receive(settings, {
       fetch: (limit, controller) => account.fetchReports(limit, controller),

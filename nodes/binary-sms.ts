@@ -79,6 +79,7 @@ export = function register(RED: NodeAPI): void {
       const statusCode = error instanceof SmsError ? error.statusCode : undefined;
       if (statusCode !== undefined) (msg as { statusCode?: number }).statusCode = statusCode;
       const reason = error instanceof SmsError ? error.statusReason : 'input';
+      account?.stats.failed(reason, error instanceof SmsError ? error.key : undefined);
       if (request?.messageIds) {
         // An unreadable answer to a request that went out is as unknown as no answer.
         if (reason === 'unknown' || reason === 'badResponse') {
@@ -142,6 +143,8 @@ export = function register(RED: NodeAPI): void {
       }
       sent += messages.length;
       if (request.parts) sentSplit += messages.length;
+      account?.stats.add('sent', messages.length);
+      if (request.parts) account?.stats.add('sentLong', messages.length);
       // Sent as it is (Long payloads: As is): Infobip decides how it reaches the device.
       const bytes = payloadBytes(request);
       lastLongPayload = !request.parts && bytes > SMS_OCTETS ? bytes : 0;

@@ -6,12 +6,24 @@ import { CLOSE_GRACE_MS } from './lib/limits';
 import { Pipeline } from './lib/send/pipeline';
 import { processMemory } from './lib/track/process-memory';
 import { Tracker } from './lib/track/tracker';
+import { STATS_PATH, STATS_TOPIC, StatsHub } from './lib/stats/hub';
+import { AccountStats, type Gauges, NO_STATS } from './lib/stats/stats';
 
 /** A base URL that sends the key in clear text over the network (loopback is this machine). */
 const clearTextUrl = (baseUrl: string) =>
   /^http:/i.test(baseUrl) && !/^http:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/i.test(baseUrl);
 
 export = function register(RED: NodeAPI): void {
+  // The editor's Infobip sidebar: a first picture from the admin API, then changes over comms.
+  // settings.js `infobipSidebar: false` turns it off: nothing is counted then.
+  const sidebar = (RED.settings as { infobipSidebar?: unknown }).infobipSidebar !== false;
+  const hub = new StatsHub((pictures) => RED.comms.publish(STATS_TOPIC, pictures, true));
+  if (sidebar) {
+    RED.httpAdmin.get(STATS_PATH, RED.auth.needsPermission('infobip-binary-sms.read'), (_req, res) => {
+      res.json(hub.pictures());
+    });
+  }
+
   function InfobipAccountNode(this: AccountNode, config: AccountConfig): void {
     RED.nodes.createNode(this, config);
     const settings = readAccountConfig(config, this.credentials ?? {});
@@ -25,9 +37,14 @@ export = function register(RED: NodeAPI): void {
       this.warn(RED._('infobip-account.warn.clearText', { url: settings.client.baseUrl }));
     }
     const client = new InfobipClient(settings.client);
+    const stats = sidebar ? new AccountStats(() => hub.changed()) : NO_STATS;
     const pipeline = new Pipeline(
       {
         ...settings.pipeline,
+        observer: {
+          requestStarted: () => stats.requestStarted(),
+          throttled: (status) => stats.add(status === 503 ? 'throttled503' : 'throttled429'),
+        },
         // Node-RED's convention for nodes that buffer: no limit unless settings.js sets one.
         queueLimit: settings.pipeline.queueLimit ?? (Number(RED.settings.nodeMessageBufferMaxLength) || 0),
         listenerFailed: (error) =>
@@ -43,6 +60,7 @@ export = function register(RED: NodeAPI): void {
     const contextStorage = (RED.settings as { contextStorage?: object }).contextStorage;
     const memory = contextStorage ? undefined : processMemory(this.id);
     this.account = new Account({
+      stats,
       client,
       pipeline,
       configError: settings.problems[0]?.error,
@@ -57,13 +75,47 @@ export = function register(RED: NodeAPI): void {
         }),
     });
 
+    const gauges = (): Gauges => {
+      const { waiting, inFlight, pausedForMs, pauseStatus, closed } = pipeline.gauges;
+      const problem = settings.problems[0]?.field;
+      const pace = pipeline.pacePerSecond;
+      return {
+        state: closed
+          ? 'closed'
+          : problem
+            ? 'notSetUp'
+            : pausedForMs > 0
+              ? 'paused'
+              : waiting + inFlight > 0
+                ? 'sending'
+                : 'idle',
+        api: settings.client.api,
+        ...(pausedForMs > 0 ? { pausedUntil: Date.now() + pausedForMs, pauseStatus } : {}),
+        ...(problem ? { problem: label(problem) } : {}),
+        waiting,
+        inFlight,
+        parallel: settings.pipeline.concurrency,
+        rateLimit: settings.pipeline.ratePerSecond,
+        ...(Number.isFinite(pace) ? { pace: Math.round(pace * 10) / 10 } : {}),
+        tracked: this.account.byId?.size ?? 0,
+        trackedNumbers: this.account.byNumber?.size ?? 0,
+        trackLimit: settings.trackLimit,
+      };
+    };
+    if (stats instanceof AccountStats) {
+      hub.add(this.id, () => stats.picture(this.id, config.name || RED._('infobip-account.sidebar.unnamed'), gauges()));
+    }
+
     const flowsStarted = () => this.account.flowsStarted();
     RED.events.on('flows:started', flowsStarted);
 
     this.on('close', (removed: boolean, done: () => void) => {
       RED.events.removeListener('flows:started', flowsStarted);
       if (removed) memory?.drop();
-      this.account.close(CLOSE_GRACE_MS).then(done, done);
+      this.account
+        .close(CLOSE_GRACE_MS)
+        .finally(() => hub.remove(this.id))
+        .then(done, done);
     });
   }
 

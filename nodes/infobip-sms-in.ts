@@ -31,7 +31,10 @@ export = function register(RED: NodeAPI): void {
     // With the reply window off, sends are not tracked for this node.
     const lastSent = replyWindowMs > 0 ? account.useTracking(this.id, 'number') : undefined;
     if (lastSent) receiver.onClose((removed) => account.releaseTracking(this.id, 'number', removed));
-    const messages = new InboundMessages(lastSent, replyWindowMs, (msg) => receiver.send(msg));
+    const messages = new InboundMessages(lastSent, replyWindowMs, (msg) => {
+      account.stats.add('replies');
+      receiver.send(msg);
+    });
     receiver.receive(settings, {
       fetch: (limit, controller) => account.fetchInbound(limit, controller),
       read: (body) => (isResultsPage<InboundSms>(body) ? body.results : undefined),

@@ -9,6 +9,7 @@ import { type SendRequest, referenceCounter } from './send/request';
 import { ACCOUNT_NUMBERS, APIS, AccountNumber, Api, normaliseBaseUrl, parseAccountNumber } from './rules';
 import type { Memories } from './track/policy';
 import type { TrackBy, Tracker } from './track/tracker';
+import { NO_STATS, type StatsSink } from './stats/stats';
 
 export interface AccountConfig extends NodeDef {
   /** Infobip's API; absent on accounts saved before it existed, which keep v1. */
@@ -116,6 +117,8 @@ export function readAccountConfig(config: AccountConfig, credentials: AccountCre
 }
 
 export interface AccountParts {
+  /** What the account's nodes count for the editor's sidebar. */
+  stats?: StatsSink;
   client: InfobipClient;
   pipeline: Pipeline;
   /** With it, every send and poll fails with it. */
@@ -154,6 +157,8 @@ export class Account implements Memories {
   private closed = false;
   /** Concatenation references of the account's split payloads, from a random start. */
   readonly nextReference = referenceCounter();
+  /** What the account's nodes count for the editor's sidebar. */
+  readonly stats: StatsSink;
 
   constructor(parts: AccountParts) {
     this.client = parts.client;
@@ -162,6 +167,7 @@ export class Account implements Memories {
     this.trackStore = parts.trackStore;
     this.api = parts.client.api;
     this.makeTracker = parts.makeTracker;
+    this.stats = parts.stats ?? NO_STATS;
   }
 
   submit(request: SendRequest, hooks: JobHooks, listener: JobListener): JobHandle {

@@ -27,6 +27,18 @@ export interface PipelineOptions {
   now?: () => number;
   /** Told when a job's listener threw; the other jobs of its request end as they would have. */
   listenerFailed?: (error: unknown) => void;
+  /** Told of each request started and each 429/503 answer (the account's counters). */
+  observer?: { requestStarted(): void; throttled(status: number): void };
+}
+
+/** What the pipeline holds now, for the editor's sidebar. */
+export interface PipelineGauges {
+  waiting: number;
+  inFlight: number;
+  /** Milliseconds until the account's pause after a 429/503 ends (0: not paused), and its status. */
+  pausedForMs: number;
+  pauseStatus: number;
+  closed: boolean;
 }
 
 /** Sends the requests in one HTTP request; resolves with one result per request, in their order. */
@@ -71,6 +83,16 @@ export class Pipeline {
   /** Requests per second the learnt pace allows (Infinity while none was learnt). */
   get pacePerSecond(): number {
     return this.pace.ratePerSecond;
+  }
+
+  get gauges(): PipelineGauges {
+    return {
+      waiting: this.queued,
+      inFlight: this.inFlight,
+      pausedForMs: Math.max(0, this.pausedUntil - this.now()),
+      pauseStatus: this.pauseStatus,
+      closed: this.closed,
+    };
   }
 
   submit(request: SendRequest, hooks: JobHooks, listener: JobListener): JobHandle {
@@ -223,6 +245,7 @@ export class Pipeline {
     }
     this.inFlight++;
     this.pace.started(startedAt);
+    this.options.observer?.requestStarted();
     try {
       const results = await this.attempt(
         batch.map((job) => job.request),
@@ -295,6 +318,7 @@ export class Pipeline {
   private afterThrottle(batch: Job[], failure: SendFailure): void {
     const now = this.now();
     const status = failure.statusCode ?? 429;
+    this.options.observer?.throttled(status);
     const throttles = Math.max(...batch.map((job) => ++job.throttles));
     const delayMs = failure.retryAfterMs ?? backoffDelay(throttles, this.options.backoffMs);
     const waitLimit = this.options.throttleWaitMs;

@@ -1,0 +1,116 @@
+'use strict';
+// The counters behind the editor's Infobip sidebar, and their publisher, with fake timers:
+// 10-second buckets over 10 minutes, the last 5 minutes, requests per second, and pictures
+// published at most once a second and never while nothing changes.
+require('should');
+const FakeTimers = require('@sinonjs/fake-timers');
+const { AccountStats, lastCounts, BUCKET_MS } = require('../../dist/lib/stats/stats');
+const { StatsHub, PUBLISH_EVERY_MS } = require('../../dist/lib/stats/hub');
+
+const GAUGES = {
+  state: 'idle',
+  api: 'v3',
+  waiting: 0,
+  inFlight: 0,
+  parallel: 8,
+  rateLimit: 0,
+  tracked: 0,
+  trackedNumbers: 0,
+  trackLimit: 10000,
+};
+
+describe('sidebar counters (fake timers)', function () {
+  let clock;
+  beforeEach(() => {
+    clock = FakeTimers.install({ now: Date.UTC(2026, 11, 1, 8, 0, 0), toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
+  afterEach(() => clock.uninstall());
+
+  describe('AccountStats', function () {
+    it('counts since deploy and per 10-second bucket, and sums the last 5 minutes', function () {
+      const stats = new AccountStats();
+      stats.add('sent', 3);
+      clock.tick(BUCKET_MS);
+      stats.add('sent', 2);
+      stats.add('delivered');
+      clock.tick(6 * 60 * 1000);
+      stats.add('sent');
+      const picture = stats.picture('acc', 'Fleet', GAUGES);
+      picture.total.should.eql({ sent: 6, delivered: 1 });
+      picture.buckets.map((bucket) => bucket.counts.sent).should.eql([3, 2, 1]);
+      lastCounts(picture.buckets, Date.now(), 5 * 60 * 1000).should.eql({ sent: 1 });
+      lastCounts(picture.buckets, Date.now(), 10 * 60 * 1000).should.eql({ sent: 6, delivered: 1 });
+    });
+
+    it('keeps ten minutes of buckets and drops older ones', function () {
+      const stats = new AccountStats();
+      stats.add('sent');
+      clock.tick(10 * 60 * 1000);
+      stats.add('sent');
+      const { buckets, total } = stats.picture('acc', 'Fleet', GAUGES);
+      buckets.should.have.length(1);
+      total.sent.should.equal(2);
+    });
+
+    it('counts failures by error code, timeouts apart', function () {
+      const stats = new AccountStats();
+      stats.failed('unknown', 'timeout');
+      stats.failed('input', 'toInvalid');
+      stats.failed('input', 'payloadHexOdd');
+      const picture = stats.picture('acc', 'Fleet', GAUGES);
+      picture.failedBy.should.eql({ unknown: 1, input: 2 });
+      picture.total.should.eql({ failed: 3, timeouts: 1 });
+      lastCounts(picture.buckets, Date.now(), 5 * 60 * 1000)['failed.input'].should.equal(2);
+    });
+
+    it('tells requests started in the last whole second', function () {
+      const stats = new AccountStats();
+      for (let i = 0; i < 7; i++) stats.requestStarted();
+      clock.tick(1000);
+      stats.picture('acc', 'Fleet', GAUGES).requestsPerSecond.should.equal(7);
+      stats.requestStarted();
+      clock.tick(1000);
+      stats.picture('acc', 'Fleet', GAUGES).requestsPerSecond.should.equal(1);
+      clock.tick(5000);
+      stats.picture('acc', 'Fleet', GAUGES).requestsPerSecond.should.equal(0);
+    });
+  });
+
+  describe('StatsHub', function () {
+    it('publishes at most once a second, and nothing while nothing changes', function () {
+      const published = [];
+      const hub = new StatsHub((pictures) => published.push([Date.now(), pictures.length]));
+      const stats = new AccountStats(() => hub.changed());
+      hub.add('acc', () => stats.picture('acc', 'Fleet', GAUGES));
+      clock.tick(0);
+      published.should.have.length(1);
+      for (let i = 0; i < 50; i++) {
+        stats.add('sent');
+        clock.tick(40);
+      }
+      // 2 s of changes: published once a second at most.
+      published.length.should.be.within(2, 3);
+      for (let i = 1; i < published.length; i++) {
+        (published[i][0] - published[i - 1][0]).should.be.aboveOrEqual(PUBLISH_EVERY_MS);
+      }
+      clock.tick(2000);
+      const settled = published.length;
+      clock.tick(60_000);
+      published.should.have.length(settled);
+      stats.add('sent');
+      clock.tick(0);
+      published.should.have.length(settled + 1);
+    });
+
+    it('publishes when an account leaves, and then pictures without it', function () {
+      const published = [];
+      const hub = new StatsHub((pictures) => published.push(pictures.map((picture) => picture.id)));
+      hub.add('a', () => new AccountStats().picture('a', 'A', GAUGES));
+      hub.add('b', () => new AccountStats().picture('b', 'B', GAUGES));
+      clock.tick(0);
+      hub.remove('a');
+      clock.tick(PUBLISH_EVERY_MS);
+      published.should.eql([['a', 'b'], ['b']]);
+    });
+  });
+});
