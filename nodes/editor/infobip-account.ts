@@ -1,6 +1,7 @@
 import type { EditorNodeProperties } from 'node-red';
 import { ACCOUNT_FIELD_DEFAULTS as DEFAULTS, AccountNumber, normaliseBaseUrl, parseAccountNumber } from '../lib/rules';
 import { RED, fillSelect } from './editor';
+import './sidebar';
 
 interface AccountProperties extends EditorNodeProperties {
   api: string;

@@ -9,6 +9,7 @@ const { InfobipTestServer } = require('../../dev/infobip-server');
 const { withDemoDestinations } = require('../../dev/demo');
 const { userDirWithPackage, root } = require('../support/packed');
 const { MESSAGE_PROPERTIES } = require('../support/contract');
+const WebSocket = require('ws');
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(root, 'artifacts');
@@ -430,6 +431,123 @@ describe('the editor in a real browser', function () {
       globalThis.RED.nodes.getType('binary-sms-report').defaults.parts.value,
     ]);
     defaults.should.eql(['split', 'whole']);
+  });
+
+  it('the Infobip sidebar tab shows each account live: waiting and sent counts, the chart, a pause; nothing secret', async function () {
+    const errors = [];
+    const onError = (error) => errors.push(error.message);
+    page.on('pageerror', onError);
+    const comms = [];
+    const socket = new WebSocket(red.url.replace(/^http/, 'ws') + '/comms');
+    socket.on('open', () => socket.send(JSON.stringify({ subscribe: 'infobip-binary-sms/#' })));
+    socket.on('message', (data) => comms.push(String(data)));
+    try {
+      infobip.reset();
+      infobip.delayMs = 50;
+      await red.deploy([
+        { id: 'stab', type: 'tab', label: 'sidebar' },
+        {
+          id: 'sacc',
+          type: 'infobip-account',
+          name: 'Infobip stand-in (demo)',
+          api: 'v3',
+          baseUrl: infobip.baseUrl,
+          authType: 'apiKey',
+          concurrency: '1',
+          batchSize: '1',
+          throttleWait: '60',
+          credentials: { apiKey: API_KEY },
+        },
+        {
+          id: 'sgo',
+          type: 'inject',
+          z: 'stab',
+          name: 'burst',
+          props: [],
+          x: 120,
+          y: 80,
+          wires: [['sburst']],
+        },
+        {
+          id: 'sburst',
+          type: 'function',
+          z: 'stab',
+          name: '',
+          func: "for (let i = 0; i < 60; i++) node.send({ payload: [1, 2, i], to: '41793026727' }); return null;",
+          outputs: 1,
+          x: 300,
+          y: 80,
+          wires: [['ssms']],
+        },
+        { id: 'ssms', type: 'binary-sms', z: 'stab', account: 'sacc', to: '', x: 480, y: 80, wires: [[]] },
+        {
+          id: 'srep',
+          type: 'binary-sms-report',
+          z: 'stab',
+          account: 'sacc',
+          mode: 'poll',
+          interval: 1,
+          x: 120,
+          y: 160,
+          wires: [[], []],
+        },
+      ]);
+      await showTab('sidebar');
+      // The sidebar shows a few tabs' icons and lists the others in its menu; this is what that menu does.
+      await page.evaluate(() => globalThis.RED.sidebar.show('infobip-binary-sms'));
+      const card = page.locator('.infobip-card', { hasText: 'Infobip stand-in (demo)' });
+      await card.waitFor({ timeout: 10000 });
+      (await card.locator('.infobip-state').innerText()).should.match(/idle/);
+      const cell = (label) =>
+        card.locator('tr', { hasText: label }).first().locator('td.infobip-n').first().innerText();
+
+      const inject = await placedNode('burst');
+      await inject.locator('.red-ui-flow-node-button').click();
+      await page.waitForFunction(() => {
+        const row = [...globalThis.document.querySelectorAll('.infobip-card tr')].find((tr) =>
+          tr.textContent.startsWith('messages waiting'),
+        );
+        return row && Number(row.querySelector('td.infobip-n').textContent) > 0;
+      });
+      (await card.locator('.infobip-state').innerText()).should.match(/sending/);
+      await page.waitForFunction(
+        () => {
+          const row = [...globalThis.document.querySelectorAll('.infobip-card tr')].find((tr) =>
+            /^sent\d/.test(tr.textContent),
+          );
+          return row && Number(row.querySelector('td.infobip-n').textContent) === 60;
+        },
+        undefined,
+        { timeout: 20000 },
+      );
+      Number(await cell('messages waiting')).should.equal(0);
+      const line = await card.locator('polyline.infobip-sent').getAttribute('points');
+      new Set(line.split(' ').map((point) => point.split(',')[1])).size.should.be.above(1);
+      await page.waitForFunction(() =>
+        [...globalThis.document.querySelectorAll('.infobip-card tr')].some((tr) =>
+          /^delivered[1-9]/.test(tr.textContent),
+        ),
+      );
+      await picture('sidebar.png', true);
+
+      infobip.plan({ status: 429, headers: { 'retry-after': '3600' }, body: { errorCode: 'E429' } });
+      await inject.locator('.red-ui-flow-node-button').click();
+      await card
+        .locator('.infobip-state', { hasText: 'paused by Infobip (HTTP 429) until' })
+        .waitFor({ timeout: 10000 });
+
+      const html = await page.locator('.infobip-sidebar').innerHTML();
+      for (const secret of [API_KEY, '41793026727']) {
+        html.should.not.containEql(secret);
+        comms.join('\n').should.not.containEql(secret);
+      }
+      comms.some((text) => text.includes('infobip-binary-sms/accounts')).should.be.true();
+      errors.should.be.empty();
+    } finally {
+      page.off('pageerror', onError);
+      socket.close();
+      infobip.delayMs = 0;
+    }
   });
 
   it('example 4 in the editor: a click sends, and the Debug sidebar shows the statuses and the delivery reports', async function () {

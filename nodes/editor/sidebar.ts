@@ -1,0 +1,159 @@
+// The Infobip sidebar tab: one card per account of the deployed flows, from the admin API's first
+// picture and the runtime's comms messages (at most one a second, none while nothing changes).
+import { BUCKETS, BUCKET_MS, lastCounts, type AccountPicture, type Counts } from '../lib/stats/stats';
+import { RED } from './editor';
+
+const TAB = 'infobip-binary-sms';
+const TOPIC = 'infobip-binary-sms/accounts';
+const FIVE_MINUTES = 5 * 60 * 1000;
+/** The package's own catalog: outside a node's definition, RED._ needs its namespace (module/node set). */
+const t = (key: string, params?: Record<string, string | number>) =>
+  RED._(`node-red-contrib-infobip-binary-sms/infobip-account:infobip-account.sidebar.${key}`, params);
+
+const STYLE = `
+.infobip-sidebar { padding: 8px 10px; overflow-y: auto; height: 100%; box-sizing: border-box; color: var(--red-ui-primary-text-color); }
+.infobip-sidebar-intro { color: var(--red-ui-secondary-text-color); margin: 0 0 8px; }
+.infobip-card { border: 1px solid var(--red-ui-secondary-border-color); border-radius: 4px; padding: 8px; margin-bottom: 10px; background: var(--red-ui-secondary-background); }
+.infobip-card h4 { margin: 0 0 4px; font-size: 1.05em; }
+.infobip-card .infobip-api { color: var(--red-ui-secondary-text-color); font-weight: normal; margin-left: 6px; }
+.infobip-state { font-weight: bold; margin-bottom: 6px; }
+.infobip-state-sending { color: var(--red-ui-text-color-link, #0070c0); }
+.infobip-state-idle { color: var(--red-ui-text-color-success, #3a9c3a); }
+.infobip-state-paused { color: var(--red-ui-text-color-warning, #d59b00); }
+.infobip-state-notSetUp, .infobip-state-closed { color: var(--red-ui-text-color-error, #c00); }
+.infobip-card table { width: 100%; border-collapse: collapse; }
+.infobip-card td { padding: 1px 4px 1px 0; vertical-align: top; }
+.infobip-card td.infobip-n { text-align: right; font-variant-numeric: tabular-nums; }
+.infobip-card th { text-align: right; font-weight: normal; color: var(--red-ui-secondary-text-color); }
+.infobip-chart { width: 100%; height: 48px; margin-top: 6px; }
+.infobip-chart .infobip-sent { fill: none; stroke: var(--red-ui-text-color-link, #0070c0); stroke-width: 1.5; }
+.infobip-chart .infobip-delivered { fill: none; stroke: var(--red-ui-text-color-success, #3a9c3a); stroke-width: 1.5; }
+.infobip-chart .infobip-axis { stroke: var(--red-ui-secondary-border-color); }
+.infobip-legend { color: var(--red-ui-secondary-text-color); font-size: 0.9em; }
+`;
+
+let pictures: AccountPicture[] = [];
+const content = $('<div class="infobip-sidebar">');
+const cards = $('<div class="infobip-sidebar-cards">');
+
+function stateText(picture: AccountPicture, now: number): { key: string; text: string } {
+  if (picture.state === 'paused' && (picture.pausedUntil ?? 0) > now) {
+    const until = new Date(picture.pausedUntil!).toLocaleTimeString([], { hour12: false });
+    return { key: 'paused', text: t('state.paused', { until, status: picture.pauseStatus ?? 429 }) };
+  }
+  if (picture.state === 'notSetUp')
+    return { key: 'notSetUp', text: t('state.notSetUp', { field: picture.problem ?? '' }) };
+  const key =
+    picture.state === 'paused' ? (picture.waiting + picture.inFlight > 0 ? 'sending' : 'idle') : picture.state;
+  return { key, text: t(`state.${key}`) };
+}
+
+const count = (counts: Counts, name: string) => counts[name] ?? 0;
+
+function row(table: JQuery, label: string, ...cells: (string | number)[]): void {
+  const tr = $('<tr>').appendTo(table);
+  $('<td>').text(label).appendTo(tr);
+  for (const cell of cells) $('<td class="infobip-n">').text(String(cell)).appendTo(tr);
+}
+
+/** Messages sent and delivered per 10 s over the last 10 minutes, as two lines. */
+function chart(picture: AccountPicture, now: number): JQuery {
+  const width = 300;
+  const height = 48;
+  const end = Math.floor(now / BUCKET_MS) * BUCKET_MS;
+  const series = (name: string) =>
+    Array.from({ length: BUCKETS }, (_, index) => {
+      const start = end - (BUCKETS - 1 - index) * BUCKET_MS;
+      return count(picture.buckets.find((bucket) => bucket.start === start)?.counts ?? {}, name);
+    });
+  const sent = series('sent');
+  const delivered = series('delivered');
+  const top = Math.max(1, ...sent, ...delivered);
+  const points = (values: number[]) =>
+    values
+      .map(
+        (value, index) =>
+          `${((index / (BUCKETS - 1)) * width).toFixed(1)},${(height - 2 - (value / top) * (height - 4)).toFixed(1)}`,
+      )
+      .join(' ');
+  const svg = `<svg class="infobip-chart" viewBox="0 0 ${width} ${height}" preserveAspectRatio="none" role="img">
+    <line class="infobip-axis" x1="0" y1="${height - 1}" x2="${width}" y2="${height - 1}"/>
+    <polyline class="infobip-sent" points="${points(sent)}"/>
+    <polyline class="infobip-delivered" points="${points(delivered)}"/></svg>`;
+  return $('<div>')
+    .append($(svg).attr('aria-label', t('chart.label')))
+    .append($('<div class="infobip-legend">').text(t('chart.legend', { top })));
+}
+
+function card(picture: AccountPicture, now: number): JQuery {
+  const element = $('<div class="infobip-card">').attr('data-account', picture.id);
+  $('<h4>')
+    .text(picture.name)
+    .append($('<span class="infobip-api">').text(t('api', { api: picture.api })))
+    .appendTo(element);
+  const state = stateText(picture, now);
+  $('<div class="infobip-state">').addClass(`infobip-state-${state.key}`).text(state.text).appendTo(element);
+
+  const nowTable = $('<table class="infobip-now">').appendTo(element);
+  row(nowTable, t('waiting'), picture.waiting);
+  row(nowTable, t('inFlight'), `${picture.inFlight} / ${picture.parallel}`);
+  // Nothing is published while the account is idle: an old picture's last second is not now's.
+  const perSecond = now - picture.at < 2000 ? picture.requestsPerSecond : 0;
+  const rate = picture.rateLimit > 0 ? `${perSecond} / ${picture.rateLimit}` : `${perSecond}`;
+  row(nowTable, t('perSecond'), picture.pace !== undefined ? `${rate} (${t('pace', { pace: picture.pace })})` : rate);
+
+  const recent = lastCounts(picture.buckets, now, FIVE_MINUTES);
+  const counts = $('<table class="infobip-counts">').appendTo(element);
+  const head = $('<tr>').appendTo(counts);
+  $('<th>').appendTo(head);
+  $('<th>').text(t('last5')).appendTo(head);
+  $('<th>').text(t('sinceDeploy')).appendTo(head);
+  const both = (name: string) => [count(recent, name), count(picture.total, name)];
+  row(counts, t('sent'), ...both('sent'));
+  row(counts, t('sentLong'), ...both('sentLong'));
+  row(counts, t('failed'), ...both('failed'));
+  for (const code of Object.keys(picture.failedBy).sort()) {
+    row(counts, t('failedBy', { code }), count(recent, `failed.${code}`), count(picture.failedBy, code));
+  }
+  row(counts, t('throttled429'), ...both('throttled429'));
+  row(counts, t('throttled503'), ...both('throttled503'));
+  row(counts, t('timeouts'), ...both('timeouts'));
+  row(counts, t('delivered'), ...both('delivered'));
+  row(counts, t('undelivered'), ...both('undelivered'));
+  row(counts, t('overdue'), ...both('overdue'));
+  row(counts, t('replies'), ...both('replies'));
+  const tracked = $('<table class="infobip-tracked">').appendTo(element);
+  row(tracked, t('tracked'), `${picture.tracked} / ${picture.trackLimit}`);
+  row(tracked, t('trackedNumbers'), `${picture.trackedNumbers} / ${picture.trackLimit}`);
+  return element.append(chart(picture, now));
+}
+
+function render(): void {
+  const now = Date.now();
+  cards.empty();
+  if (pictures.length === 0) $('<p class="infobip-sidebar-empty">').text(t('none')).appendTo(cards);
+  for (const picture of [...pictures].sort((a, b) => a.name.localeCompare(b.name))) cards.append(card(picture, now));
+}
+
+const accept = (received: unknown) => {
+  if (!Array.isArray(received)) return;
+  pictures = received as AccountPicture[];
+  render();
+};
+
+$('<style>').text(STYLE).appendTo('head');
+content.append($('<p class="infobip-sidebar-intro">').text(t('intro'))).append(cards);
+RED.sidebar.addTab({
+  id: TAB,
+  label: t('label'),
+  name: t('name'),
+  iconClass: 'fa fa-commenting-o',
+  content: content[0],
+  enableOnEdit: true,
+});
+RED.comms.subscribe(TOPIC, (_topic: string, received: unknown) => accept(received));
+$.getJSON('infobip-binary-sms/accounts').done(accept);
+// The last 5 minutes and the chart move on with the clock, also while nothing is published.
+setInterval(() => {
+  if (content.is(':visible')) render();
+}, 5000);
