@@ -152,9 +152,9 @@ return [msg.payload.messages.map((entry) => { const out = RED.util.cloneMessage(
   ];
 }
 
-async function runInNodeRed(label, sendNodes, entryId, destinations, messages, payloadBytes) {
+async function runInNodeRed(label, sendNodes, entryId, destinations, messages, payloadBytes, settings) {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'binary-sms-bench-'));
-  const red = await startNodeRed({ userDir, nodesDir: [root] });
+  const red = await startNodeRed({ userDir, nodesDir: [root], settings });
   try {
     await red.deploy(burstFlow(sendNodes, entryId, destinations, messages, payloadBytes));
     await red.whenRouted('/api/bench', {});
@@ -285,6 +285,29 @@ async function batching(baseUrl, concurrency) {
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(0);
 
 /**
+ * What the sidebar's counters cost: the v3 burst with them (the default) and without them
+ * (settings.js `infobipSidebar: false`, as before the sidebar existed), each run twice, best kept.
+ */
+async function sidebarCost(baseUrl, concurrency) {
+  const nodes = binarySmsNodes(baseUrl, concurrency, 'v3');
+  const best = async (label, settings) => {
+    const runs = [];
+    for (let i = 0; i < 2; i++)
+      runs.push(await runInNodeRed(label, nodes, 'smsnode', undefined, undefined, undefined, settings));
+    return runs.reduce((top, run) => (perSecond(run) > perSecond(top) ? run : top));
+  };
+  const off = await best('counters off', { infobipSidebar: false });
+  const on = await best('counters on', undefined);
+  console.log(
+    `\nThe Infobip sidebar's counters: the v3 burst of ${MESSAGES} messages × ${DESTINATIONS.length} destinations, best of two`,
+  );
+  console.log(`  counters on: ${perSecond(on).toFixed(0)} statuses/s, off: ${perSecond(off).toFixed(0)} statuses/s`);
+  const ratio = perSecond(on) / perSecond(off);
+  console.log(`  on / off = ${ratio.toFixed(2)} (target ≥ 0.95)`);
+  return ratio >= 0.95;
+}
+
+/**
  * Long payloads (v3, Messages per request 100): 1,000 messages of 600 bytes, each split into 5
  * concatenated parts, beside 1,000 messages that fit one SMS; one destination each.
  */
@@ -373,6 +396,7 @@ async function main() {
 
     await batching(baseUrl, c.concurrency);
     await longPayloads(baseUrl, c.concurrency);
+    await sidebarCost(baseUrl, c.concurrency);
 
     const { message: fanout } = forked('fanout.js', [], {}, ['--expose-gc']);
     const {

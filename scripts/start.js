@@ -135,7 +135,10 @@ async function main() {
      - a second after delivery the demo device 41793026788 answers "ACK A1", and within 5 s
        the inbound node's poll brings it: "device reply, with msg.sent" shows the reply with
        msg.sent, the command it answers (msg.sent.topic is "position?").
-  5. From a terminal, example 3's endpoint sends what you POST:
+  5. Open the Infobip tab of the sidebar (its icon, or the sidebar's drop-down list): the demo
+     account's card shows what it is doing, what it sent and what came back, with a chart of the
+     last 10 minutes; click step 2's button again and watch its counts move.
+  6. From a terminal, example 3's endpoint sends what you POST:
      ${realApi ? curlLine().replace('http://NODE-RED', red.url) : demoCurl(curlLine(), red.url)}
 
   Ctrl-C stops Node-RED${realApi ? '' : ' and the test server'}.
