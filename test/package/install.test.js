@@ -176,10 +176,18 @@ describe('the packed tarball in a real Node-RED', function () {
   it("declares the account's secrets as password credentials in the editor, never as flow properties", async function () {
     const { text } = await red.request('GET', '/nodes', { accept: 'text/html' });
     const definitions = {};
-    const RED = { nodes: { registerType: (type, definition) => (definitions[type] = definition) } };
+    const RED = {
+      nodes: { registerType: (type, definition) => (definitions[type] = definition) },
+      // What the account's script also sets up at load: the Infobip sidebar tab.
+      sidebar: { addTab: () => undefined },
+      comms: { subscribe: () => undefined },
+      _: (key) => key,
+    };
+    // jQuery as far as that script goes at load: every call and property chains.
+    const chain = new Proxy(function () {}, { get: () => chain, apply: () => chain });
     for (const [, script] of text.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)) {
       if (/registerType\(["']infobip-account["']/.test(script)) {
-        vm.runInNewContext(script, { RED, $: () => undefined, window: { RED } });
+        vm.runInNewContext(script, { RED, $: chain, window: { RED }, setInterval: () => 0 });
       }
     }
     should(definitions['infobip-account']).be.ok();
