@@ -2,6 +2,7 @@ import { SmsError, preview } from '../errors';
 import { anyToBytes, bytesToHex, payloadToBytes } from './payload';
 import {
   Api,
+  type Check,
   LONG_PAYLOADS,
   type LongPayload,
   SMS_NUMBERS,
@@ -217,32 +218,43 @@ function referenceBits(value: unknown): 8 | 16 {
 
 /** A whole number within SMS_NUMBERS' bounds, from the message or else the node; undefined when neither sets it. */
 function smsNumber(name: keyof typeof SMS_NUMBERS, fromMessage: unknown, fromSettings: unknown): number | undefined {
-  const useMessage = fromMessage !== undefined && fromMessage !== null;
-  // A message gives a number; the node setting is typed text.
-  const parsed =
-    useMessage && typeof fromMessage !== 'number'
-      ? undefined
-      : parseSmsNumber(name, useMessage ? fromMessage : fromSettings);
-  if (!parsed?.ok) {
-    const { min, max } = SMS_NUMBERS[name];
-    throw new SmsError('numberValue', {
-      field: `${useMessage ? 'msg' : 'node'}.${name}`,
-      value: preview(useMessage ? fromMessage : fromSettings),
-      min,
-      max,
-    });
-  }
-  return parsed.value;
+  const { min, max } = SMS_NUMBERS[name];
+  return numberSetting(
+    name,
+    fromMessage,
+    fromSettings,
+    (value) => parseSmsNumber(name, value),
+    (params) => new SmsError('numberValue', { ...params, min, max }),
+  );
 }
 
 function validity(fromMessage: unknown, fromSettings: unknown): number | undefined {
+  return numberSetting(
+    'validity',
+    fromMessage,
+    fromSettings,
+    parseValidity,
+    (params) => new SmsError('validityValue', params),
+  );
+}
+
+/**
+ * A number the message gives (`msg.<name>`, a number) or else the node (its setting, typed text),
+ * bounded by `parse`; a value out of bounds ends in `refusal`, naming the field and the value.
+ */
+function numberSetting(
+  name: string,
+  fromMessage: unknown,
+  fromSettings: unknown,
+  parse: (value: unknown) => Check<number | undefined>,
+  refusal: (params: { field: string; value: string }) => SmsError,
+): number | undefined {
   const useMessage = fromMessage !== undefined && fromMessage !== null;
-  // msg.validity is a number; the node setting is typed text.
   const parsed =
-    useMessage && typeof fromMessage !== 'number' ? undefined : parseValidity(useMessage ? fromMessage : fromSettings);
+    useMessage && typeof fromMessage !== 'number' ? undefined : parse(useMessage ? fromMessage : fromSettings);
   if (!parsed?.ok) {
-    throw new SmsError('validityValue', {
-      field: useMessage ? 'msg.validity' : 'node.validity',
+    throw refusal({
+      field: `${useMessage ? 'msg' : 'node'}.${name}`,
       value: preview(useMessage ? fromMessage : fromSettings),
     });
   }
