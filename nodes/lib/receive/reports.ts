@@ -86,7 +86,7 @@ export class ReportMessages {
       if (!sent) return;
       if (sent.part) {
         // A part is settled by its final report only: until then it may still be overdue.
-        if (final) void this.tracker.recordReport(report.messageId, report);
+        if (final) void this.tracker.markReported(report.messageId, report);
       } else if (final && !this.keepAfterFinal) this.tracker.forget(report.messageId);
       else void this.tracker.markReported(report.messageId);
     });
@@ -102,7 +102,7 @@ export class ReportMessages {
   /** Notes a part's final report; once every part has one, emits the whole message (again only when its status changed). */
   private async assemble(report: DeliveryReport, sent: TrackedMessage): Promise<void> {
     const { first, count } = sent.part!;
-    await this.tracker.recordReport(report.messageId, report);
+    await this.tracker.markReported(report.messageId, report);
     const ids = partIdsOf(first, count);
     const entries = await Promise.all(ids.map((id) => this.tracker.entry(id)));
     const reports = entries.map((entry) => entry?.report as DeliveryReport | undefined);

@@ -127,20 +127,15 @@ export class Tracker {
     return entry && handedOut(entry);
   }
 
-  /** Notes that a report came for a message (v3 keeps it for later reports of the same message). */
-  async markReported(messageId: string): Promise<void> {
+  /**
+   * Notes that a report came for a message (v3 keeps it for later reports of the same message);
+   * with `report`, a part's final report, kept in its entry where its siblings' reports find it.
+   */
+  async markReported(messageId: string, report?: unknown): Promise<void> {
     this.pending.delete(messageId);
     const entry = await this.read(messageId);
-    if (entry === STORE_FAILED || entry === undefined || entry.reported) return;
-    this.write(messageId, { ...entry, reported: true });
-  }
-
-  /** Notes a part's final report in its entry, where its siblings' reports find it. */
-  async recordReport(messageId: string, report: unknown): Promise<void> {
-    this.pending.delete(messageId);
-    const entry = await this.read(messageId);
-    if (entry === STORE_FAILED || entry === undefined) return;
-    this.write(messageId, { ...entry, reported: true, report });
+    if (entry === STORE_FAILED || entry === undefined || (entry.reported && report === undefined)) return;
+    this.write(messageId, report === undefined ? { ...entry, reported: true } : { ...entry, reported: true, report });
   }
 
   /** The entry as stored (undefined when unknown, or the store failed); `save` writes it back. */
