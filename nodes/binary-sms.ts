@@ -142,9 +142,11 @@ export = function register(RED: NodeAPI): void {
         );
       }
       sent += messages.length;
-      if (request.parts) sentSplit += messages.length;
       account?.stats.add('sent', messages.length);
-      if (request.parts) account?.stats.add('sentLong', messages.length);
+      if (request.parts) {
+        sentSplit += messages.length;
+        account?.stats.add('sentLong', messages.length);
+      }
       // Sent as it is (Long payloads: As is): Infobip decides how it reaches the device.
       const bytes = payloadBytes(request);
       lastLongPayload = !request.parts && bytes > SMS_OCTETS ? bytes : 0;

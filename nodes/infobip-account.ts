@@ -37,13 +37,15 @@ export = function register(RED: NodeAPI): void {
       this.warn(RED._('infobip-account.warn.clearText', { url: settings.client.baseUrl }));
     }
     const client = new InfobipClient(settings.client);
-    const stats = sidebar ? new AccountStats(() => hub.changed()) : NO_STATS;
+    // With the sidebar off, the nodes count into nothing.
+    const stats = sidebar ? new AccountStats(() => hub.changed()) : undefined;
+    const counts = stats ?? NO_STATS;
     const pipeline = new Pipeline(
       {
         ...settings.pipeline,
         observer: {
-          requestStarted: () => stats.requestStarted(),
-          throttled: (status) => stats.add(status === 503 ? 'throttled503' : 'throttled429'),
+          requestStarted: () => counts.requestStarted(),
+          throttled: (status) => counts.add(status === 503 ? 'throttled503' : 'throttled429'),
         },
         // Node-RED's convention for nodes that buffer: no limit unless settings.js sets one.
         queueLimit: settings.pipeline.queueLimit ?? (Number(RED.settings.nodeMessageBufferMaxLength) || 0),
@@ -60,7 +62,7 @@ export = function register(RED: NodeAPI): void {
     const contextStorage = (RED.settings as { contextStorage?: object }).contextStorage;
     const memory = contextStorage ? undefined : processMemory(this.id);
     this.account = new Account({
-      stats,
+      stats: counts,
       client,
       pipeline,
       configError: settings.problems[0]?.error,
@@ -79,16 +81,12 @@ export = function register(RED: NodeAPI): void {
       const { waiting, inFlight, pausedForMs, pauseStatus, closed } = pipeline.gauges;
       const problem = settings.problems[0]?.field;
       const pace = pipeline.pacePerSecond;
+      let state: Gauges['state'] = waiting + inFlight > 0 ? 'sending' : 'idle';
+      if (pausedForMs > 0) state = 'paused';
+      if (problem) state = 'notSetUp';
+      if (closed) state = 'closed';
       return {
-        state: closed
-          ? 'closed'
-          : problem
-            ? 'notSetUp'
-            : pausedForMs > 0
-              ? 'paused'
-              : waiting + inFlight > 0
-                ? 'sending'
-                : 'idle',
+        state,
         api: settings.client.api,
         ...(pausedForMs > 0 ? { pausedUntil: Date.now() + pausedForMs, pauseStatus } : {}),
         ...(problem ? { problem: label(problem) } : {}),
@@ -102,7 +100,7 @@ export = function register(RED: NodeAPI): void {
         trackLimit: settings.trackLimit,
       };
     };
-    if (stats instanceof AccountStats) {
+    if (stats) {
       hub.add(this.id, () => stats.picture(this.id, config.name || RED._('infobip-account.sidebar.unnamed'), gauges()));
     }
 
