@@ -8,8 +8,15 @@ import { Pipeline, PipelineOptions } from './send/pipeline';
 import { type SendRequest, referenceCounter } from './send/request';
 import { ACCOUNT_NUMBERS, APIS, AccountNumber, Api, normaliseBaseUrl, parseAccountNumber } from './rules';
 import type { Memories } from './track/policy';
-import type { TrackBy, Tracker } from './track/tracker';
+import type { TrackBy, Tracking } from './track/tracker';
 import { NO_STATS, type StatsSink } from './stats/stats';
+import type { PollTurn } from './receive/poller';
+import { firstSightings } from './recent';
+import { SEEN_LIMIT } from './receive/reports';
+import { PollLease } from './shared/lease';
+import { type SharedState, redisUrlValid } from './shared/redis';
+import { type Sightings, sharedSightings } from './shared/seen';
+import { sharedReferences } from './shared/references';
 
 export interface AccountConfig extends NodeDef {
   /** Infobip's API; absent on accounts saved before it existed, which keep v1. */
@@ -32,6 +39,8 @@ export interface AccountCredentials {
   apiKey?: string;
   username?: string;
   password?: string;
+  /** Shared state of several Node-RED copies: redis://[user:password@]host:port[/db] or rediss://. */
+  redisUrl?: string;
 }
 
 /** The config node as other nodes find it: its account. */
@@ -52,7 +61,7 @@ export const ACCOUNT_DEFAULTS = {
 
 /** A setting of the account that cannot be used, named by its field. */
 export interface AccountProblem {
-  field: AccountNumber | 'api' | 'baseUrl' | 'apiKey' | 'password';
+  field: AccountNumber | 'api' | 'baseUrl' | 'apiKey' | 'password' | 'redisUrl';
   error: SmsError;
 }
 
@@ -61,6 +70,8 @@ export interface AccountSettings {
   pipeline: Omit<PipelineOptions, 'queueLimit'> & { queueLimit?: number };
   trackLimit: number;
   trackStore?: string;
+  /** The Redis the account's copies share; undefined: this copy keeps its own state. */
+  redisUrl?: string;
   /** Each problem of the settings; with any, the account refuses to send. */
   problems: AccountProblem[];
 }
@@ -88,6 +99,10 @@ export function readAccountConfig(config: AccountConfig, credentials: AccountCre
     problems.push({ field, error: new SmsError('accountNumber', { name: field, value: parsed.value, min, max }) });
     return ACCOUNT_DEFAULTS[field];
   };
+  const redisUrl = credentials.redisUrl?.trim() || undefined;
+  // The URL may hold a password: the error never shows it.
+  if (redisUrl && !redisUrlValid(redisUrl))
+    problems.push({ field: 'redisUrl', error: new SmsError('accountRedisUrl') });
   const concurrency = number('concurrency');
   const throttleWaitMs = number('throttleWait') * 1000;
   return {
@@ -112,6 +127,7 @@ export function readAccountConfig(config: AccountConfig, credentials: AccountCre
     },
     trackLimit: number('trackLimit'),
     trackStore: config.trackStore?.trim() || undefined,
+    redisUrl,
     problems,
   };
 }
@@ -126,7 +142,9 @@ export interface AccountParts {
   /** The context store of the account's tracking (its Track store); undefined for the default. */
   trackStore?: string;
   /** Makes a tracker when a node first asks for one: by message id for reports, by number for replies. */
-  makeTracker: (by: TrackBy) => Tracker;
+  makeTracker: (by: TrackBy) => Tracking;
+  /** The Redis shared with the account's other copies, when set. */
+  shared?: SharedState;
 }
 
 /**
@@ -141,12 +159,14 @@ export class Account implements Memories {
   /** The API the account sends through. */
   readonly api: Api;
   /** Present while a report node uses the account: remembers accepted messages by id. */
-  byId?: Tracker;
+  byId?: Tracking;
   /** Present while an inbound node uses the account: remembers the last message sent to each number. */
-  byNumber?: Tracker;
+  byNumber?: Tracking;
+  /** The Redis shared with the account's other copies, when set. */
+  readonly shared?: SharedState;
   private readonly client: InfobipClient;
   private readonly pipeline: Pipeline;
-  private readonly makeTracker: (by: TrackBy) => Tracker;
+  private readonly makeTracker: (by: TrackBy) => Tracking;
   private readonly polls = new Set<Promise<unknown>>();
   /** The nodes using each kind of tracking. */
   private readonly users = { messageId: new Set<string>(), number: new Set<string>() };
@@ -155,8 +175,9 @@ export class Account implements Memories {
   /** Report URLs for Infobip to push to, by the report node that offers it (v3). */
   private readonly reportUrls = new Map<string, string>();
   private closed = false;
-  /** Concatenation references of the account's split payloads, from a random start. */
-  readonly nextReference = referenceCounter();
+  private readonly sharingListeners = new Set<() => void>();
+  /** Concatenation references of the account's split payloads, from a random start (one counter for its copies). */
+  readonly nextReference: () => number;
   /** What the account's nodes count for the editor's sidebar. */
   readonly stats: StatsSink;
 
@@ -168,6 +189,33 @@ export class Account implements Memories {
     this.api = parts.client.api;
     this.makeTracker = parts.makeTracker;
     this.stats = parts.stats ?? NO_STATS;
+    this.shared = parts.shared;
+    this.nextReference = parts.shared ? sharedReferences(parts.shared, referenceCounter()) : referenceCounter();
+  }
+
+  /** Whether Redis is set but out of reach: this copy goes on with its own limits and memory. */
+  get sharedUnavailable(): boolean {
+    return !!this.shared && !this.shared.available;
+  }
+
+  /** Tells `listener` whenever sharing stops or resumes; returns the function that stops telling. */
+  onSharingChanged(listener: () => void): () => void {
+    this.sharingListeners.add(listener);
+    return () => this.sharingListeners.delete(listener);
+  }
+
+  sharingChanged(): void {
+    for (const listener of this.sharingListeners) listener();
+  }
+
+  /** First sightings of reports or inbound SMS, for the cluster when copies share state; else a node's own. */
+  sightings(kind: 'reports' | 'inbound'): Sightings | undefined {
+    return this.shared && sharedSightings(this.shared, kind, firstSightings(SEEN_LIMIT));
+  }
+
+  /** When copies share state, the turn to poll one of Infobip's pull endpoints; else undefined (this copy polls). */
+  pollTurn(endpoint: 'reports' | 'inbound'): PollTurn | undefined {
+    return this.shared && new PollLease(this.shared, endpoint);
   }
 
   submit(request: SendRequest, hooks: JobHooks, listener: JobListener): JobHandle {
@@ -203,7 +251,7 @@ export class Account implements Memories {
   }
 
   /** A report node (by message id) or an inbound node (by number) starts using tracking; made on first use. */
-  useTracking(nodeId: string, by: TrackBy = 'messageId'): Tracker {
+  useTracking(nodeId: string, by: TrackBy = 'messageId'): Tracking {
     this.users[by].add(nodeId);
     this.leaving[by].delete(nodeId);
     if (by === 'number') return (this.byNumber ??= this.makeTracker(by));
@@ -265,5 +313,6 @@ export class Account implements Memories {
     await Promise.all([this.pipeline.close(graceMs), pollsDone]);
     clearTimeout(grace);
     this.client.close();
+    await this.shared?.close();
   }
 }

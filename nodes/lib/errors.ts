@@ -42,6 +42,7 @@ export const ERRORS = {
   accountNoPassword: 'account',
   accountNumber: 'account',
   accountApi: 'account',
+  accountRedisUrl: 'account',
   http: 'http',
   http401: 'http',
   retryAfterTooLong: 'http',

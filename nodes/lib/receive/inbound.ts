@@ -1,7 +1,7 @@
 import type { InboundSms } from '../http/infobip';
-import { firstSightings } from '../recent';
 import { SEEN_LIMIT } from './reports';
-import { type Tracker, numberKey } from '../track/tracker';
+import { type Sightings, ownSightings } from '../shared/seen';
+import { type Tracking, numberKey } from '../track/tracker';
 
 /** One output message per inbound SMS. */
 export interface InboundMessage {
@@ -28,7 +28,7 @@ export interface InboundMessage {
  * time), in the order they came.
  */
 export class InboundMessages {
-  private readonly firstSeen = firstSightings(SEEN_LIMIT);
+  private readonly firstSeen: Sightings;
   /** Inbound SMS emitted so far. */
   count = 0;
 
@@ -37,13 +37,18 @@ export class InboundMessages {
    * `replyWindowMs`: how long after a send a reply from its number is still tied to it.
    */
   constructor(
-    private readonly lastSent: Tracker | undefined,
+    private readonly lastSent: Tracking | undefined,
     private readonly replyWindowMs: number,
     private readonly send: (message: InboundMessage) => void,
-  ) {}
+    /** Shared by the account's copies when they share state; else this node's own. */
+    sightings?: Sightings,
+  ) {
+    this.firstSeen = sightings ?? ownSightings(SEEN_LIMIT);
+  }
 
   async emit(items: InboundSms[]): Promise<void> {
-    const fresh = items.filter((sms) => this.firstSeen(sms.messageId));
+    const firsts = await Promise.all(items.map((sms) => this.firstSeen(sms.messageId)));
+    const fresh = items.filter((_sms, index) => firsts[index]);
     const tracker = this.lastSent;
     if (tracker) await tracker.ready;
     const asked = await Promise.all(

@@ -10,7 +10,19 @@ export interface PollListener {
   retrying(delayMs: number, error: unknown, first: boolean): void;
   /** Infobip refused the credentials (401/403); `first` for the first of a series. */
   unauthorized(status: number, first: boolean): void;
+  /** Another copy of the account polls; this one waits to take over. */
+  standby?(): void;
 }
+
+/** Whether this copy polls (several copies sharing an account take turns through a lease). */
+export interface PollTurn {
+  mine(): Promise<boolean>;
+  /** Hands the turn back (the node stops). */
+  release(): Promise<void>;
+}
+
+/** A copy waiting for its turn asks again this often. */
+export const STANDBY_CHECK_MS = 2000;
 
 export interface PollerOptions<T> {
   intervalMs: number;
@@ -23,6 +35,8 @@ export interface PollerOptions<T> {
   /** Polling starts once this has resolved (e.g. the tracker has loaded). */
   ready?: Promise<void>;
   listener: PollListener;
+  /** Present when copies share the account: only the holder of the turn polls. */
+  turn?: PollTurn;
 }
 
 /**
@@ -51,6 +65,7 @@ export class Poller<T> {
     const patience = setTimeout(() => this.controller.abort(), patienceMs);
     await this.running;
     clearTimeout(patience);
+    await this.options.turn?.release();
   }
 
   private schedule(delayMs: number): void {
@@ -65,8 +80,15 @@ export class Poller<T> {
 
   private async poll(): Promise<void> {
     if (this.stopped) return;
-    const { listener, pageSize, intervalMs } = this.options;
+    const { listener, pageSize, intervalMs, turn } = this.options;
     this.controller = new AbortController();
+    if (turn && !(await turn.mine())) {
+      if (this.stopped) return;
+      listener.standby?.();
+      this.schedule(Math.min(intervalMs, STANDBY_CHECK_MS));
+      return;
+    }
+    if (this.stopped) return;
     try {
       for (;;) {
         const page = await this.options.fetch(this.controller);

@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { AccountNode } from '../account';
 import { ReceiveError, SendFailure } from '../errors';
 import { HeldOutputs, type Output } from './held';
-import { Poller } from './poller';
+import { type PollTurn, Poller } from './poller';
 import { postRoute } from './routes';
 import { RECEIVER_NUMBERS, normaliseRoutePath, parseReceiverNumber } from '../rules';
 import { NodeStatus, ThrottledStatus, afterFlowsStarted, showAfterStart } from '../status';
@@ -47,6 +47,8 @@ export interface Source<T> {
   count(): number;
   /** Receiving starts once this has resolved (e.g. tracking has loaded). */
   ready?: Promise<void>;
+  /** When the account's copies share state: only the holder of this turn polls. */
+  turn?: PollTurn;
 }
 
 /** A short, secret-free reason: the HTTP status with Infobip's text, or the network error code. */
@@ -187,7 +189,10 @@ export class Receiver {
         fetch: (controller) => source.fetch(PAGE, controller),
         emit: (page) => source.emit(page),
         ready,
+        turn: source.turn,
         listener: {
+          standby: () =>
+            status.show('grey', 'ring', () => RED._(`${catalog}.status.standby`, { count: source.count() })),
           idle: () => {
             unauthorized = false;
             showIdle();

@@ -1,7 +1,7 @@
 import type { DeliveryReport } from '../http/infobip';
-import { firstSightings } from '../recent';
 import { partIdsOf } from '../send/request';
-import type { TrackedMessage, Tracker } from '../track/tracker';
+import { type Sightings, ownSightings } from '../shared/seen';
+import type { TrackedMessage, Tracking } from '../track/tracker';
 
 /** Status groups after which no further report comes for a message. */
 const FINAL_GROUPS = new Set(['DELIVERED', 'UNDELIVERABLE', 'EXPIRED', 'REJECTED']);
@@ -45,7 +45,7 @@ export type PartsMode = 'whole' | 'each';
  * messageId and status seen again within 48 hours is skipped), in the order they came.
  */
 export class ReportMessages {
-  private readonly firstSeen: (key: string) => boolean;
+  private readonly firstSeen: Sightings;
   /** Parts are assembled one report at a time: two parts' reports never miss each other. */
   private assembling: Promise<void> = Promise.resolve();
   /** Reports emitted so far. */
@@ -56,20 +56,24 @@ export class ReportMessages {
    * then DELIVERED_TO_HANDSET), so its memory is kept for its 48 hours; v1 forgets it at the final one.
    */
   constructor(
-    private readonly tracker: Tracker,
+    private readonly tracker: Tracking,
     private readonly send: (message: ReportMessage) => void,
     private readonly keepAfterFinal = false,
     private readonly parts: PartsMode = 'each',
     seenLimit = SEEN_LIMIT,
+    /** Shared by the account's copies when they share state; else this node's own. */
+    sightings?: Sightings,
   ) {
-    this.firstSeen = firstSightings(seenLimit);
+    this.firstSeen = sightings ?? ownSightings(seenLimit);
   }
 
   async emit(reports: DeliveryReport[]): Promise<void> {
-    const fresh = reports.filter((report) => {
-      const key = `${report.messageId}\u0000${report.status?.name ?? report.status?.groupName ?? ''}`;
-      return this.firstSeen(key);
-    });
+    const firsts = await Promise.all(
+      reports.map((report) =>
+        this.firstSeen(`${report.messageId}\u0000${report.status?.name ?? report.status?.groupName ?? ''}`),
+      ),
+    );
+    const fresh = reports.filter((_report, index) => firsts[index]);
     await this.tracker.ready;
     const tracked = await Promise.all(fresh.map((report) => this.tracker.lookup(report.messageId)));
     const parts: [DeliveryReport, TrackedMessage][] = [];
@@ -139,7 +143,7 @@ function reportMessage(report: DeliveryReport, final: boolean, sent?: TrackedMes
  * the last check) for tracked messages with no report after `overdueMs`, and emits each once. Returns the function that stops it.
  */
 export function watchOverdue(
-  tracker: Tracker,
+  tracker: Tracking,
   overdueMs: number,
   send: (message: OverdueMessage) => void,
   warn: (error: unknown) => void,

@@ -29,6 +29,18 @@ export interface PipelineOptions {
   listenerFailed?: (error: unknown) => void;
   /** Told of each request started and each 429/503 answer (the account's counters). */
   observer?: { requestStarted(): void; throttled(status: number): void };
+  /** The budget the account shares with its other copies: asked before each request starts. */
+  budget?: RequestBudget;
+}
+
+/** A request may start (release when it ends), or the budget asks to wait (a shared pause names its status). */
+export type BudgetAnswer = { release(): void } | { waitMs: number; pausedStatus?: number };
+
+/** Rate limit, Parallel and pauses held for several copies of an account. */
+export interface RequestBudget {
+  take(): Promise<BudgetAnswer>;
+  /** The account paused until `untilEpochMs` after a 429 that says the limit is near. */
+  pause(untilEpochMs: number, status: number): void;
 }
 
 /** What the pipeline holds now, for the editor's sidebar. */
@@ -69,6 +81,8 @@ export class Pipeline {
   private readonly pace = new AdaptivePace();
   private readonly now: () => number;
   private rateTimer?: NodeJS.Timeout;
+  /** Whether the shared budget is being asked for the next start. */
+  private asking = false;
   private closed = false;
   private readonly active = new Set<Job>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -193,12 +207,11 @@ export class Pipeline {
       const interval = Math.max(userInterval, this.pace.interval());
       const startAt = Math.max(this.pausedUntil, interval > 0 ? this.nextStartAt : 0);
       if (now < startAt) {
-        if (!this.rateTimer) {
-          this.rateTimer = setTimeout(() => {
-            this.rateTimer = undefined;
-            this.pump();
-          }, startAt - now);
-        }
+        this.wakeAt(startAt);
+        return;
+      }
+      if (this.options.budget) {
+        this.askBudget(this.options.budget, interval);
         return;
       }
       const batch = this.takeBatch(now);
@@ -206,6 +219,41 @@ export class Pipeline {
       this.nextStartAt = Math.max(now, this.nextStartAt) + interval;
       void this.run(batch);
     }
+  }
+
+  /** Asks the shared budget for one start (one question at a time); starts a request when it allows one. */
+  private askBudget(budget: RequestBudget, interval: number): void {
+    if (this.asking) return;
+    this.asking = true;
+    void budget.take().then((answer) => {
+      this.asking = false;
+      if ('waitMs' in answer) {
+        if (answer.pausedStatus) this.pause(this.now() + answer.waitMs, answer.pausedStatus, false);
+        this.wakeAt(this.now() + answer.waitMs);
+        return;
+      }
+      const now = this.now();
+      const batch = this.closed || this.inFlight >= this.options.concurrency ? [] : this.takeBatch(now);
+      if (batch.length === 0) {
+        answer.release();
+      } else {
+        this.nextStartAt = Math.max(now, this.nextStartAt) + interval;
+        void this.run(batch, () => answer.release());
+      }
+      this.pump();
+    });
+  }
+
+  /** Runs the pump again at `at` (monotonic ms), unless a wake-up is already set. */
+  private wakeAt(at: number): void {
+    if (this.rateTimer || this.closed) return;
+    this.rateTimer = setTimeout(
+      () => {
+        this.rateTimer = undefined;
+        this.pump();
+      },
+      Math.max(0, at - this.now()),
+    );
   }
 
   /**
@@ -232,7 +280,7 @@ export class Pipeline {
     return batch;
   }
 
-  private async run(batch: Job[]): Promise<void> {
+  private async run(batch: Job[], release?: () => void): Promise<void> {
     const startedAt = this.now();
     const controller = new AbortController();
     for (const job of batch) {
@@ -261,6 +309,7 @@ export class Pipeline {
         job.batch = [];
       }
       this.inFlight--;
+      release?.();
       this.pump();
     }
   }
@@ -323,7 +372,7 @@ export class Pipeline {
     const delayMs = failure.retryAfterMs ?? backoffDelay(throttles, this.options.backoffMs);
     const waitLimit = this.options.throttleWaitMs;
     const limitNear = status === 429 && this.pace.throttled(batch[0].startedAt, now);
-    if (limitNear || (failure.retryAfterMs ?? 0) > waitLimit) this.pause(now + delayMs, status);
+    if (limitNear || (failure.retryAfterMs ?? 0) > waitLimit) this.pause(now + delayMs, status, limitNear);
     if (delayMs > waitLimit) {
       const seconds = Math.ceil(delayMs / 1000);
       batch.forEach((job) => this.settle(job, new SmsError('retryAfterTooLong', { seconds }, status)));
@@ -345,9 +394,13 @@ export class Pipeline {
     }
   }
 
-  /** Holds the account back until `until`; queued messages that cannot wait that long fail now. */
-  private pause(until: number, status: number): void {
+  /**
+   * Holds the account back until `until`; queued messages that cannot wait that long fail now.
+   * `share`: a pause that says the limit is near holds the account's other copies back too.
+   */
+  private pause(until: number, status: number, share: boolean): void {
     const now = this.now();
+    if (share) this.options.budget?.pause(Date.now() + (until - now), status);
     this.pausedUntil = Math.max(this.pausedUntil, until);
     this.pauseStatus = status;
     for (let i = this.queueHead; i < this.queue.length; i++) {

@@ -1,14 +1,14 @@
 import type { MessageResult } from '../http/infobip';
 import type { OutputMessage } from '../send/outputs';
 import { type SendRequest, partIdsOf } from '../send/request';
-import { type Tracker, sentOf } from './tracker';
+import { type Tracking, sentOf } from './tracker';
 
 /** The account's two memories of sent messages, each present only while a node needs it. */
 export interface Memories {
   /** By message id, for report nodes: reports tied to what was sent, overdue, "delivery unknown" resolved later. */
-  byId?: Tracker;
+  byId?: Tracking;
   /** By number, for inbound nodes: the last message sent to each number, for its reply. */
-  byNumber?: Tracker;
+  byNumber?: Tracking;
 }
 
 const rejected = (message: OutputMessage) => (message.payload as MessageResult).status?.groupName === 'REJECTED';
@@ -66,7 +66,7 @@ export class SendTracking {
 }
 
 /** Remembers each accepted message under the id Infobip's answer gave it. */
-function trackAccepted(tracker: Tracker, outputs: OutputMessage[]): void {
+function trackAccepted(tracker: Tracking, outputs: OutputMessage[]): void {
   const at = Date.now();
   for (const output of outputs) {
     if (!output.messageId || rejected(output)) continue;
@@ -80,7 +80,7 @@ function trackAccepted(tracker: Tracker, outputs: OutputMessage[]): void {
  * destination's own id when its entry is handed out. With `parts`, each part is an entry.
  */
 function trackChosenIds(
-  tracker: Tracker,
+  tracker: Tracking,
   msg: object,
   request: SendRequest,
   only?: readonly string[],

@@ -49,7 +49,15 @@ export interface TrackerOptions {
   warn(text: string): void;
   /** What entries are found by (default: the message id). */
   by?: TrackBy;
+  /** Told of each key that leaves by the limit or the report window (shared state drops it too). */
+  dropped?: (key: string) => void;
 }
+
+/** What the account's nodes use of a tracker: this instance's own (Tracker) or one shared through Redis. */
+export type Tracking = Pick<
+  Tracker,
+  'ready' | 'size' | 'track' | 'lookup' | 'markReported' | 'entry' | 'save' | 'forget' | 'takeOverdue'
+>;
 
 /**
  * What a tracker finds entries by: the message id (for reports), or the destination number (for
@@ -96,6 +104,7 @@ export class Tracker {
     this.index = recentMap<number>(options.limit, (key) => {
       this.pending.delete(key);
       this.write(key, undefined);
+      options.dropped?.(key);
     });
     this.ready = this.load();
   }
@@ -104,15 +113,14 @@ export class Tracker {
     return this.index.size;
   }
 
-  track(entry: TrackedMessage): void {
+  /** Remembers a message; with `watch` false it is never overdue here (shared state watches it). */
+  track(entry: TrackedMessage, watch = true): void {
     const kept = { ...entry, owner: this.options.owner };
     const key = this.keyOf(entry);
     // Set again, a number moves to the newest end of the limit.
     this.index.set(key, entry.at, { ttl: remaining(entry.at) });
-    if (this.byId) {
-      this.pending.delete(key);
-      this.pending.set(key, entry.at);
-    }
+    this.pending.delete(key);
+    if (this.byId && watch) this.pending.set(key, entry.at);
     this.write(key, kept);
   }
 
@@ -283,7 +291,7 @@ export class Tracker {
 }
 
 /** A copy of an entry to hand out, with what was sent as that destination's own. */
-function handedOut(entry: TrackedMessage): TrackedMessage {
+export function handedOut(entry: TrackedMessage): TrackedMessage {
   const sent = structuredClone(entry.sent);
   // A part's message is the whole one: its id is the first part's.
   const messageId = entry.part?.first ?? entry.messageId;
@@ -298,11 +306,11 @@ function handedOut(entry: TrackedMessage): TrackedMessage {
 }
 
 /** How much of the report window is left for a message accepted at `at` (epoch ms). */
-function remaining(at: number): number {
+export function remaining(at: number): number {
   return INFOBIP_WINDOW_MS - (Date.now() - at);
 }
 
-function isTracked(value: unknown): value is TrackedMessage {
+export function isTracked(value: unknown): value is TrackedMessage {
   const entry = value as Partial<TrackedMessage> | null;
   return (
     typeof entry === 'object' &&

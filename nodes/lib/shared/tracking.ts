@@ -1,0 +1,175 @@
+import { INFOBIP_WINDOW_MS } from '../limits';
+import {
+  type TrackBy,
+  type TrackedMessage,
+  type Tracker,
+  type Tracking,
+  handedOut,
+  isTracked,
+  numberKey,
+  remaining,
+} from '../track/tracker';
+import type { SharedState } from './redis';
+
+/** The fields of an entry that change after it was tracked; the rest is written once. */
+const CHANGING = ['reported', 'overdue', 'report', 'combined'] as const;
+/** Overdue candidates claimed per check at most. */
+const CLAIM_BATCH = 1000;
+
+/** Sets fields of an entry only while it exists (an entry forgotten or expired is not brought back). */
+const UPDATE_IF_PRESENT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1`;
+
+/**
+ * Tracking shared by the copies of one account through Redis: every copy finds what any copy
+ * sent (a hash per message, expiring with Infobip's 48-hour window, never loaded as a whole),
+ * and the messages that may become overdue wait in one sorted set by send time, from which a
+ * copy claims each one by removing it (Redis answers that removal to one copy only).
+ *
+ * This copy's own tracker keeps everything it sent too: it bounds what the copy adds (Track),
+ * answers while Redis is down, and watches for overdue only what Redis could not take.
+ */
+export class SharedTracker implements Tracking {
+  private readonly prefix: string;
+  private readonly due: string;
+  readonly ready: Promise<void>;
+
+  constructor(
+    private readonly shared: SharedState,
+    private readonly local: Tracker,
+    private readonly by: TrackBy = 'messageId',
+  ) {
+    this.prefix = shared.key(by === 'number' ? 'to' : 'sms', '');
+    this.due = shared.key('due');
+    this.ready = Promise.all([local.ready, shared.connected]).then(() => undefined);
+  }
+
+  /** What a key this copy's tracker let go of (its limit) is in Redis; deleted there too. */
+  static dropped(shared: SharedState, by: TrackBy): (key: string) => void {
+    const prefix = shared.key(by === 'number' ? 'to' : 'sms', '');
+    const due = shared.key('due');
+    return (key) => {
+      if (!shared.available) return;
+      const removing = shared.client.multi().del(prefix + key);
+      if (by === 'messageId') removing.zrem(due, key);
+      removing.exec().catch((error: unknown) => shared.failed(error));
+    };
+  }
+
+  get size(): number {
+    return this.local.size;
+  }
+
+  track(entry: TrackedMessage): void {
+    if (!this.shared.available) {
+      this.local.track(entry);
+      return;
+    }
+    this.local.track(entry, false);
+    const key = this.keyOf(entry);
+    const { reported: _r, overdue: _o, report: _p, combined: _c, ...fixed } = entry;
+    const writing = this.shared.client
+      .multi()
+      .del(this.prefix + key)
+      .hset(this.prefix + key, 'entry', JSON.stringify(fixed))
+      .pexpireat(this.prefix + key, entry.at + INFOBIP_WINDOW_MS);
+    if (this.by === 'messageId') writing.zadd(this.due, entry.at, key);
+    writing.exec().catch((error: unknown) => {
+      this.shared.failed(error);
+      // Not shared: this copy watches it.
+      this.local.track(entry);
+    });
+  }
+
+  async lookup(key: string): Promise<TrackedMessage | undefined> {
+    const entry = await this.read(key);
+    return entry ? handedOut(entry) : this.local.lookup(key);
+  }
+
+  async markReported(messageId: string, report?: unknown): Promise<void> {
+    const local = this.local.markReported(messageId, report);
+    const fields = report === undefined ? ['reported', '1'] : ['reported', '1', 'report', JSON.stringify(report)];
+    await Promise.all([local, this.update(messageId, fields)]);
+  }
+
+  async entry(messageId: string): Promise<TrackedMessage | undefined> {
+    return (await this.read(messageId)) ?? this.local.entry(messageId);
+  }
+
+  save(entry: TrackedMessage): void {
+    this.local.save(entry);
+    const fields = CHANGING.flatMap((field) =>
+      entry[field] === undefined ? [] : [field, JSON.stringify(entry[field])],
+    );
+    if (fields.length > 0) void this.update(this.keyOf(entry), fields);
+  }
+
+  forget(messageId: string): void {
+    this.local.forget(messageId);
+    SharedTracker.dropped(this.shared, this.by)(messageId);
+  }
+
+  /**
+   * What is overdue: this copy's own unshared messages, and those of the cluster's that this copy
+   * claimed from the sorted set (each is claimed by one copy) and that no report reached.
+   */
+  async takeOverdue(sentBefore: number): Promise<TrackedMessage[]> {
+    const own = await this.local.takeOverdue(sentBefore);
+    if (!this.shared.available) return own;
+    try {
+      const client = this.shared.client;
+      await client.zremrangebyscore(this.due, '-inf', Date.now() - INFOBIP_WINDOW_MS);
+      const candidates = await client.zrangebyscore(this.due, '-inf', sentBefore, 'LIMIT', 0, CLAIM_BATCH);
+      if (candidates.length === 0) return own;
+      const claiming = client.multi();
+      for (const id of candidates) claiming.zrem(this.due, id);
+      const removed = (await claiming.exec()) ?? [];
+      const claimed = candidates.filter((_id, index) => removed[index]?.[1] === 1);
+      const entries = await Promise.all(claimed.map((id) => this.read(id)));
+      const due: TrackedMessage[] = [];
+      entries.forEach((entry, index) => {
+        if (!entry || entry.reported || entry.overdue) return;
+        void this.update(claimed[index], ['overdue', 'true']);
+        due.push(handedOut(entry));
+      });
+      return [...own, ...due];
+    } catch (error) {
+      this.shared.failed(error);
+      return own;
+    }
+  }
+
+  private keyOf(entry: TrackedMessage): string {
+    return this.by === 'number' ? numberKey(entry.to) : entry.messageId;
+  }
+
+  /** The entry in Redis; undefined when absent, expired, or Redis failed. */
+  private async read(key: string): Promise<TrackedMessage | undefined> {
+    if (!this.shared.available) return undefined;
+    try {
+      const stored = await this.shared.client.hgetall(this.prefix + key);
+      if (!stored.entry) return undefined;
+      const entry = JSON.parse(stored.entry) as TrackedMessage;
+      for (const field of CHANGING) {
+        if (stored[field] !== undefined)
+          (entry as unknown as Record<string, unknown>)[field] = JSON.parse(stored[field]);
+      }
+      return isTracked(entry) && remaining(entry.at) > 0 ? entry : undefined;
+    } catch (error) {
+      this.shared.failed(error);
+      return undefined;
+    }
+  }
+
+  private async update(key: string, fields: string[]): Promise<void> {
+    if (!this.shared.available) return;
+    try {
+      await this.shared.client.eval(UPDATE_IF_PRESENT, 1, this.prefix + key, ...fields);
+      if (this.by === 'messageId' && fields.includes('reported')) await this.shared.client.zrem(this.due, key);
+    } catch (error) {
+      this.shared.failed(error);
+    }
+  }
+}
