@@ -44,6 +44,8 @@ export = function register(RED: NodeAPI): void {
       },
       account.api === 'v3',
       parts,
+      undefined,
+      account.sightings('reports'),
     );
     if (overdueMs > 0) {
       const warn = (error: unknown) => this.warn(describe(error));
@@ -60,6 +62,7 @@ export = function register(RED: NodeAPI): void {
       emit: (reports) => messages.emit(reports),
       count: () => messages.count,
       ready: tracker.ready,
+      turn: settings.mode === 'poll' ? account.pollTurn('reports') : undefined,
     });
 
     if (settings.mode !== 'webhook' || !publicUrl) return;

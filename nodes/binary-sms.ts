@@ -52,6 +52,8 @@ export = function register(RED: NodeAPI): void {
     const showProgress = () => {
       if (jobs.size > 0) {
         status.show('blue', 'dot', () => RED._('binary-sms.status.sending', { count: jobs.size }));
+      } else if (account?.sharedUnavailable) {
+        status.show('yellow', 'ring', () => RED._('binary-sms.status.sharedDown', { count: sent }));
       } else if (lastLongPayload > 0) {
         status.show('green', 'dot', () => RED._('binary-sms.status.sentLong', { count: sent, bytes: lastLongPayload }));
       } else if (sentSplit > 0) {
@@ -205,8 +207,11 @@ export = function register(RED: NodeAPI): void {
       }
     });
 
+    const stopWatchingSharing = account?.onSharingChanged(showProgress);
+
     this.on('close', (_removed: boolean, done: () => void) => {
       stopStartupStatus();
+      stopWatchingSharing?.();
       const closing = account ? account.closeJobs(jobs) : Promise.resolve();
       closing.finally(() => status.clear()).then(done, done);
     });

@@ -6,6 +6,9 @@ import { CLOSE_GRACE_MS } from './lib/limits';
 import { Pipeline } from './lib/send/pipeline';
 import { processMemory } from './lib/track/process-memory';
 import { Tracker } from './lib/track/tracker';
+import { SharedBudget } from './lib/shared/budget';
+import { SharedState, accountPrefix } from './lib/shared/redis';
+import { SharedTracker } from './lib/shared/tracking';
 import { STATS_PATH, STATS_TOPIC, StatsHub } from './lib/stats/hub';
 import { AccountStats, type Gauges, NO_STATS } from './lib/stats/stats';
 
@@ -37,6 +40,29 @@ export = function register(RED: NodeAPI): void {
       this.warn(RED._('infobip-account.warn.clearText', { url: settings.client.baseUrl }));
     }
     const client = new InfobipClient(settings.client);
+    // Copies of this account sharing a Redis find each other by its base URL and key or user.
+    const shared =
+      settings.redisUrl && settings.problems.length === 0
+        ? new SharedState({
+            url: settings.redisUrl,
+            prefix: accountPrefix(
+              settings.client.baseUrl,
+              settings.client.apiKey ?? `user ${settings.client.username}`,
+            ),
+            changed: (available, failure) => {
+              if (available) this.log(RED._('infobip-account.warn.sharedBack'));
+              else this.warn(RED._('infobip-account.warn.sharedDown', { detail: failure ?? '' }));
+              this.account?.sharingChanged();
+            },
+          })
+        : undefined;
+    const budget =
+      shared &&
+      new SharedBudget(shared, {
+        ratePerSecond: settings.pipeline.ratePerSecond,
+        concurrency: settings.pipeline.concurrency,
+        requestTimeoutMs: settings.client.timeoutMs,
+      });
     // With the sidebar off, the nodes count into nothing.
     const stats = sidebar ? new AccountStats(() => hub.changed()) : undefined;
     const counts = stats ?? NO_STATS;
@@ -47,6 +73,7 @@ export = function register(RED: NodeAPI): void {
           requestStarted: () => counts.requestStarted(),
           throttled: (status) => counts.add(status === 503 ? 'throttled503' : 'throttled429'),
         },
+        budget,
         // Node-RED's convention for nodes that buffer: no limit unless settings.js sets one.
         queueLimit: settings.pipeline.queueLimit ?? (Number(RED.settings.nodeMessageBufferMaxLength) || 0),
         listenerFailed: (error) =>
@@ -67,14 +94,18 @@ export = function register(RED: NodeAPI): void {
       pipeline,
       configError: settings.problems[0]?.error,
       trackStore: settings.trackStore,
-      makeTracker: (by) =>
-        new Tracker(memory ?? this.context(), settings.trackStore, {
+      shared,
+      makeTracker: (by) => {
+        const own = new Tracker(memory ?? this.context(), settings.trackStore, {
           limit: settings.trackLimit,
           owner,
           formerOwners: [legacyOwner(userDir)],
           by,
           warn: (detail) => this.warn(RED._('infobip-account.warn.store', { detail })),
-        }),
+          dropped: shared && SharedTracker.dropped(shared, by),
+        });
+        return shared ? new SharedTracker(shared, own, by) : own;
+      },
     });
 
     const gauges = (): Gauges => {
@@ -110,6 +141,7 @@ export = function register(RED: NodeAPI): void {
     this.on('close', (removed: boolean, done: () => void) => {
       RED.events.removeListener('flows:started', flowsStarted);
       if (removed) memory?.drop();
+      budget?.close();
       this.account
         .close(CLOSE_GRACE_MS)
         .finally(() => hub.remove(this.id))
@@ -125,6 +157,7 @@ export = function register(RED: NodeAPI): void {
         apiKey: { type: 'password' },
         username: { type: 'text' },
         password: { type: 'password' },
+        redisUrl: { type: 'password' },
       },
     },
   );

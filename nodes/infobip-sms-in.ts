@@ -31,10 +31,15 @@ export = function register(RED: NodeAPI): void {
     // With the reply window off, sends are not tracked for this node.
     const lastSent = replyWindowMs > 0 ? account.useTracking(this.id, 'number') : undefined;
     if (lastSent) receiver.onClose((removed) => account.releaseTracking(this.id, 'number', removed));
-    const messages = new InboundMessages(lastSent, replyWindowMs, (msg) => {
-      account.stats.add('replies');
-      receiver.send(msg);
-    });
+    const messages = new InboundMessages(
+      lastSent,
+      replyWindowMs,
+      (msg) => {
+        account.stats.add('replies');
+        receiver.send(msg);
+      },
+      account.sightings('inbound'),
+    );
     receiver.receive(settings, {
       fetch: (limit, controller) => account.fetchInbound(limit, controller),
       read: (body) => (isResultsPage<InboundSms>(body) ? body.results : undefined),
@@ -42,6 +47,7 @@ export = function register(RED: NodeAPI): void {
       emit: (items) => messages.emit(items),
       count: () => messages.count,
       ready: lastSent?.ready,
+      turn: settings.mode === 'poll' ? account.pollTurn('inbound') : undefined,
     });
   }
 

@@ -22,6 +22,7 @@ interface AccountCredentials {
   apiKey: string;
   username: string;
   password: string;
+  redisUrl: string;
 }
 
 const withinBounds = (name: AccountNumber) => (value: string) => parseAccountNumber(name, value).ok;
@@ -51,6 +52,7 @@ RED.nodes.registerType<AccountProperties, AccountCredentials>('infobip-account',
     apiKey: { type: 'password' },
     username: { type: 'text' },
     password: { type: 'password' },
+    redisUrl: { type: 'password' },
   },
   label: function () {
     if (this.name) return this.name;
