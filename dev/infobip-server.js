@@ -173,6 +173,10 @@ class InfobipTestServer {
     this.assembling = new Map();
     /** Parts (by 1-based index, in every concatenated message) whose report is UNDELIVERABLE, or never made. */
     this.partFaults = new Map();
+    /** Numbers whose messages are accepted but never reported (a handset that stays off). */
+    this.silentNumbers = new Set();
+    /** Every push is sent twice, as Infobip does when its first try was not answered in time. */
+    this.pushTwice = false;
     /** Why each header a handset could not read was unreadable. */
     this.malformedHeaders = [];
   }
@@ -437,7 +441,7 @@ class InfobipTestServer {
     };
     const fault = (entry) => entry.part && this.partFaults.get(entry.part.index);
     const first = accepted
-      .filter((entry) => fault(entry) !== 'silent')
+      .filter((entry) => fault(entry) !== 'silent' && !this.silentNumbers.has(entry.destination))
       .map((entry) => [
         entry,
         report(
@@ -494,7 +498,7 @@ class InfobipTestServer {
   /** Makes the delivery reports of an accepted send, as Infobip would later. */
   reportOn(answer, record) {
     const made = answer.messages
-      .filter((message) => message.status.groupName === 'PENDING')
+      .filter((message) => message.status.groupName === 'PENDING' && !this.silentNumbers.has(message.to))
       .map((message) => ({
         ...(answer.bulkId ? { bulkId: answer.bulkId } : {}),
         messageId: message.messageId,
@@ -545,6 +549,7 @@ class InfobipTestServer {
           });
       };
       send();
+      if (this.pushTwice) send();
     }
   }
 
