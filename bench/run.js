@@ -4,7 +4,9 @@
 //   (a) binary-sms inside a real Node-RED, on a v1 account and on a v3 account
 //   (b) core nodes only: Function → http request → Function splitting the statuses
 //   (c) a bare axios client with keep-alive at its best concurrency
-// and prints statuses per second, the Node-RED process's peak memory growth, and a/b, a/c.
+// and prints statuses per second, the Node-RED process's peak memory growth, and a/b, a/c;
+// then batching, long payloads, the sidebar's cost, three copies with and without shared state
+// in Redis (needs redis-server), and the fan-out, queueing, reports and fault figures.
 'use strict';
 const { fork } = require('node:child_process');
 const fs = require('node:fs');
@@ -285,6 +287,46 @@ async function batching(baseUrl, concurrency) {
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(0);
 
 /**
+ * Three Node-RED copies of one flow behind a balancer, each with Rate limit 100, against an
+ * account that answers 429 above 100 requests/s: 3 × 1,000 messages, one request each, with the
+ * copies sharing state in Redis and without (each paces itself). Every message must be accepted once.
+ */
+async function severalCopies() {
+  const { Cluster } = require('../dev/cluster');
+  const run = async (redis) => {
+    const cluster = await new Cluster({ redis, server: { ratePerSecond: 100 }, flow: { rateLimit: 100 } }).start();
+    try {
+      const started = Date.now();
+      await Promise.all([0, 1, 2].map((index) => cluster.send(index, 1000)));
+      await cluster.until('sent', (list) => list.length >= 3000, 120000);
+      const seconds = (Date.now() - started) / 1000;
+      const failed = (await cluster.all('failed')).length;
+      return { seconds, throttled: cluster.server.throttled, accepted: cluster.server.accepted().length, failed };
+    } finally {
+      await cluster.stop();
+    }
+  };
+  const withRedis = await run(true);
+  const alone = await run(false);
+  console.log(
+    '\nThree Node-RED copies, Rate limit 100 each, account answering 429 above 100 requests/s: 3 × 1,000 messages',
+  );
+  console.log('| copies | time | of the 30 s floor | answered 429 | accepted | failed |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const [label, r] of [
+    ['sharing state in Redis', withRedis],
+    ['each on its own', alone],
+  ]) {
+    console.log(
+      `| ${label} | ${r.seconds.toFixed(1)} s | ${(r.seconds / 30).toFixed(2)} × | ${r.throttled} (${((100 * r.throttled) / (r.accepted + r.throttled)).toFixed(1)} %) | ${r.accepted} | ${r.failed} |`,
+    );
+  }
+  console.log(
+    `  with Redis: ${(withRedis.seconds / 30).toFixed(2)} × the floor (target ≤ 1.1), ${withRedis.throttled} answered 429 (target ≤ 30); alone / with Redis = ${(alone.seconds / withRedis.seconds).toFixed(2)} in time`,
+  );
+}
+
+/**
  * What the sidebar's counters cost: the v3 burst with them (the default) and without them
  * (settings.js `infobipSidebar: false`, as before the sidebar existed), each run twice, best kept.
  */
@@ -397,6 +439,7 @@ async function main() {
     await batching(baseUrl, c.concurrency);
     await longPayloads(baseUrl, c.concurrency);
     await sidebarCost(baseUrl, c.concurrency);
+    await severalCopies();
 
     const { message: fanout } = forked('fanout.js', [], {}, ['--expose-gc']);
     const {
@@ -509,7 +552,7 @@ async function main() {
   }
 }
 
-module.exports = { runInNodeRed, MESSAGES };
+module.exports = { runInNodeRed, severalCopies, MESSAGES };
 
 if (require.main === module) {
   main().catch((error) => {
