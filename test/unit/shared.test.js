@@ -165,6 +165,19 @@ describe('shared state', function () {
       await b.release();
     });
 
+    it('each copy sees which copies share the account and which holds the poll lease', async function () {
+      const a = await connect();
+      const b = await connect();
+      await new PollLease(b, 'inbound').mine();
+      await Promise.all([a.refresh(), b.refresh()]);
+      await a.refresh();
+      a.view.copies.should.eql([a.name, b.name].sort());
+      a.view.polling.should.eql({ inbound: b.name });
+      await b.close();
+      await a.refresh();
+      a.view.copies.should.eql([a.name]);
+    });
+
     it('concatenation references come from one counter: no two copies hand out the same one', async function () {
       const [a, b] = [await connect(), await connect()];
       const [nextA, nextB] = [sharedReferences(a, () => -1), sharedReferences(b, () => -1)];
@@ -182,6 +195,11 @@ describe('shared state', function () {
       const state = await connect();
       const copy = tracker(state);
       state.available.should.be.true();
+      // Held across the outage: their renewals fail meanwhile (no unhandled rejection may come of it).
+      const held = new PollLease(state, 'inbound');
+      (await held.mine()).should.be.true();
+      const permit = await new SharedBudget(state, { ratePerSecond: 0, concurrency: 1, requestTimeoutMs: 1 }).take();
+      permit.should.have.property('release');
       await redis.stop();
       await until(() => !state.available, 5000, 'the outage to be noticed');
       copy.track(entry('alone'));
@@ -191,12 +209,16 @@ describe('shared state', function () {
       (await new PollLease(state, 'reports').mine()).should.be.true();
       const budget = new SharedBudget(state, { ratePerSecond: 10, concurrency: 1, requestTimeoutMs: 1000 });
       (await budget.take()).should.have.property('release');
-      await wait(600);
+      // Longer than the lease's and the permit's renewal intervals.
+      await wait(2500);
       changes.filter((change) => !change.available).should.have.length(1);
       JSON.stringify(changes).should.not.containEql('redis-secret-pw');
       await redis.start();
       await until(() => state.available, 10000, 'the reconnection');
       changes.map((change) => change.available).should.eql([false, true]);
+      // The lease expired with the Redis that went away: asked again, it is taken anew.
+      (await held.mine()).should.be.true();
+      permit.release();
       copy.track(entry('shared again'));
       await wait(50);
       (await tracker(await connect()).lookup('shared again')).sent.topic.should.equal('sent shared again');

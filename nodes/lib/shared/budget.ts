@@ -1,6 +1,6 @@
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import RedisSemaphore from 'redis-semaphore/lib/RedisSemaphore';
 import type { BudgetAnswer, RequestBudget } from '../send/pipeline';
+import { SharedPermit } from './locks';
 import type { SharedState } from './redis';
 
 /** A copy that found every permit taken asks again after this long. */
@@ -43,7 +43,7 @@ export class SharedBudget implements RequestBudget {
   private readonly pauseKey: string;
   private readonly now: () => number;
   /** A permit taken for a start that then waited for the rate limit: the next ask uses it. */
-  private spare?: RedisSemaphore;
+  private spare?: SharedPermit;
 
   constructor(
     private readonly shared: SharedState,
@@ -95,8 +95,8 @@ export class SharedBudget implements RequestBudget {
     return { waitMs: ms, pausedStatus: Number(status) || 429 };
   }
 
-  private async permit(): Promise<RedisSemaphore | undefined> {
-    const permit = new RedisSemaphore(this.shared.client, this.shared.key('parallel'), this.options.concurrency, {
+  private async permit(): Promise<SharedPermit | undefined> {
+    const permit = new SharedPermit(this.shared, this.shared.key('parallel'), this.options.concurrency, {
       lockTimeout: this.options.requestTimeoutMs + 10_000,
       acquireAttemptsLimit: 1,
     });

@@ -1,5 +1,6 @@
-import RedisMutex from 'redis-semaphore/lib/RedisMutex';
+import crypto from 'node:crypto';
 import type { PollTurn } from '../receive/poller';
+import { SharedMutex } from './locks';
 import type { SharedState } from './redis';
 
 /** A lease not renewed for this long (its holder died) passes to another copy. */
@@ -9,11 +10,11 @@ const RENEW_MS = 2000;
 
 /**
  * Which copy of the account polls one of Infobip's pull endpoints: the holder of a lease in
- * Redis (redis-semaphore's mutex, renewed while the holder lives and handed back when it stops).
+ * Redis (redis-semaphore's mutex, see locks.ts; renewed while the holder lives and handed back when it stops).
  * While Redis is down every copy polls: Infobip hands each item out once, so nothing is doubled.
  */
 export class PollLease implements PollTurn {
-  private mutex?: RedisMutex;
+  private mutex?: SharedMutex;
 
   constructor(
     private readonly shared: SharedState,
@@ -24,16 +25,19 @@ export class PollLease implements PollTurn {
     await this.shared.connected;
     if (!this.shared.available) return true;
     if (this.mutex?.isAcquired) return true;
-    const mutex = new RedisMutex(this.shared.client, this.shared.key('poller', this.endpoint), {
+    const mutex = new SharedMutex(this.shared, this.shared.key('poller', this.endpoint), {
       lockTimeout: LEASE_MS,
       refreshInterval: RENEW_MS,
       acquireAttemptsLimit: 1,
+      // The holder's name first: the sidebar shows which copy polls.
+      identifier: `${this.shared.name} ${crypto.randomUUID()}`,
       // Lost (Redis was unreachable too long, or another copy took over): asked for again at the next poll.
       onLockLost: () => undefined,
     });
     try {
       if (!(await mutex.tryAcquire())) return false;
       this.mutex = mutex;
+      void this.shared.refresh();
       return true;
     } catch (error) {
       this.shared.failed(error);
