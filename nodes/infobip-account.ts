@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { NodeAPI } from 'node-red';
 import { Account, AccountConfig, AccountNode, readAccountConfig } from './lib/account';
 import { InfobipClient } from './lib/http/client';
@@ -40,6 +41,9 @@ export = function register(RED: NodeAPI): void {
       this.warn(RED._('infobip-account.warn.clearText', { url: settings.client.baseUrl }));
     }
     const client = new InfobipClient(settings.client);
+    // This instance, as its tracked entries record it: instances sharing a store keep their own.
+    const userDir = (RED.settings as { userDir?: string }).userDir;
+    const owner = instanceId(userDir);
     // Copies of this account sharing a Redis find each other by its base URL and key or user.
     const shared =
       settings.redisUrl && settings.problems.length === 0
@@ -49,10 +53,13 @@ export = function register(RED: NodeAPI): void {
               settings.client.baseUrl,
               settings.client.apiKey ?? `user ${settings.client.username}`,
             ),
+            name: `${os.hostname()}/${owner.slice(0, 8)}`,
+            viewChanged: () => hub.changed(),
             changed: (available, failure) => {
               if (available) this.log(RED._('infobip-account.warn.sharedBack'));
               else this.warn(RED._('infobip-account.warn.sharedDown', { detail: failure ?? '' }));
               this.account?.sharingChanged();
+              hub.changed();
             },
           })
         : undefined;
@@ -83,9 +90,6 @@ export = function register(RED: NodeAPI): void {
       },
       (requests, controller) => client.send(requests, controller),
     );
-    // This instance, as its tracked entries record it: instances sharing a store keep their own.
-    const userDir = (RED.settings as { userDir?: string }).userDir;
-    const owner = instanceId(userDir);
     const contextStorage = (RED.settings as { contextStorage?: object }).contextStorage;
     const memory = contextStorage ? undefined : processMemory(this.id);
     this.account = new Account({
@@ -129,6 +133,16 @@ export = function register(RED: NodeAPI): void {
         tracked: this.account.byId?.size ?? 0,
         trackedNumbers: this.account.byNumber?.size ?? 0,
         trackLimit: settings.trackLimit,
+        ...(shared
+          ? {
+              shared: {
+                available: shared.available,
+                self: shared.name,
+                copies: shared.available ? shared.view.copies : [shared.name],
+                polling: shared.available ? shared.view.polling : {},
+              },
+            }
+          : {}),
       };
     };
     if (stats) {

@@ -85,6 +85,23 @@ function chart(picture: AccountPicture, now: number): JQuery {
     .append($('<div class="infobip-legend">').text(t('chart.legend', { top })));
 }
 
+/** Which copies share the account through Redis, and which of them polls. */
+function sharing(shared: NonNullable<AccountPicture['shared']>): JQuery {
+  const table = $('<table class="infobip-shared">');
+  const named = (copy: string) => (copy === shared.self ? t('shared.self', { copy }) : copy);
+  if (!shared.available) {
+    row(table, t('shared.label'), t('shared.unavailable'));
+    return table;
+  }
+  row(table, t('shared.label'), t('shared.copies', { count: shared.copies.length }));
+  for (const copy of shared.copies) row(table, '', named(copy));
+  for (const endpoint of ['reports', 'inbound'] as const) {
+    const poller = shared.polling[endpoint];
+    if (poller) row(table, t(`shared.polling.${endpoint}`), named(poller));
+  }
+  return table;
+}
+
 function card(picture: AccountPicture, now: number): JQuery {
   const element = $('<div class="infobip-card">').attr('data-account', picture.id);
   $('<h4>')
@@ -125,6 +142,7 @@ function card(picture: AccountPicture, now: number): JQuery {
   const tracked = $('<table class="infobip-tracked">').appendTo(element);
   row(tracked, t('tracked'), `${picture.tracked} / ${picture.trackLimit}`);
   row(tracked, t('trackedNumbers'), `${picture.trackedNumbers} / ${picture.trackLimit}`);
+  if (picture.shared) sharing(picture.shared).appendTo(element);
   return element.append(chart(picture, now));
 }
 

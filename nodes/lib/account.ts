@@ -176,6 +176,8 @@ export class Account implements Memories {
   private readonly reportUrls = new Map<string, string>();
   private closed = false;
   private readonly sharingListeners = new Set<() => void>();
+  /** The poll leases of the account's nodes: handed back before Redis is let go. */
+  private readonly leases = new Set<PollLease>();
   /** Concatenation references of the account's split payloads, from a random start (one counter for its copies). */
   readonly nextReference: () => number;
   /** What the account's nodes count for the editor's sidebar. */
@@ -215,7 +217,10 @@ export class Account implements Memories {
 
   /** When copies share state, the turn to poll one of Infobip's pull endpoints; else undefined (this copy polls). */
   pollTurn(endpoint: 'reports' | 'inbound'): PollTurn | undefined {
-    return this.shared && new PollLease(this.shared, endpoint);
+    if (!this.shared) return undefined;
+    const lease = new PollLease(this.shared, endpoint);
+    this.leases.add(lease);
+    return lease;
   }
 
   submit(request: SendRequest, hooks: JobHooks, listener: JobListener): JobHandle {
@@ -313,6 +318,7 @@ export class Account implements Memories {
     await Promise.all([this.pipeline.close(graceMs), pollsDone]);
     clearTimeout(grace);
     this.client.close();
+    await Promise.all([...this.leases].map((lease) => lease.release()));
     await this.shared?.close();
   }
 }

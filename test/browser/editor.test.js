@@ -10,6 +10,7 @@ const { withDemoDestinations } = require('../../dev/demo');
 const { userDirWithPackage, root } = require('../support/packed');
 const { MESSAGE_PROPERTIES } = require('../support/contract');
 const WebSocket = require('ws');
+const { RedisServer } = require('../../dev/redis-server');
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(root, 'artifacts');
@@ -547,6 +548,51 @@ describe('the editor in a real browser', function () {
       page.off('pageerror', onError);
       socket.close();
       infobip.delayMs = 0;
+    }
+  });
+
+  it('the Infobip sidebar tab shows an account sharing state through Redis, and when Redis is gone', async function () {
+    const redis = await new RedisServer({ password: 'sidebar-redis-secret' }).start();
+    try {
+      await red.deploy([
+        { id: 'rtab', type: 'tab', label: 'shared' },
+        {
+          id: 'racc',
+          type: 'infobip-account',
+          name: 'shared with copies',
+          api: 'v3',
+          baseUrl: infobip.baseUrl,
+          authType: 'apiKey',
+          credentials: { apiKey: API_KEY, redisUrl: redis.url },
+        },
+        { id: 'rsms', type: 'binary-sms', z: 'rtab', account: 'racc', to: '', x: 300, y: 80, wires: [[]] },
+        {
+          id: 'rrep',
+          type: 'binary-sms-report',
+          z: 'rtab',
+          account: 'racc',
+          mode: 'poll',
+          interval: 1,
+          x: 120,
+          y: 160,
+          wires: [[], []],
+        },
+      ]);
+      await showTab('shared');
+      await page.evaluate(() => globalThis.RED.sidebar.show('infobip-binary-sms'));
+      const card = page.locator('.infobip-card', { hasText: 'shared with copies' });
+      const shared = card.locator('table.infobip-shared');
+      await shared.locator('tr', { hasText: 'polling reports' }).waitFor({ timeout: 10000 });
+      const text = await shared.innerText();
+      text.should.match(/shared state \(Redis\)\s+copies: 1/);
+      text.should.match(/polling reports\s+\S+ \(this copy\)/);
+      await redis.stop();
+      await shared.locator('tr', { hasText: 'unavailable: this copy alone' }).waitFor({ timeout: 10000 });
+      const html = await page.locator('.infobip-sidebar').innerHTML();
+      html.should.not.containEql('sidebar-redis-secret');
+      html.should.not.containEql(`:${redis.port}`);
+    } finally {
+      await redis.destroy();
     }
   });
 

@@ -2,7 +2,7 @@
 // Three Node-RED processes running the same flows on one account and one real Redis, behind a
 // round-robin balancer (Infobip's pushes reach any copy), against the stand-in Infobip.
 require('should');
-const { Cluster } = require('../../dev/cluster');
+const { Cluster, REDIS_PASSWORD } = require('../../dev/cluster');
 const { wait } = require('../../dev/wait');
 
 const SILENT = '41793000111';
@@ -55,6 +55,16 @@ describe('several Node-RED copies sharing one account through Redis', function (
     overdue.should.have.length(1);
     reports.length.should.equal(8);
     replies.length.should.equal(4);
+
+    // The Redis URL is a password credential: not in the flows, the credentials the editor gets, or the logs.
+    for (const copy of cluster.copies) {
+      (await copy.request('GET', '/flows')).text.should.not.containEql(REDIS_PASSWORD);
+      const credentials = await copy.request('GET', '/credentials/infobip-account/cl-acc');
+      credentials.json.should.have.property('has_redisUrl', true);
+      credentials.text.should.not.containEql(REDIS_PASSWORD);
+      copy.output().should.not.containEql(REDIS_PASSWORD);
+    }
+    JSON.stringify(seen).should.not.containEql(REDIS_PASSWORD);
   });
 
   it('polling on every copy: one copy polls, each report is emitted once with msg.sent; stopping it hands polling over', async function () {
@@ -66,6 +76,18 @@ describe('several Node-RED copies sharing one account through Redis', function (
     pollers.should.have.length(1);
     seen[pollers[0]].reports.every((report) => typeof report.topic === 'string').should.be.true();
     onceEach(seen[pollers[0]].reports, (report) => report.messageId).should.be.true();
+    // The sidebar's card on every copy: three copies share the account, and they agree on which polls.
+    const cards = async () =>
+      Promise.all(
+        cluster.copies.map(async (copy) => (await copy.request('GET', '/infobip-binary-sms/accounts')).json[0].shared),
+      );
+    // Each copy says it is there every 5 s.
+    const deadline = Date.now() + 12000;
+    while ((await cards()).some((card) => card.copies.length < 3) && Date.now() < deadline) await wait(500);
+    const card = await cards();
+    card.forEach((one) => one.copies.should.have.length(3));
+    card.map((one) => one.polling.reports).should.eql(card.map(() => card[pollers[0]].self));
+    new Set(card.map((one) => one.self)).size.should.equal(3);
 
     await cluster.stopCopy(pollers[0]);
     const others = [0, 1, 2].filter((index) => index !== pollers[0]);
@@ -115,9 +137,21 @@ describe('several Node-RED copies sharing one account through Redis', function (
     (sent.length + failed.length).should.equal(600);
     onceEach([...sent, ...failed], (message) => message.topic).should.be.true();
     failed.should.have.length(0);
+    // Each copy said so in its status while Redis was away, and is green again since.
+    for (const { statuses } of await cluster.seen()) {
+      const down = statuses.findIndex(
+        (status) => status.fill === 'yellow' && /shared state unavailable/.test(status.text),
+      );
+      down.should.be.aboveOrEqual(0);
+      statuses
+        .slice(down + 1)
+        .some((status) => status.fill === 'green')
+        .should.be.true();
+    }
     for (const copy of cluster.copies) {
       (copy.output().match(/Shared state unavailable/g) ?? []).should.have.length(1);
-      copy.output().should.not.containEql(cluster.redis.url);
+      copy.output().should.not.containEql(REDIS_PASSWORD);
+      copy.output().should.not.containEql(`127.0.0.1:${cluster.redis.port}`);
     }
     // Sharing again: what a copy sends now is tracked in Redis, and a report pushed to another copy finds it.
     await cluster.send(0, 3, { tag: 'again' });

@@ -7,6 +7,14 @@ const FIRST_CONNECT_MS = 3000;
 const COMMAND_TIMEOUT_MS = 2000;
 /** Reconnection attempts back off to this. */
 const MAX_RECONNECT_MS = 5000;
+/** Each copy says it is there this often; one not heard of for three times as long is gone. */
+export const PRESENCE_MS = 5000;
+
+/** Which copies share the account now, and which of them polls each endpoint (for the sidebar). */
+export interface SharedView {
+  copies: string[];
+  polling: Partial<Record<'reports' | 'inbound', string>>;
+}
 
 /** A Redis URL the account can use: redis:// or rediss://. */
 export const redisUrlValid = (url: string): boolean => {
@@ -37,8 +45,12 @@ export function failureName(error: unknown): string {
 export interface SharedStateOptions {
   url: string;
   prefix: string;
+  /** This copy, as the others see it (no spaces). */
+  name?: string;
   /** Told when sharing stops (with the failure's name) and when it resumes. */
   changed(available: boolean, failure?: string): void;
+  /** Told when the copies or the pollers changed. */
+  viewChanged?(): void;
 }
 
 /**
@@ -51,13 +63,19 @@ export class SharedState {
   readonly prefix: string;
   /** Settles once the first connection succeeded, failed, or took too long. */
   readonly connected: Promise<void>;
+  /** This copy, as the others see it. */
+  readonly name: string;
+  /** The copies and pollers, as last seen. */
+  view: SharedView = { copies: [], polling: {} };
   private up = false;
   /** Whether the outage under way was told (once per outage). */
   private told = false;
   private closed = false;
+  private readonly presence: NodeJS.Timeout;
 
   constructor(private readonly options: SharedStateOptions) {
     this.prefix = options.prefix;
+    this.name = options.name ?? crypto.randomUUID().slice(0, 8);
     this.client = new Redis(options.url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -81,7 +99,10 @@ export class SharedState {
       this.up = true;
       if (this.told) this.options.changed(true);
       this.told = false;
+      void this.refresh();
     });
+    this.presence = setInterval(() => void this.refresh(), PRESENCE_MS);
+    this.presence.unref();
     this.client.on('error', (error: unknown) => this.down(failureName(error)));
     this.client.on('close', () => this.down('ECONNCLOSED'));
   }
@@ -100,8 +121,40 @@ export class SharedState {
     if (this.client.status !== 'ready') this.down(failureName(error));
   }
 
+  /** Says this copy is there, and reads which copies are and which polls. */
+  async refresh(): Promise<void> {
+    if (!this.available) return;
+    const copies = this.key('copies');
+    const now = Date.now();
+    try {
+      const answers = (await this.client
+        .multi()
+        .zadd(copies, now, this.name)
+        .zremrangebyscore(copies, '-inf', String(now - 3 * PRESENCE_MS))
+        .zrange(copies, '0', '-1')
+        .get(`mutex:${this.key('poller', 'reports')}`)
+        .get(`mutex:${this.key('poller', 'inbound')}`)
+        .exec()) as [unknown, unknown][];
+      const holder = (answer: unknown) => (typeof answer === 'string' ? answer.split(' ')[0] : undefined);
+      const polling: SharedView['polling'] = {};
+      const [reports, inbound] = [holder(answers[3][1]), holder(answers[4][1])];
+      if (reports) polling.reports = reports;
+      if (inbound) polling.inbound = inbound;
+      const view = { copies: (answers[2][1] as string[]).sort(), polling };
+      if (JSON.stringify(view) !== JSON.stringify(this.view)) {
+        this.view = view;
+        this.options.viewChanged?.();
+      }
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    clearInterval(this.presence);
+    if (this.available) await this.client.zrem(this.key('copies'), this.name).catch(() => undefined);
     try {
       await this.client.quit();
     } catch {

@@ -47,6 +47,13 @@ export interface Gauges {
   tracked: number;
   trackedNumbers: number;
   trackLimit: number;
+  /** With Shared state: whether Redis answers, this copy's name, the copies sharing the account, and which polls. */
+  shared?: {
+    available: boolean;
+    self: string;
+    copies: string[];
+    polling: { reports?: string; inbound?: string };
+  };
 }
 
 /** One account's picture, as the admin endpoint and the comms messages carry it. */
