@@ -14,6 +14,8 @@ const { wait } = require('./wait');
 
 const API_KEY = 'cluster-test-key-0123456789';
 const TOKEN = 'cluster-push-token-0123';
+/** The shared Redis asks for a password, which must never show anywhere. */
+const REDIS_PASSWORD = 'cluster-redis-password-42';
 
 const keep = (id, list, fields) => ({
   id,
@@ -65,6 +67,8 @@ return [null, msg];`,
       '{ topic: msg.topic, messageId: msg.messageId, to: msg.to, status: msg.payload.status && msg.payload.status.groupName }',
     ),
     { id: 'cl-catch', type: 'catch', z: 'cl-tab', scope: ['cl-sms'], wires: [['cl-keep-failed']] },
+    { id: 'cl-status', type: 'status', z: 'cl-tab', scope: ['cl-sms'], wires: [['cl-keep-status']] },
+    keep('cl-keep-status', 'statuses', '{ fill: msg.status.fill, text: msg.status.text }'),
     keep('cl-keep-failed', 'failed', '{ topic: msg.topic, error: msg.error && msg.error.message }'),
     {
       id: 'cl-rep',
@@ -104,7 +108,7 @@ return [null, msg];`,
       id: 'cl-read',
       type: 'function',
       z: 'cl-tab',
-      func: "msg.payload = Object.fromEntries(['sent', 'failed', 'reports', 'overdue', 'replies'].map((k) => [k, global.get(k) || []])); return msg;",
+      func: "msg.payload = Object.fromEntries(['sent', 'failed', 'reports', 'overdue', 'replies', 'statuses'].map((k) => [k, global.get(k) || []])); return msg;",
       wires: [['cl-seen-out']],
     },
     { id: 'cl-seen-out', type: 'http response', z: 'cl-tab', wires: [] },
@@ -126,7 +130,7 @@ class Cluster {
     this.server = await new InfobipTestServer({ apiKey: API_KEY, reportDelayMs: 50, ...this.serverOptions }).start();
     this.balancer = await new RoundRobin().start();
     this.server.inboundUrl = `${this.balancer.url}/api/cl/inbound?token=${TOKEN}`;
-    if (this.useRedis) this.redis = await new RedisServer().start();
+    if (this.useRedis) this.redis = await new RedisServer({ password: REDIS_PASSWORD }).start();
     for (let i = 0; i < this.count; i++) this.dirs.push(fs.mkdtempSync(path.join(os.tmpdir(), `binary-sms-copy${i}-`)));
     await Promise.all(this.dirs.map((_dir, index) => this.startCopy(index)));
     await this.deploy();
@@ -215,4 +219,4 @@ class Cluster {
   }
 }
 
-module.exports = { Cluster, clusterFlow, API_KEY, TOKEN };
+module.exports = { Cluster, clusterFlow, API_KEY, TOKEN, REDIS_PASSWORD };

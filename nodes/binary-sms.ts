@@ -50,10 +50,11 @@ export = function register(RED: NodeAPI): void {
     /** Bytes of the last payload sent, when it needed more than one SMS. */
     let lastLongPayload = 0;
     const showProgress = () => {
-      if (jobs.size > 0) {
+      if (account?.sharedUnavailable) {
+        const key = jobs.size > 0 ? 'sendingSharedDown' : 'sharedDown';
+        status.show('yellow', 'ring', () => RED._(`binary-sms.status.${key}`, { count: jobs.size || sent }));
+      } else if (jobs.size > 0) {
         status.show('blue', 'dot', () => RED._('binary-sms.status.sending', { count: jobs.size }));
-      } else if (account?.sharedUnavailable) {
-        status.show('yellow', 'ring', () => RED._('binary-sms.status.sharedDown', { count: sent }));
       } else if (lastLongPayload > 0) {
         status.show('green', 'dot', () => RED._('binary-sms.status.sentLong', { count: sent, bytes: lastLongPayload }));
       } else if (sentSplit > 0) {

@@ -197,6 +197,7 @@ describe('the packed tarball in a real Node-RED', function () {
       apiKey: { type: 'password' },
       username: { type: 'text' },
       password: { type: 'password' },
+      redisUrl: { type: 'password' },
     });
     Object.keys(account.defaults)
       .filter((key) => ['apiKey', 'username', 'password'].includes(key))
