@@ -155,7 +155,6 @@ export = function register(RED: NodeAPI): void {
     this.on('close', (removed: boolean, done: () => void) => {
       RED.events.removeListener('flows:started', flowsStarted);
       if (removed) memory?.drop();
-      budget?.close();
       this.account
         .close(CLOSE_GRACE_MS)
         .finally(() => hub.remove(this.id))

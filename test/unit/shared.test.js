@@ -137,6 +137,15 @@ describe('shared state', function () {
       (await b.takeOverdue(Date.now() + 1)).map((message) => message.messageId).should.eql(['late']);
     });
 
+    it('a split message assembled by two copies at once is emitted by one: the status is recorded once', async function () {
+      const [a, b] = [tracker(await connect()), tracker(await connect())];
+      a.track({ ...entry('whole'), part: { index: 1, count: 2, first: 'whole' } });
+      await wait(50);
+      const answers = await Promise.all([a.setCombined('whole', 'DELIVERED'), b.setCombined('whole', 'DELIVERED')]);
+      answers.filter(Boolean).should.have.length(1);
+      (await b.setCombined('whole', 'UNDELIVERABLE')).should.be.true();
+    });
+
     it('tracking by number: the last message sent to a number, found by any copy', async function () {
       const [a, b] = [tracker(await connect(), 'number'), tracker(await connect(), 'number')];
       a.track({ ...entry('n1'), to: '+41 79 302 67 27' });

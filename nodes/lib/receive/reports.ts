@@ -113,9 +113,8 @@ export class ReportMessages {
     if (!reports.every((part) => part !== undefined)) return;
     const deciding = reports.find((part) => part.status?.groupName !== 'DELIVERED') ?? reports[count - 1];
     const combined = String(deciding.status?.groupName);
-    const head = entries[0]!;
-    if (head.combined === combined) return;
-    this.tracker.save({ ...head, combined });
+    // Several copies may assemble the same message at once: the one that records the status emits it.
+    if (!(await this.tracker.setCombined(first, combined))) return;
     const message = reportMessage(deciding, true, sent);
     message.messageId = first;
     message.to = sent.to;

@@ -42,8 +42,6 @@ export class SharedBudget implements RequestBudget {
   private readonly limiters = new Map<number, RateLimiterRedis>();
   private readonly pauseKey: string;
   private readonly now: () => number;
-  /** A permit taken for a start that then waited for the rate limit: the next ask uses it. */
-  private spare?: SharedPermit;
 
   constructor(
     private readonly shared: SharedState,
@@ -59,12 +57,12 @@ export class SharedBudget implements RequestBudget {
     try {
       const paused = await this.pausedFor();
       if (paused) return paused;
-      const permit = this.spare ?? (await this.permit());
-      this.spare = undefined;
+      const permit = await this.permit();
       if (!permit) return { waitMs: PERMIT_RETRY_MS };
       const wait = await this.window();
       if (wait > 0) {
-        this.spare = permit;
+        // Not held while waiting: an idle copy must never keep one of the cluster's permits.
+        void permit.release().catch((error: unknown) => this.shared.failed(error));
         return { waitMs: wait };
       }
       return { release: () => void permit.release().catch((error: unknown) => this.shared.failed(error)) };
@@ -80,12 +78,6 @@ export class SharedBudget implements RequestBudget {
     this.shared.client
       .set(this.pauseKey, String(status), 'PX', ms)
       .catch((error: unknown) => this.shared.failed(error));
-  }
-
-  /** Hands back a spare permit (the account closes). */
-  close(): void {
-    void this.spare?.release().catch(() => undefined);
-    this.spare = undefined;
   }
 
   private async pausedFor(): Promise<BudgetAnswer | undefined> {

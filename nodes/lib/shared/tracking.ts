@@ -11,7 +11,7 @@ import {
 } from '../track/tracker';
 import type { SharedState } from './redis';
 
-/** The fields of an entry that change after it was tracked; the rest is written once. */
+/** The fields of an entry that change after it was tracked (as JSON); the rest is written once. */
 const CHANGING = ['reported', 'overdue', 'report', 'combined'] as const;
 /** Overdue candidates claimed per check at most. */
 const CLAIM_BATCH = 1000;
@@ -20,6 +20,13 @@ const CLAIM_BATCH = 1000;
 const UPDATE_IF_PRESENT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1`;
+
+/** Sets a split message's emitted status unless it is that already: 1 when set (this copy emits). */
+const SET_COMBINED = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
+if redis.call('HGET', KEYS[1], 'combined') == ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'combined', ARGV[1])
 return 1`;
 
 /**
@@ -46,15 +53,22 @@ export class SharedTracker implements Tracking {
     this.ready = Promise.all([local.ready, shared.connected]).then(() => undefined);
   }
 
-  /** What a key this copy's tracker let go of (its limit) is in Redis; deleted there too. */
-  static dropped(shared: SharedState, by: TrackBy): (key: string) => void {
-    const prefix = shared.key(by === 'number' ? 'to' : 'sms', '');
+  /**
+   * A message this copy's tracker let go of (its limit) leaves Redis too. A number does not: another
+   * copy may have sent to it since, and Redis's own expiry bounds numbers.
+   */
+  static dropped(shared: SharedState, by: TrackBy): ((key: string) => void) | undefined {
+    if (by === 'number') return undefined;
+    const prefix = shared.key('sms', '');
     const due = shared.key('due');
     return (key) => {
       if (!shared.available) return;
-      const removing = shared.client.multi().del(prefix + key);
-      if (by === 'messageId') removing.zrem(due, key);
-      removing.exec().catch((error: unknown) => shared.failed(error));
+      shared.client
+        .multi()
+        .del(prefix + key)
+        .zrem(due, key)
+        .exec()
+        .catch((error: unknown) => shared.failed(error));
     };
   }
 
@@ -98,17 +112,21 @@ export class SharedTracker implements Tracking {
     return (await this.read(messageId)) ?? this.local.entry(messageId);
   }
 
-  save(entry: TrackedMessage): void {
-    this.local.save(entry);
-    const fields = CHANGING.flatMap((field) =>
-      entry[field] === undefined ? [] : [field, JSON.stringify(entry[field])],
-    );
-    if (fields.length > 0) void this.update(this.keyOf(entry), fields);
+  async setCombined(messageId: string, combined: string): Promise<boolean> {
+    const local = await this.local.setCombined(messageId, combined);
+    if (!this.shared.available) return local;
+    try {
+      const key = this.prefix + messageId;
+      return (await this.shared.client.eval(SET_COMBINED, 1, key, JSON.stringify(combined))) === 1;
+    } catch (error) {
+      this.shared.failed(error);
+      return local;
+    }
   }
 
   forget(messageId: string): void {
     this.local.forget(messageId);
-    SharedTracker.dropped(this.shared, this.by)(messageId);
+    SharedTracker.dropped(this.shared, this.by)?.(messageId);
   }
 
   /**

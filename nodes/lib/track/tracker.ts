@@ -56,7 +56,7 @@ export interface TrackerOptions {
 /** What the account's nodes use of a tracker: this instance's own (Tracker) or one shared through Redis. */
 export type Tracking = Pick<
   Tracker,
-  'ready' | 'size' | 'track' | 'lookup' | 'markReported' | 'entry' | 'save' | 'forget' | 'takeOverdue'
+  'ready' | 'size' | 'track' | 'lookup' | 'markReported' | 'entry' | 'setCombined' | 'forget' | 'takeOverdue'
 >;
 
 /**
@@ -146,14 +146,22 @@ export class Tracker {
     this.write(messageId, report === undefined ? { ...entry, reported: true } : { ...entry, reported: true, report });
   }
 
-  /** The entry as stored (undefined when unknown, or the store failed); `save` writes it back. */
+  /** The entry as stored (undefined when unknown, or the store failed). */
   async entry(messageId: string): Promise<TrackedMessage | undefined> {
     const entry = await this.read(messageId);
     return entry === STORE_FAILED ? undefined : entry;
   }
 
-  save(entry: TrackedMessage): void {
-    this.write(this.keyOf(entry), entry);
+  /**
+   * Records a split message's status as emitted, on its first part; false when that status was
+   * already recorded (the whole message was emitted with it).
+   */
+  async setCombined(messageId: string, combined: string): Promise<boolean> {
+    const entry = await this.read(messageId);
+    if (entry === STORE_FAILED || entry === undefined) return true;
+    if (entry.combined === combined) return false;
+    this.write(messageId, { ...entry, combined });
+    return true;
   }
 
   /** Forgets a message whose final report arrived. */
