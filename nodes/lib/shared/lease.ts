@@ -31,8 +31,6 @@ export class PollLease implements PollTurn {
       acquireAttemptsLimit: 1,
       // The holder's name first: the sidebar shows which copy polls.
       identifier: `${this.shared.name} ${crypto.randomUUID()}`,
-      // Lost (Redis was unreachable too long, or another copy took over): asked for again at the next poll.
-      onLockLost: () => undefined,
     });
     try {
       if (!(await mutex.tryAcquire())) return false;

@@ -5,10 +5,15 @@ import type { SharedState } from './redis';
 
 /*
  * redis-semaphore renews a held lock from a timer whose failures (Redis unreachable) it leaves as
- * unhandled rejections, which end a Node-RED process. These subclasses catch them: a renewal that
+ * unhandled rejections, which end a Node-RED process, and by default throws from that timer when
+ * a lock was lost (a Redis that restarted empty). These subclasses catch the first: a renewal that
  * cannot reach Redis counts as kept (the copy goes on alone meanwhile, and the lock expires in
- * Redis by itself), and the failure goes to the shared state, which warns once per outage.
+ * Redis by itself), the failure going to the shared state, which warns once per outage; and a lost
+ * lock is only noted (isAcquired turns false): a lease is asked for again at the next poll, and a
+ * request whose permit was lost goes on.
  */
+
+const noted = () => undefined;
 
 /** A renewal's answer; one that could not reach Redis counts as kept. */
 async function kept(shared: SharedState, renewal: Promise<boolean>): Promise<boolean> {
@@ -27,7 +32,7 @@ export class SharedMutex extends RedisMutex {
     key: string,
     options: LockOptions,
   ) {
-    super(shared.client, key, options);
+    super(shared.client, key, { onLockLost: noted, ...options });
   }
 
   protected _refresh(): Promise<boolean> {
@@ -43,7 +48,7 @@ export class SharedPermit extends RedisSemaphore {
     limit: number,
     options: LockOptions,
   ) {
-    super(shared.client, key, limit, options);
+    super(shared.client, key, limit, { onLockLost: noted, ...options });
   }
 
   protected _refresh(): Promise<boolean> {
