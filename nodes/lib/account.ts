@@ -220,7 +220,14 @@ export class Account implements Memories {
     if (!this.shared) return undefined;
     const lease = new PollLease(this.shared, endpoint);
     this.leases.add(lease);
-    return lease;
+    // A node that stops hands its lease back and leaves the account's list (redeploys add new ones).
+    return {
+      mine: () => lease.mine(),
+      release: () => {
+        this.leases.delete(lease);
+        return lease.release();
+      },
+    };
   }
 
   submit(request: SendRequest, hooks: JobHooks, listener: JobListener): JobHandle {
