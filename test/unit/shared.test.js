@@ -136,6 +136,13 @@ describe('shared state', function () {
       (await b.takeOverdue(Date.now() - 30_000)).should.eql([]);
       should(await b.lookup('gone')).be.undefined();
       (await b.takeOverdue(Date.now() + 1)).map((message) => message.messageId).should.eql(['late']);
+      // Forgotten by a copy that did not send it (its final report came there): gone for the others too.
+      const c = tracker(await connect());
+      a.track(entry('reported elsewhere'));
+      await wait(50);
+      b.forget('reported elsewhere');
+      await wait(50);
+      should(await c.lookup('reported elsewhere')).be.undefined();
     });
 
     it('a split message assembled by two copies at once is emitted by one: the status is recorded once', async function () {

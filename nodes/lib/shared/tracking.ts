@@ -6,7 +6,6 @@ import {
   type Tracking,
   handedOut,
   isTracked,
-  numberKey,
   remaining,
 } from '../track/tracker';
 import type { SharedState } from './redis';
@@ -41,6 +40,7 @@ return 1`;
 export class SharedTracker implements Tracking {
   private readonly prefix: string;
   private readonly due: string;
+  private readonly drop?: (key: string) => void;
   readonly ready: Promise<void>;
 
   constructor(
@@ -50,6 +50,7 @@ export class SharedTracker implements Tracking {
   ) {
     this.prefix = shared.key(by === 'number' ? 'to' : 'sms', '');
     this.due = shared.key('due');
+    this.drop = SharedTracker.dropped(shared, by);
     this.ready = Promise.all([local.ready, shared.connected]).then(() => undefined);
   }
 
@@ -82,7 +83,7 @@ export class SharedTracker implements Tracking {
       return;
     }
     this.local.track(entry, false);
-    const key = this.keyOf(entry);
+    const key = this.local.keyOf(entry);
     const { reported: _r, overdue: _o, report: _p, combined: _c, ...fixed } = entry;
     const writing = this.shared.client
       .multi()
@@ -124,9 +125,11 @@ export class SharedTracker implements Tracking {
     }
   }
 
-  forget(messageId: string): void {
-    this.local.forget(messageId);
-    SharedTracker.dropped(this.shared, this.by)?.(messageId);
+  forget(messageId: string): boolean {
+    // This copy's own message left Redis with it (its tracker's `dropped`); another copy's is removed here.
+    const own = this.local.forget(messageId);
+    if (!own) this.drop?.(messageId);
+    return own;
   }
 
   /**
@@ -157,10 +160,6 @@ export class SharedTracker implements Tracking {
       this.shared.failed(error);
       return own;
     }
-  }
-
-  private keyOf(entry: TrackedMessage): string {
-    return this.by === 'number' ? numberKey(entry.to) : entry.messageId;
   }
 
   /** The entry in Redis; undefined when absent, expired, or Redis failed. */

@@ -89,7 +89,8 @@ export class Tracker {
   private storeFailureLogged = false;
   private readonly prefix: string;
   /** The key an entry is found by. */
-  private readonly keyOf: (entry: TrackedMessage) => string;
+  /** The key an entry is found by (its id, or its number's digits). */
+  readonly keyOf: (entry: TrackedMessage) => string;
   readonly ready: Promise<void>;
 
   constructor(
@@ -164,10 +165,12 @@ export class Tracker {
     return true;
   }
 
-  /** Forgets a message whose final report arrived. */
-  forget(messageId: string): void {
+  /** Forgets a message whose final report arrived; true when it was this instance's own (then `dropped` was told). */
+  forget(messageId: string): boolean {
     this.pending.delete(messageId);
-    if (!this.index.delete(messageId)) this.write(messageId, undefined);
+    if (this.index.delete(messageId)) return true;
+    this.write(messageId, undefined);
+    return false;
   }
 
   /**
