@@ -11,7 +11,6 @@ import type { Memories } from './track/policy';
 import type { TrackBy, Tracking } from './track/tracker';
 import { NO_STATS, type StatsSink } from './stats/stats';
 import type { PollTurn } from './receive/poller';
-import { firstSightings } from './recent';
 import { SEEN_LIMIT } from './receive/reports';
 import { PollLease } from './shared/lease';
 import { type SharedState, redisUrlValid } from './shared/redis';
@@ -212,7 +211,7 @@ export class Account implements Memories {
 
   /** First sightings of reports or inbound SMS, for the cluster when copies share state; else a node's own. */
   sightings(kind: 'reports' | 'inbound'): Sightings | undefined {
-    return this.shared && sharedSightings(this.shared, kind, firstSightings(SEEN_LIMIT));
+    return this.shared && sharedSightings(this.shared, kind, SEEN_LIMIT);
   }
 
   /** When copies share state, the turn to poll one of Infobip's pull endpoints; else undefined (this copy polls). */

@@ -14,7 +14,6 @@ const { sharedReferences } = require('../../dist/lib/shared/references');
 const { SharedMutex, SharedPermit } = require('../../dist/lib/shared/locks');
 const { Tracker } = require('../../dist/lib/track/tracker');
 const { processMemory } = require('../../dist/lib/track/process-memory');
-const { firstSightings } = require('../../dist/lib/recent');
 const { Pipeline } = require('../../dist/lib/send/pipeline');
 const { Poller, STANDBY_CHECK_MS } = require('../../dist/lib/receive/poller');
 const { SendFailure } = require('../../dist/lib/errors');
@@ -166,8 +165,8 @@ describe('shared state', function () {
 
     it('a key is first seen by one copy only, for the whole cluster', async function () {
       const [a, b] = [await connect(), await connect()];
-      const seenA = sharedSightings(a, 'reports', firstSightings(100));
-      const seenB = sharedSightings(b, 'reports', firstSightings(100));
+      const seenA = sharedSightings(a, 'reports', 100);
+      const seenB = sharedSightings(b, 'reports', 100);
       const answers = await Promise.all([seenA('r1'), seenB('r1'), seenA('r1'), seenB('r2')]);
       answers.filter(Boolean).should.have.length(2);
       (await seenB('r2')).should.be.false();
@@ -236,7 +235,7 @@ describe('shared state', function () {
       copy.track(entry('alone'));
       (await copy.lookup('alone')).sent.topic.should.equal('sent alone');
       (await copy.takeOverdue(Date.now())).map((message) => message.messageId).should.eql(['alone']);
-      (await sharedSightings(state, 'reports', firstSightings(10))('x')).should.be.true();
+      (await sharedSightings(state, 'reports', 10)('x')).should.be.true();
       (await new PollLease(state, 'reports').mine()).should.be.true();
       const budget = new SharedBudget(state, { ratePerSecond: 10, concurrency: 1, requestTimeoutMs: 1000 });
       (await budget.take()).should.have.property('release');

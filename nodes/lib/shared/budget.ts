@@ -27,7 +27,6 @@ export interface SharedBudgetOptions {
   concurrency: number;
   /** A request's permit outlives it by its timeout (a copy that died frees its permits then). */
   requestTimeoutMs: number;
-  now?: () => number;
 }
 
 /**
@@ -41,13 +40,11 @@ export class SharedBudget implements RequestBudget {
   /** rate-limiter-flexible's Redis limiter, one per number of points a window allows. */
   private readonly limiters = new Map<number, RateLimiterRedis>();
   private readonly pauseKey: string;
-  private readonly now: () => number;
 
   constructor(
     private readonly shared: SharedState,
     private readonly options: SharedBudgetOptions,
   ) {
-    this.now = options.now ?? Date.now;
     this.pauseKey = shared.key('paused');
   }
 
@@ -73,7 +70,7 @@ export class SharedBudget implements RequestBudget {
   }
 
   pause(untilEpochMs: number, status: number): void {
-    const ms = Math.ceil(untilEpochMs - this.now());
+    const ms = Math.ceil(untilEpochMs - Date.now());
     if (ms <= 0 || !this.shared.available) return;
     this.shared.client
       .set(this.pauseKey, String(status), 'PX', ms)
@@ -99,7 +96,7 @@ export class SharedBudget implements RequestBudget {
   private async window(): Promise<number> {
     const rate = this.options.ratePerSecond;
     if (!(rate > 0)) return 0;
-    const now = this.now();
+    const now = Date.now();
     const index = Math.floor(now / WINDOW_MS);
     const points = windowPoints(rate, index);
     try {

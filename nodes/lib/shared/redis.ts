@@ -67,7 +67,6 @@ export class SharedState {
   readonly name: string;
   /** The copies and pollers, as last seen. */
   view: SharedView = { copies: [], polling: {} };
-  private up = false;
   /** Whether the outage under way was told (once per outage). */
   private told = false;
   private closed = false;
@@ -96,7 +95,6 @@ export class SharedState {
       this.client.once('error', settle);
     });
     this.client.on('ready', () => {
-      this.up = true;
       if (this.told) this.options.changed(true);
       this.told = false;
       void this.refresh();
@@ -109,7 +107,7 @@ export class SharedState {
 
   /** Whether commands can reach Redis now. */
   get available(): boolean {
-    return this.up && this.client.status === 'ready';
+    return this.client.status === 'ready';
   }
 
   key(...parts: string[]): string {
@@ -163,7 +161,6 @@ export class SharedState {
   }
 
   private down(failure: string): void {
-    this.up = false;
     if (this.closed || this.told) return;
     this.told = true;
     this.options.changed(false, failure);

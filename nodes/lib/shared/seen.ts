@@ -17,7 +17,8 @@ export function ownSightings(max: number): Sightings {
  * set-if-absent Redis accepts, for the 48-hour window. While Redis is down this copy's own
  * memory decides (it also remembers every key, for the next outage).
  */
-export function sharedSightings(shared: SharedState, kind: string, local: (key: string) => boolean): Sightings {
+export function sharedSightings(shared: SharedState, kind: string, max: number): Sightings {
+  const local = firstSightings(max);
   return async (key) => {
     const mine = local(key);
     if (!shared.available) return mine;
