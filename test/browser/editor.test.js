@@ -106,6 +106,14 @@ describe('the editor in a real browser', function () {
     return placed;
   }
 
+  /** Shows the deployed tab `label` with the Infobip sidebar tab open, and the card of the account named `name`. */
+  async function infobipCard(label, name) {
+    await showTab(label);
+    // The sidebar shows a few tabs' icons and lists the others in its menu; this is what that menu does.
+    await page.evaluate(() => globalThis.RED.sidebar.show('infobip-binary-sms'));
+    return page.locator('.infobip-card', { hasText: name });
+  }
+
   const entry = () => page.locator('.red-ui-palette-node[data-palette-type="binary-sms"]');
 
   async function search(text) {
@@ -493,10 +501,7 @@ describe('the editor in a real browser', function () {
           wires: [[], []],
         },
       ]);
-      await showTab('sidebar');
-      // The sidebar shows a few tabs' icons and lists the others in its menu; this is what that menu does.
-      await page.evaluate(() => globalThis.RED.sidebar.show('infobip-binary-sms'));
-      const card = page.locator('.infobip-card', { hasText: 'Infobip stand-in (demo)' });
+      const card = await infobipCard('sidebar', 'Infobip stand-in (demo)');
       await card.waitFor({ timeout: 10000 });
       (await card.locator('.infobip-state').innerText()).should.match(/idle/);
       const cell = (label) =>
@@ -578,9 +583,7 @@ describe('the editor in a real browser', function () {
           wires: [[], []],
         },
       ]);
-      await showTab('shared');
-      await page.evaluate(() => globalThis.RED.sidebar.show('infobip-binary-sms'));
-      const card = page.locator('.infobip-card', { hasText: 'shared with copies' });
+      const card = await infobipCard('shared', 'shared with copies');
       const shared = card.locator('table.infobip-shared');
       await shared.locator('tr', { hasText: 'polling reports' }).waitFor({ timeout: 10000 });
       const text = await shared.innerText();
