@@ -99,8 +99,11 @@ class InfobipTestServer {
    * Reports: each accepted destination gets a delivery report `reportDelayMs` after the send
    * (default 1000), offered once at GET /sms/1/reports and pushed to each of `pushUrls` in
    * buckets of up to 100, a bucket that is not answered 2xx being pushed again later.
-   * `ratePerSecond`: accept that many sends per wall-clock second, answer 429 with `Retry-After: 1`
-   * beyond, as an account's rate limit does. `forgetIdleMs`: a request on a connection idle for
+   * `ratePerSecond`: accept that many sends in any one second, answer 429 with `Retry-After: 1`
+   * beyond, as an account's rate limit does. `rateWindow`: 'sliding' (the default, the harshest
+   * plausible count: the sends accepted in the second before each arrival, so a burst at a second's
+   * edge is refused) or 'fixed' (per wall-clock second, which lets up to twice the limit through
+   * around an edge). `forgetIdleMs`: a request on a connection idle for
    * longer is never answered, like a NAT that forgot the connection. `faultRate`: answer that
    * share of sends 503 at random, without Retry-After. `keepAliveHint`: announce
    * `Keep-Alive: timeout=N` (seconds).
@@ -111,6 +114,7 @@ class InfobipTestServer {
     this.password = options.password ?? 'demo-password';
     this.delayMs = options.delayMs ?? 0;
     this.ratePerSecond = options.ratePerSecond ?? 0;
+    this.rateWindow = options.rateWindow ?? 'sliding';
     this.forgetIdleMs = options.forgetIdleMs ?? 0;
     this.keepAliveHint = options.keepAliveHint;
     /** Answer an accepted send this much later than its reports are made (a webhook outrunning the answer). */
@@ -156,6 +160,8 @@ class InfobipTestServer {
     /** Sends refused by the rate limit. */
     this.throttled = 0;
     this.window = { second: 0, count: 0 };
+    /** Arrival times (ms) of the sends accepted in the last second, oldest first (sliding window). */
+    this.arrivals = [];
     /** Reports ready to be pulled, oldest first. */
     this.reports = [];
     /** Every GET /sms/1/reports: { url, at, answered }. */
@@ -325,15 +331,28 @@ class InfobipTestServer {
   /** The 429 of an account over its per-second limit, or undefined within it. */
   rateLimited() {
     if (this.ratePerSecond <= 0) return undefined;
-    const second = Math.floor(Date.now() / 1000);
-    if (this.window.second !== second) this.window = { second, count: 0 };
-    if (++this.window.count <= this.ratePerSecond) return undefined;
+    if (this.withinRate(Date.now())) return undefined;
     this.throttled++;
     return {
       status: 429,
       headers: { 'retry-after': '1' },
       body: { errorCode: 'E429', description: 'Too many requests', action: 'Slow down' },
     };
+  }
+
+  /** Counts a send arriving at `now` against the rate limit; false when it is over. */
+  withinRate(now) {
+    if (this.rateWindow === 'fixed') {
+      const second = Math.floor(now / 1000);
+      if (this.window.second !== second) this.window = { second, count: 0 };
+      return ++this.window.count <= this.ratePerSecond;
+    }
+    let expired = 0;
+    while (expired < this.arrivals.length && this.arrivals[expired] <= now - 1000) expired++;
+    if (expired > 0) this.arrivals.splice(0, expired);
+    if (this.arrivals.length >= this.ratePerSecond) return false;
+    this.arrivals.push(now);
+    return true;
   }
 
   answer(req, record) {
