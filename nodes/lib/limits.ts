@@ -9,3 +9,11 @@ export const MAX_BACKOFF_MS = 30_000;
 
 /** A clock in whole milliseconds that never steps back (wall-clock changes do not stall pacing); read at call time so fake timers reach it. */
 export const monotonicNow = (): number => Math.round(performance.now());
+
+/**
+ * Request starts are planned at this share of the Rate limit. Infobip may count any sliding second
+ * as requests arrive, and requests arrive a little earlier or later than they were started (the
+ * network, the event loop, several copies' clocks): planning at the limit exactly would let the
+ * odd second hold one request too many.
+ */
+export const RATE_MARGIN = 0.95;

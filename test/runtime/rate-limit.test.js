@@ -48,6 +48,25 @@ describe('a rate-limited account', function () {
       `      ${count} messages at ${perSecond}/s: ${seconds.toFixed(1)} s (floor ${floor} s), ${env.server.throttled} answered 429`,
     );
   });
+
+  it('one Node-RED at Rate limit 100 against an account counting any sliding second at arrival: at most 1 % answered 429, within 1.1 × the floor', async function () {
+    const count = 1000;
+    env.server.ratePerSecond = 100;
+    env.server.rateWindow = 'sliding';
+    await env.load({}, { api: 'v1', rateLimit: 100, concurrency: 8 });
+    const started = Date.now();
+    const result = collect(count, 300);
+    for (let seq = 0; seq < count; seq++) helper.getNode('sms').receive({ payload: hexOf(2, seq), seq });
+    const { outputs, errors } = await result;
+    const seconds = (Date.now() - started - 300) / 1000;
+    errors.map((msg) => msg.error.message).should.eql([]);
+    outputs.should.have.length(count);
+    console.log(
+      `      ${count} messages at Rate limit 100, sliding second: ${seconds.toFixed(1)} s (floor 10 s), ${env.server.throttled} answered 429`,
+    );
+    env.server.throttled.should.be.belowOrEqual(count / 100);
+    seconds.should.be.belowOrEqual(11);
+  });
 });
 
 /** A flow that fires `count` messages at once and reports, at GET /api/burst, how they ended. */

@@ -277,15 +277,30 @@ describe('shared state', function () {
       held.waitMs.should.be.within(1000, 2000);
     });
 
-    it('the budget: a rate limit of 20/s lets two starts through per tenth of a second, for all copies together', async function () {
+    it('the budget: Rate limit 40 plans 38 starts a second (the margin), for all copies together, spread over each tenth', async function () {
       const [a, b] = [await connect(), await connect()];
-      const options = { ratePerSecond: 20, concurrency: 100, requestTimeoutMs: 1000 };
+      const options = { ratePerSecond: 40, concurrency: 100, requestTimeoutMs: 1000 };
       const [budgetA, budgetB] = [new SharedBudget(a, options), new SharedBudget(b, options)];
       // Just after a window starts, so that all the asking falls into one window.
       await wait(100 - (Date.now() % 100) + 5);
-      const answers = await Promise.all([budgetA, budgetB, budgetA, budgetB, budgetA].map((budget) => budget.take()));
-      answers.filter((answer) => 'release' in answer).should.have.length(2);
+      const index = Math.floor(Date.now() / 100);
+      const allowed = windowPoints(40 * 0.95, index);
+      allowed.should.be.within(3, 4);
+      const startedAt = [];
+      const answers = await Promise.all(
+        [budgetA, budgetB, budgetA, budgetB, budgetA, budgetB].map((budget) =>
+          budget.take().then((answer) => {
+            if ('release' in answer) startedAt.push(Date.now());
+            return answer;
+          }),
+        ),
+      );
+      answers.filter((answer) => 'release' in answer).should.have.length(allowed);
       for (const answer of answers) if ('waitMs' in answer) answer.waitMs.should.be.within(1, 100);
+      // Each start has its own turn in the window, 100 ms / allowed apart: the last one not before its turn.
+      Math.max(...startedAt).should.be.aboveOrEqual(index * 100 + Math.floor((100 * (allowed - 1)) / allowed));
+      const second = Array.from({ length: 10 }, (_, tenth) => windowPoints(40 * 0.95, index + tenth));
+      second.reduce((sum, points) => sum + points, 0).should.be.within(37, 38);
     });
   });
 

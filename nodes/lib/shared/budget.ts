@@ -1,5 +1,6 @@
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { BudgetAnswer, RequestBudget } from '../send/pipeline';
+import { RATE_MARGIN } from '../limits';
 import { SharedPermit } from './locks';
 import type { SharedState } from './redis';
 
@@ -30,8 +31,9 @@ export interface SharedBudgetOptions {
 }
 
 /**
- * The account's request budget for every copy sharing its Redis: the Rate limit counted by
- * rate-limiter-flexible's Redis limiter in short wall-clock windows, Parallel held by a Redis
+ * The account's request budget for every copy sharing its Redis: the Rate limit (less
+ * RATE_MARGIN) counted by rate-limiter-flexible's Redis limiter in short wall-clock windows, each
+ * window's starts spread over it, Parallel held by a Redis
  * semaphore (redis-semaphore), and a pause after a 429 that says the limit is near, kept in
  * Redis until it ends so that every copy holds back. While Redis is down every request may
  * start: the copy's own limits hold then.
@@ -56,12 +58,13 @@ export class SharedBudget implements RequestBudget {
       if (paused) return paused;
       const permit = await this.permit();
       if (!permit) return { waitMs: PERMIT_RETRY_MS };
-      const wait = await this.window();
-      if (wait > 0) {
+      const { waitMs, startInMs } = await this.window();
+      if (waitMs > 0) {
         // Not held while waiting: an idle copy must never keep one of the cluster's permits.
         void permit.release().catch((error: unknown) => this.shared.failed(error));
-        return { waitMs: wait };
+        return { waitMs };
       }
+      if (startInMs > 0) await new Promise((resolve) => setTimeout(resolve, startInMs));
       return { release: () => void permit.release().catch((error: unknown) => this.shared.failed(error)) };
     } catch (error) {
       this.shared.failed(error);
@@ -92,23 +95,29 @@ export class SharedBudget implements RequestBudget {
     return (await permit.tryAcquire()) ? permit : undefined;
   }
 
-  /** 0 when the current window had a start left (now taken); else how long until the next window. */
-  private async window(): Promise<number> {
-    const rate = this.options.ratePerSecond;
-    if (!(rate > 0)) return 0;
+  /**
+   * Takes a start of the current window: `startInMs` says when its turn in the window comes, so
+   * that a window's starts are spread over it rather than bunched at its beginning (where a
+   * sliding second at Infobip would meet the previous window's last ones). Without a start left,
+   * `waitMs` says how long until the next window.
+   */
+  private async window(): Promise<{ waitMs: number; startInMs: number }> {
+    const rate = this.options.ratePerSecond * RATE_MARGIN;
+    if (!(rate > 0)) return { waitMs: 0, startInMs: 0 };
     const now = Date.now();
     const index = Math.floor(now / WINDOW_MS);
     const points = windowPoints(rate, index);
     try {
       if (points > 0) {
-        await this.limiter(points).consume(String(index));
-        return 0;
+        const { consumedPoints } = await this.limiter(points).consume(String(index));
+        const turnAt = index * WINDOW_MS + ((consumedPoints - 1) * WINDOW_MS) / points;
+        return { waitMs: 0, startInMs: Math.max(0, turnAt - Date.now()) };
       }
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
     }
     // Copies asking at the same moment spread over the first millisecond of the next window.
-    return (index + 1) * WINDOW_MS - now + Math.random();
+    return { waitMs: (index + 1) * WINDOW_MS - now + Math.random(), startInMs: 0 };
   }
 
   private limiter(points: number): RateLimiterRedis {
