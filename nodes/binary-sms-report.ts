@@ -22,7 +22,7 @@ export = function register(RED: NodeAPI): void {
     const receiver = new Receiver(RED, this, 'binary-sms-report');
     const accountNode = RED.nodes.getNode(config.account) as AccountNode | null;
     const problems: ReceiveError[] = [];
-    const settings = receiver.readSettings(config, accountNode, DEFAULT_PATH, problems);
+    const settings = receiver.readSettings(config, accountNode?.account, DEFAULT_PATH, problems);
     const overdueMs = receiver.number('overdue', config.overdue, 0, problems) * 60_000;
     const publicText = settings.mode === 'webhook' ? (config.publicUrl ?? '').trim() : '';
     const publicUrl = publicText ? normaliseBaseUrl(publicText) : undefined;

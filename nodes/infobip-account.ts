@@ -5,11 +5,13 @@ import { InfobipClient } from './lib/http/client';
 import { instanceId, legacyOwner } from './lib/track/instance';
 import { CLOSE_GRACE_MS } from './lib/limits';
 import { Pipeline } from './lib/send/pipeline';
+import { sendRequests } from './lib/send/outputs';
+import { fieldOfProperty } from './lib/send/request';
 import { processMemory } from './lib/track/process-memory';
 import { Tracker } from './lib/track/tracker';
 import { SharedBudget } from './lib/shared/budget';
 import { SharedState, accountPrefix } from './lib/shared/redis';
-import { SharedTracker } from './lib/shared/tracking';
+import { SharedTracker } from './lib/track/shared-tracker';
 import { STATS_PATH, STATS_TOPIC, StatsHub } from './lib/stats/hub';
 import { AccountStats, type Gauges, NO_STATS } from './lib/stats/stats';
 
@@ -40,7 +42,7 @@ export = function register(RED: NodeAPI): void {
     } else if (clearTextUrl(settings.client.baseUrl)) {
       this.warn(RED._('infobip-account.warn.clearText', { url: settings.client.baseUrl }));
     }
-    const client = new InfobipClient(settings.client);
+    const client = new InfobipClient({ ...settings.client, propertyName: fieldOfProperty });
     // This instance, as its tracked entries record it: instances sharing a store keep their own.
     const userDir = (RED.settings as { userDir?: string }).userDir;
     const owner = instanceId(userDir);
@@ -88,7 +90,7 @@ export = function register(RED: NodeAPI): void {
             RED._('infobip-account.warn.listener', { detail: error instanceof Error ? error.message : String(error) }),
           ),
       },
-      (requests, controller) => client.send(requests, controller),
+      (requests, controller) => sendRequests(client, requests, controller),
     );
     const contextStorage = (RED.settings as { contextStorage?: object }).contextStorage;
     const memory = contextStorage ? undefined : processMemory(this.id);

@@ -19,7 +19,7 @@ export = function register(RED: NodeAPI): void {
     const receiver = new Receiver(RED, this, 'infobip-sms-in');
     const accountNode = RED.nodes.getNode(config.account) as AccountNode | null;
     const problems: ReceiveError[] = [];
-    const settings = receiver.readSettings(config, accountNode, DEFAULT_PATH, problems);
+    const settings = receiver.readSettings(config, accountNode?.account, DEFAULT_PATH, problems);
     const replyWindowMs =
       receiver.number('replyWindow', config.replyWindow, DEFAULT_REPLY_WINDOW_MINUTES, problems) * 60_000;
     if (problems.length > 0 || !accountNode) {

@@ -10,9 +10,8 @@ import { ACCOUNT_NUMBERS, APIS, AccountNumber, Api, normaliseBaseUrl, parseAccou
 import type { Memories } from './track/policy';
 import type { TrackBy, Tracking } from './track/tracker';
 import { NO_STATS, type StatsSink } from './stats/stats';
-import type { PollTurn } from './receive/poller';
 import { SEEN_LIMIT } from './receive/reports';
-import { PollLease } from './shared/lease';
+import { PollLease, type PollTurn } from './shared/lease';
 import { type SharedState, redisUrlValid } from './shared/redis';
 import { type Sightings, sharedSightings } from './shared/seen';
 import { sharedReferences } from './shared/references';

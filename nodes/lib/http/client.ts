@@ -3,8 +3,6 @@ import { Agents, createAgents, proxyFailure, proxyFor } from './agent';
 import { SendFailure } from '../errors';
 import { monotonicNow } from '../limits';
 import { Redactor } from './redact';
-import { splitAnswer } from '../send/outputs';
-import { SendRequest, fieldOfProperty, requestBody } from '../send/request';
 import type { Api } from '../rules';
 import { type DeliveryReport, type InboundSms, type SendResult, type SmsResponse, isResultsPage } from './infobip';
 
@@ -24,6 +22,8 @@ export interface ClientOptions extends Credentials {
   idleSocketMs?: number;
   /** The longest Retry-After a report poll honours (the account's Wait on 429). */
   maxPollWaitMs?: number;
+  /** How a 400 names a property of the body it refused (the sender knows its own fields); as Infobip wrote it by default. */
+  propertyName?: (property: string) => string;
 }
 
 /** Errors raised before a byte reached the server: no connection was ever made. */
@@ -62,10 +62,12 @@ export class InfobipClient {
   private readonly redactor: Redactor;
   private readonly timeoutMs: number;
   private readonly maxPollWaitMs: number;
+  private readonly propertyName: (property: string) => string;
   readonly api: Api;
 
   constructor(options: ClientOptions) {
     this.api = options.api;
+    this.propertyName = options.propertyName ?? ((property) => property);
     this.sendAgents = createAgents(options.baseUrl, options.maxSockets, options.idleSocketMs);
     // One socket for report polls and one for inbound polls: neither waits behind the other.
     this.pollAgents = createAgents(options.baseUrl, 2, options.idleSocketMs);
@@ -90,21 +92,15 @@ export class InfobipClient {
   }
 
   /**
-   * Sends the requests in one HTTP request (several only on v3) and returns each one's part of the
-   * answer, in their order. Aborting `controller` cancels it; the client aborts it too on timeout.
-   * A 400 that names messages by index carries each one's own failure in `refused`.
+   * Posts one body to the account's send endpoint and returns Infobip's answer. Aborting
+   * `controller` cancels it; the client aborts it too on timeout. A 400 that names the body's
+   * messages by index carries each one's own failure in `refused`, by that index.
    */
-  async send(requests: SendRequest[], controller = new AbortController()): Promise<SendResult[]> {
-    const body = JSON.stringify(requestBody(requests, this.api));
-    try {
-      const result = await this.exchange(controller, isSmsResponse, (signal) =>
-        this.http.post<string>(PATHS[this.api].send, body, { signal }),
-      );
-      return splitAnswer(requests, result);
-    } catch (error) {
-      if (error instanceof SendFailure && error.refused) error.refused = byRequest(error.refused, requests);
-      throw error;
-    }
+  async send(body: unknown, controller = new AbortController()): Promise<SendResult> {
+    const text = JSON.stringify(body);
+    return this.exchange(controller, isSmsResponse, (signal) =>
+      this.http.post<string>(PATHS[this.api].send, text, { signal }),
+    );
   }
 
   /**
@@ -219,7 +215,7 @@ export class InfobipClient {
     for (const item of violations as { property?: unknown; violation?: unknown }[]) {
       const index = /^messages\[(\d+)\]/.exec(typeof item?.property === 'string' ? item.property : '')?.[1];
       if (index === undefined || refused.has(Number(index)) || typeof item.violation !== 'string') continue;
-      const own = `${head}; ${fieldOfProperty(String(item.property))}: ${item.violation}`;
+      const own = `${head}; ${this.propertyName(String(item.property))}: ${item.violation}`;
       refused.set(Number(index), new SendFailure('http', { status, detail: this.short(own) }, 'final', status));
     }
     return refused;
@@ -250,7 +246,7 @@ export class InfobipClient {
 
   /** Infobip's own error text when present, else a short, secret-free description of the body. */
   private describeBody(raw: string, parsed: unknown): string {
-    const text = infobipErrorText(parsed) ?? raw.trim();
+    const text = infobipErrorText(parsed, this.propertyName) ?? raw.trim();
     if (text === '') return 'empty body';
     if (/^<(!doctype|html)/i.test(text)) return 'HTML page';
     return this.short(text);
@@ -261,21 +257,6 @@ export class InfobipClient {
     const clean = this.redactor.text(text);
     return clean.length > 120 ? clean.slice(0, 120) + '…' : clean;
   }
-}
-
-/**
- * A 400's refusals by the body's message index turned into refusals by request: a split payload
- * is several of the body's messages, and a refused part refuses its whole request.
- */
-function byRequest(refused: Map<number, SendFailure>, requests: readonly SendRequest[]): Map<number, SendFailure> {
-  if (!requests.some((request) => request.parts)) return refused;
-  const requestOf = requests.flatMap((request, index) => new Array<number>(request.parts?.length ?? 1).fill(index));
-  const mapped = new Map<number, SendFailure>();
-  for (const [message, failure] of [...refused].sort(([a], [b]) => a - b)) {
-    const index = requestOf[message];
-    if (index !== undefined && !mapped.has(index)) mapped.set(index, failure);
-  }
-  return mapped;
 }
 
 function parseJson(text: unknown): unknown {
@@ -303,7 +284,7 @@ function isSmsResponse(body: unknown): body is SmsResponse {
 }
 
 /** The error text of either of Infobip's error bodies: `requestError.serviceException` or `{ errorCode, description }`. */
-function infobipErrorText(body: unknown): string | undefined {
+function infobipErrorText(body: unknown, propertyName: (property: string) => string): string | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const { requestError, errorCode, description, violations } = body as {
     requestError?: Record<string, { messageId?: unknown; text?: unknown } | undefined>;
@@ -320,7 +301,7 @@ function infobipErrorText(body: unknown): string | undefined {
     { property?: unknown; violation?: unknown } | undefined;
   const violation =
     typeof first?.property === 'string' && typeof first.violation === 'string'
-      ? `; ${fieldOfProperty(first.property)}: ${first.violation}`
+      ? `; ${propertyName(first.property)}: ${first.violation}`
       : '';
   return present.join(': ') + violation;
 }

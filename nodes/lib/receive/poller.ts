@@ -1,3 +1,4 @@
+import type { PollTurn } from '../shared/lease';
 import { backoffDelay } from '../send/backoff';
 import { SendFailure } from '../errors';
 import { MAX_TIMER_MS } from '../limits';
@@ -12,13 +13,6 @@ export interface PollListener {
   unauthorized(status: number, first: boolean): void;
   /** Another copy of the account polls; this one waits to take over. */
   standby?(): void;
-}
-
-/** Whether this copy polls (several copies sharing an account take turns through a lease). */
-export interface PollTurn {
-  mine(): Promise<boolean>;
-  /** Hands the turn back (the node stops). */
-  release(): Promise<void>;
 }
 
 /** A copy waiting for its turn asks again this often. */

@@ -1,8 +1,8 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { AccountNode } from '../account';
 import { ReceiveError, SendFailure } from '../errors';
 import { HeldOutputs, type Output } from './held';
-import { type PollTurn, Poller } from './poller';
+import { Poller } from './poller';
+import type { PollTurn } from '../shared/lease';
 import { postRoute } from './routes';
 import { RECEIVER_NUMBERS, normaliseRoutePath, parseReceiverNumber } from '../rules';
 import { NodeStatus, ThrottledStatus, afterFlowsStarted, showAfterStart } from '../status';
@@ -31,6 +31,14 @@ export interface ReceiverSettings {
   path: string;
   /** The context store that keeps outputs received while the node closes (the account's Track store). */
   store?: string;
+}
+
+/** What a receiving node reads of its account's settings. */
+export interface ReceivingAccount {
+  /** Set when the account cannot be used. */
+  configError?: unknown;
+  /** The account's Track store. */
+  trackStore?: string;
 }
 
 /** What a receiving node fetches, or is pushed, and emits. */
@@ -124,7 +132,7 @@ export class Receiver {
   /** Mode, interval and path, and the account, each problem added to `problems`. */
   readSettings(
     config: ReceiverConfig,
-    account: AccountNode | null,
+    account: ReceivingAccount | undefined,
     defaultPath: string,
     problems: ReceiveError[],
   ): ReceiverSettings {
@@ -137,8 +145,8 @@ export class Receiver {
       problems.push(new ReceiveError('tokenShort', { length: token.length, min: MIN_TOKEN_LENGTH }));
     }
     if (!account) problems.push(new ReceiveError('noAccount'));
-    else if (account.account.configError) problems.push(new ReceiveError('account'));
-    return { mode, intervalMs, path: path ?? '', store: account?.account.trackStore };
+    else if (account.configError) problems.push(new ReceiveError('account'));
+    return { mode, intervalMs, path: path ?? '', store: account?.trackStore };
   }
 
   /** Settings that cannot work: a red status (as binary-sms shows it) and one error naming them all. */

@@ -1,5 +1,7 @@
+import type { InfobipClient } from '../http/client';
 import { type MessageResult, type SendResult, numberOf } from '../http/infobip';
-import { type SendRequest, partIdOf } from './request';
+import { SendFailure } from '../errors';
+import { type SendRequest, partIdOf, requestBody } from './request';
 
 export interface OutputMessage {
   payload: unknown;
@@ -120,4 +122,37 @@ export function splitAnswer(requests: readonly SendRequest[], result: SendResult
     statusCode: result.statusCode,
     body: bulkId === undefined ? { messages } : { bulkId, messages },
   }));
+}
+
+/**
+ * Sends the requests in one HTTP request (several only on v3) and returns each one's part of the
+ * answer, in their order. A 400 that names messages by index carries each request's own failure
+ * in `refused`.
+ */
+export async function sendRequests(
+  client: Pick<InfobipClient, 'api' | 'send'>,
+  requests: SendRequest[],
+  controller?: AbortController,
+): Promise<SendResult[]> {
+  try {
+    return splitAnswer(requests, await client.send(requestBody(requests, client.api), controller));
+  } catch (error) {
+    if (error instanceof SendFailure && error.refused) error.refused = byRequest(error.refused, requests);
+    throw error;
+  }
+}
+
+/**
+ * A 400's refusals by the body's message index turned into refusals by request: a split payload
+ * is several of the body's messages, and a refused part refuses its whole request.
+ */
+function byRequest(refused: Map<number, SendFailure>, requests: readonly SendRequest[]): Map<number, SendFailure> {
+  if (!requests.some((request) => request.parts)) return refused;
+  const requestOf = requests.flatMap((request, index) => new Array<number>(request.parts?.length ?? 1).fill(index));
+  const mapped = new Map<number, SendFailure>();
+  for (const [message, failure] of [...refused].sort(([a], [b]) => a - b)) {
+    const index = requestOf[message];
+    if (index !== undefined && !mapped.has(index)) mapped.set(index, failure);
+  }
+  return mapped;
 }

@@ -3,6 +3,7 @@ import { backoffDelay } from './backoff';
 import { SendFailure, SmsError } from '../errors';
 import { Job, JobHandle, JobHooks, JobListener } from './job';
 import { RATE_MARGIN, monotonicNow } from '../limits';
+import type { RequestBudget } from '../shared/budget';
 import { AdaptivePace } from './pace';
 import { type SendRequest, requestSize, scheduleOf } from './request';
 
@@ -31,16 +32,6 @@ export interface PipelineOptions {
   observer?: { requestStarted(): void; throttled(status: number): void };
   /** The budget the account shares with its other copies: asked before each request starts. */
   budget?: RequestBudget;
-}
-
-/** A request may start (release when it ends), or the budget asks to wait (a shared pause names its status). */
-export type BudgetAnswer = { release(): void } | { waitMs: number; pausedStatus?: number };
-
-/** Rate limit, Parallel and pauses held for several copies of an account. */
-export interface RequestBudget {
-  take(): Promise<BudgetAnswer>;
-  /** The account paused until `untilEpochMs` after a 429 that says the limit is near. */
-  pause(untilEpochMs: number, status: number): void;
 }
 
 /** What the pipeline holds now, for the editor's sidebar. */

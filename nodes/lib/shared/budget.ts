@@ -1,8 +1,17 @@
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { BudgetAnswer, RequestBudget } from '../send/pipeline';
 import { RATE_MARGIN } from '../limits';
 import { SharedPermit } from './locks';
 import type { SharedState } from './redis';
+
+/** A request may start (release when it ends), or the budget asks to wait (a shared pause names its status). */
+export type BudgetAnswer = { release(): void } | { waitMs: number; pausedStatus?: number };
+
+/** Rate limit, Parallel and pauses held for several copies of an account. */
+export interface RequestBudget {
+  take(): Promise<BudgetAnswer>;
+  /** The account paused until `untilEpochMs` after a 429 that says the limit is near. */
+  pause(untilEpochMs: number, status: number): void;
+}
 
 /** A copy that found every permit taken asks again after this long. */
 const PERMIT_RETRY_MS = 15;

@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import type { PollTurn } from '../receive/poller';
 import { SharedMutex } from './locks';
 import type { SharedState } from './redis';
 
@@ -7,6 +6,13 @@ import type { SharedState } from './redis';
 export const LEASE_MS = 6000;
 /** The holder renews its lease this often. */
 const RENEW_MS = 2000;
+
+/** Whether this copy polls (several copies sharing an account take turns through a lease). */
+export interface PollTurn {
+  mine(): Promise<boolean>;
+  /** Hands the turn back (the node stops). */
+  release(): Promise<void>;
+}
 
 /**
  * Which copy of the account polls one of Infobip's pull endpoints: the holder of a lease in

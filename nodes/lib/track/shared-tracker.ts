@@ -7,8 +7,8 @@ import {
   handedOut,
   isTracked,
   remaining,
-} from '../track/tracker';
-import type { SharedState } from './redis';
+} from './tracker';
+import type { SharedState } from '../shared/redis';
 
 /** The fields of an entry that change after it was tracked (as JSON); the rest is written once. */
 const CHANGING = ['reported', 'overdue', 'report', 'combined'] as const;
