@@ -1,19 +1,36 @@
 'use strict';
 // Every message key the editor templates, the help and the runtime use exists in every
-// catalog, and every language has the same keys as en-US.
+// catalog, every language has the same keys as en-US with the same placeholders, and every
+// help is laid out like the en-US one.
 require('should');
 const fs = require('node:fs');
 const path = require('node:path');
 const { MESSAGE_PROPERTIES } = require('../support/contract');
 
 const root = path.resolve(__dirname, '..', '..');
-const LANGUAGES = ['en-US', 'de'];
+const LANGUAGES = ['en-US', 'de', 'ja'];
 const NODES = ['binary-sms', 'infobip-account', 'binary-sms-report', 'infobip-sms-in'];
 
 function flatten(object, prefix = '') {
   return Object.entries(object).flatMap(([key, value]) =>
     typeof value === 'object' ? flatten(value, `${prefix}${key}.`) : [`${prefix}${key}`],
   );
+}
+
+/** Every string of a catalog, by its dotted key. */
+function strings(object, prefix = '') {
+  return Object.entries(object).flatMap(([key, value]) =>
+    typeof value === 'object' ? strings(value, `${prefix}${key}.`) : [[`${prefix}${key}`, value]],
+  );
+}
+
+function help(language, node) {
+  return fs.readFileSync(path.join(root, 'locales', language, `${node}.html`), 'utf8');
+}
+
+/** The help's elements in order, without the emphasis (<i>, <b>) a translation may move. */
+function layout(html) {
+  return [...html.matchAll(/<(\/?[a-z][a-z0-9]*)/g)].map(([, tag]) => tag).filter((tag) => !/^\/?[ib]$/.test(tag));
 }
 
 function catalog(language, node) {
@@ -43,6 +60,19 @@ describe('message catalogs', function () {
           flatten(catalog(language, node))
             .sort()
             .should.eql(flatten(catalog('en-US', node)).sort());
+        });
+        it(`${language}/${node}.json keeps every placeholder of each en-US text`, function () {
+          const translated = new Map(strings(catalog(language, node)));
+          for (const [key, text] of strings(catalog('en-US', node))) {
+            for (const placeholder of text.match(/__\w+?__/g) ?? []) {
+              String(translated.get(key)).should.containEql(placeholder, `${language}: ${node}.${key}`);
+            }
+          }
+        });
+        it(`${language}/${node}.html is laid out like the en-US help`, function () {
+          const [english, translated] = [help('en-US', node), help(language, node)];
+          translated.split('\n')[0].should.equal(english.split('\n')[0]);
+          layout(translated).should.eql(layout(english));
         });
       }
     }
