@@ -52,7 +52,8 @@ describe('the packed tarball in a real Node-RED', function () {
       .sort()
       .should.eql([...shown].sort());
     const pictures = shown.reduce((sum, picture) => sum + fs.statSync(path.join(root, picture)).size, 0);
-    (size - pictures).should.be.below(100 * 1024);
+    // Each language's catalogs and help add about 20 kB packed (en-US, de, ja: about 120 kB in all).
+    (size - pictures).should.be.below(128 * 1024);
     files.should.containDeep([
       'package.json',
       'README.md',
@@ -73,6 +74,11 @@ describe('the packed tarball in a real Node-RED', function () {
       'dist/locales/en-US/infobip-sms-in.html',
       'dist/icons/binary-sms.svg',
     ]);
+    for (const language of ['de', 'ja']) {
+      for (const node of ['binary-sms', 'infobip-account', 'binary-sms-report', 'infobip-sms-in']) {
+        files.should.containDeep([`dist/locales/${language}/${node}.json`, `dist/locales/${language}/${node}.html`]);
+      }
+    }
     for (const file of files) {
       file.should.not.match(/^(test|nodes|scripts|bench|\.ci)\//);
       file.should.not.match(/\.ts$/);
@@ -116,6 +122,13 @@ describe('the packed tarball in a real Node-RED', function () {
     const icon = await red.request('GET', `/icons/${MODULE}/binary-sms.svg`, { accept: 'image/svg+xml' });
     icon.status.should.equal(200);
     icon.text.should.match(/<svg/);
+  });
+
+  it('serves the Japanese message catalog, sidebar texts included, when the editor asks for ja', async function () {
+    const { json: catalogs } = await red.request('GET', '/nodes/messages?lng=ja');
+    catalogs[`${MODULE}/binary-sms`]['binary-sms'].label.to.should.equal('宛先');
+    catalogs[`${MODULE}/infobip-account`]['infobip-account'].sidebar.name.should.equal('Infobipアカウント');
+    catalogs[`${MODULE}/infobip-sms-in`]['infobip-sms-in'].paletteLabel.should.equal('Infobip受信');
   });
 
   it('lists the examples under Import → Examples', async function () {
