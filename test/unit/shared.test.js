@@ -153,6 +153,19 @@ describe('shared state', function () {
       (await b.setCombined('whole', 'UNDELIVERABLE')).should.be.true();
     });
 
+    it("a split message's parts reported through different copies at once are counted for the cluster, each once", async function () {
+      const [a, b] = [tracker(await connect()), tracker(await connect())];
+      for (const [index, id] of ['split', 'split.2', 'split.3'].entries())
+        a.track({ ...entry(id), part: { index: index + 1, count: 3, first: 'split' } });
+      await wait(50);
+      const counts = await Promise.all([a.partsReported('split', 2, 3), b.partsReported('split', 3, 3)]);
+      // Told at once, either may already count the other's part: never fewer than its own, never more than two.
+      for (const counted of counts) counted.should.be.within(1, 2);
+      Math.max(...counts).should.equal(2);
+      (await b.partsReported('split', 3, 3)).should.equal(2);
+      (await a.partsReported('split', 1, 3)).should.equal(3);
+    });
+
     it('tracking by number: the last message sent to a number, found by any copy', async function () {
       const [a, b] = [tracker(await connect(), 'number'), tracker(await connect(), 'number')];
       a.track({ ...entry('n1'), to: '+41 79 302 67 27' });

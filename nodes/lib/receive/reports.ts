@@ -107,6 +107,9 @@ export class ReportMessages {
   private async assemble(report: DeliveryReport, sent: TrackedMessage): Promise<void> {
     const { first, count } = sent.part!;
     await this.tracker.markReported(report.messageId, report);
+    // The parts are read once, when the last has its report (not on every part's report).
+    const reported = await this.tracker.partsReported(first, sent.part!.index, count);
+    if (reported !== undefined && reported < count) return;
     const ids = partIdsOf(first, count);
     const entries = await Promise.all(ids.map((id) => this.tracker.entry(id)));
     const reports = entries.map((entry) => entry?.report as DeliveryReport | undefined);

@@ -8,6 +8,7 @@ import {
   isTracked,
   remaining,
 } from './tracker';
+import { partIdsOf } from '../send/request';
 import type { SharedState } from '../shared/redis';
 
 /** The fields of an entry that change after it was tracked (as JSON); the rest is written once. */
@@ -111,6 +112,30 @@ export class SharedTracker implements Tracking {
 
   async entry(messageId: string): Promise<TrackedMessage | undefined> {
     return (await this.read(messageId)) ?? this.local.entry(messageId);
+  }
+
+  /** As Tracker's; the notes of the cluster are a set in Redis that every copy adds to at once. */
+  async partsReported(first: string, index: number, count: number): Promise<number | undefined> {
+    const local = this.local.partsReported(first, index, count);
+    if (!this.shared.available) return local;
+    try {
+      const key = this.shared.key('parts', first);
+      const answers = (await this.shared.client.multi().exists(key).sadd(key, index).scard(key).exec()) ?? [];
+      const [[, existed], , [, counted]] = answers as [unknown, number][];
+      await local;
+      if (existed) return counted;
+      // The first note of this message: parts reported before notes existed are read once.
+      const parts = await Promise.all(partIdsOf(first, count).map((id) => this.read(id)));
+      const earlier = parts.flatMap((part, at) => (part?.report !== undefined ? [at + 1] : []));
+      const writing = this.shared.client.multi();
+      if (earlier.length > 0) writing.sadd(key, ...earlier);
+      writing.pexpireat(key, (parts[0]?.at ?? Date.now()) + INFOBIP_WINDOW_MS).scard(key);
+      const written = (await writing.exec()) ?? [];
+      return written.at(-1)?.[1] as number;
+    } catch (error) {
+      this.shared.failed(error);
+      return local;
+    }
   }
 
   async setCombined(messageId: string, combined: string): Promise<boolean> {

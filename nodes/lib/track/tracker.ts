@@ -34,6 +34,8 @@ export interface TrackedMessage {
   part?: { index: number; count: number; first: string };
   /** A part's final report, kept until the whole message is reported (also across a restart). */
   report?: unknown;
+  /** On a first part: the indices of the parts whose final report came (assembly reads the parts once, when all have one). */
+  reportedParts?: number[];
   /** On a first part: the whole message's status as last emitted. */
   combined?: string;
 }
@@ -56,7 +58,16 @@ export interface TrackerOptions {
 /** What the account's nodes use of a tracker: this instance's own (Tracker) or one shared through Redis. */
 export type Tracking = Pick<
   Tracker,
-  'ready' | 'size' | 'track' | 'lookup' | 'markReported' | 'entry' | 'setCombined' | 'forget' | 'takeOverdue'
+  | 'ready'
+  | 'size'
+  | 'track'
+  | 'lookup'
+  | 'markReported'
+  | 'entry'
+  | 'partsReported'
+  | 'setCombined'
+  | 'forget'
+  | 'takeOverdue'
 >;
 
 /**
@@ -151,6 +162,25 @@ export class Tracker {
   async entry(messageId: string): Promise<TrackedMessage | undefined> {
     const entry = await this.read(messageId);
     return entry === STORE_FAILED ? undefined : entry;
+  }
+
+  /**
+   * Notes on a split message's first part that part `index` (of `count`) has its final report, and
+   * returns how many parts have one; undefined when the first part is unknown or the store failed.
+   * A first part that holds no such note yet (tracked before notes existed) learns it from its
+   * parts' entries, once.
+   */
+  async partsReported(first: string, index: number, count: number): Promise<number | undefined> {
+    const entry = await this.read(first);
+    if (entry === STORE_FAILED || entry === undefined) return undefined;
+    let reported = entry.reportedParts;
+    if (reported === undefined) {
+      const parts = await Promise.all(partIdsOf(first, count).map((id) => this.entry(id)));
+      reported = parts.flatMap((part, at) => (part?.report !== undefined ? [at + 1] : []));
+    }
+    if (!reported.includes(index)) reported = [...reported, index];
+    this.write(first, { ...entry, reportedParts: reported });
+    return reported.length;
   }
 
   /**
