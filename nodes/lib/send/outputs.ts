@@ -40,28 +40,38 @@ export function responseToMessages<T extends object>(
   messageIds?: readonly string[],
   parts = 1,
 ): Outputs {
-  // Each destination's entries, by part; where the node chose the ids (v3), an entry is matched
-  // by its id first, then by number (to its first part without one).
-  const slots = new Map(requested.map((to) => [to, new Array<MessageResult | undefined>(parts)]));
+  // Each destination's entry, or entries by part; where the node chose the ids (v3), an entry is
+  // matched by its id first, then by number (to its first part without one). A one-part message
+  // keeps its entry itself, not in an array: a fan-out to 10,000 numbers makes no 10,000 arrays.
+  type Slot = MessageResult | undefined | (MessageResult | undefined)[];
+  const slots = new Map<string, Slot>(requested.map((to) => [to, parts > 1 ? new Array(parts) : undefined]));
   const byId = new Map<string, [string, number]>();
   messageIds?.forEach((id, index) => {
     for (let part = 1; part <= parts; part++) byId.set(partIdOf(id, part), [requested[index], part - 1]);
   });
+  const freeIndex = (slot: Slot) =>
+    Array.isArray(slot) ? slot.findIndex((entry) => entry === undefined) : slot === undefined ? 0 : -1;
   const listedOrder = new Set<string>();
   const unexpected: string[] = [];
   for (const result of response.messages) {
     const known = result.messageId !== undefined ? byId.get(result.messageId) : undefined;
     const to = known?.[0] ?? numberOf(result) ?? '';
     const slot = slots.get(to);
-    const index = known ? known[1] : (slot?.findIndex((entry) => entry === undefined) ?? -1);
-    if (!slot || index < 0 || slot[index] !== undefined) {
+    const index = !slots.has(to) ? -1 : known ? known[1] : freeIndex(slot);
+    const taken = Array.isArray(slot) ? slot[index] !== undefined : slot !== undefined;
+    if (index < 0 || taken) {
       unexpected.push(to || String(result.messageId));
       continue;
     }
-    slot[index] = result;
+    if (Array.isArray(slot)) slot[index] = result;
+    else slots.set(to, result);
     listedOrder.add(to);
   }
-  const complete = (to: string) => !slots.get(to)!.includes(undefined);
+  const entriesOf = (to: string): (MessageResult | undefined)[] => {
+    const slot = slots.get(to);
+    return Array.isArray(slot) ? slot : [slot];
+  };
+  const complete = (to: string) => !entriesOf(to).includes(undefined);
   const missing = requested.filter((number) => !complete(number));
   const listed = [...listedOrder].filter(complete);
 
@@ -70,7 +80,7 @@ export function responseToMessages<T extends object>(
   delete template.to;
   const count = listed.length;
   const messages = listed.map((to, index) => {
-    const entries = slots.get(to) as MessageResult[];
+    const entries = entriesOf(to) as MessageResult[];
     // The input itself becomes the last output, unless it is still needed for the error.
     const reuseInput = index === count - 1 && missing.length === 0;
     const message = (reuseInput ? input : clone(template)) as unknown as OutputMessage;
