@@ -228,6 +228,39 @@ describe('Tracker (fake timers)', function () {
       should(await restarted.lookup('41700000002')).be.undefined();
       restarted.size.should.equal(1);
     });
+    it("reads numbers tracked before 0.3.0 under their base64url key: its own moved to the digits, another instance's found where it is", async function () {
+      const context = memoryContext();
+      const oldKey = (digits) => 'to_' + Buffer.from(digits).toString('base64url');
+      context.data.set(oldKey('41700000001'), { ...sentTo('41700000001', 'mine'), owner: 'me' });
+      context.data.set(oldKey('41700000002'), { ...sentTo('41700000002', 'theirs'), owner: 'other' });
+      const subject = byNumber(context);
+      await subject.ready;
+      (await subject.lookup('41700000001')).sent.topic.should.equal('mine');
+      context.data.has(oldKey('41700000001')).should.be.false();
+      context.data.has('to_41700000001').should.be.true();
+      (await subject.lookup('41700000002')).sent.topic.should.equal('theirs');
+    });
+    it('keeps a fan-out to 10,000 numbers lean: each number costs at most 350 bytes of heap (a spread copy cost over 500)', async function () {
+      const v8 = require('node:v8');
+      const vm = require('node:vm');
+      v8.setFlagsFromString('--expose-gc');
+      const gc = vm.runInNewContext('gc');
+      const heap = () => {
+        gc();
+        gc();
+        return process.memoryUsage().heapUsed;
+      };
+      const numbers = Array.from({ length: 10000 }, (_, i) => String(41790000000 + i));
+      const ids = numbers.map((to) => `00000000-0000-4000-8000-${to.padStart(12, '0')}`);
+      const sent = { topic: 'fan-out' };
+      const subject = byNumber(memoryContext(), 10000);
+      await subject.ready;
+      const before = heap();
+      numbers.forEach((to, i) => subject.track({ messageId: ids[i], to, sent, shared: 'ids', at: Date.now() }));
+      const perNumber = (heap() - before) / numbers.length;
+      perNumber.should.be.below(350);
+      subject.size.should.equal(10000);
+    });
     it('shares a store with tracking by message id without either loading or dropping the other', async function () {
       const context = memoryContext();
       const messages = tracker(context);

@@ -243,7 +243,9 @@ export class Tracker {
 
   /** The entry in the store; undefined when absent or expired (then deleted there too). */
   private async read(key: string): Promise<TrackedMessage | undefined | typeof STORE_FAILED> {
-    const value = await this.get(this.storeKey(key));
+    let value = await this.get(this.storeKey(key));
+    // A number another instance tracked before 0.3.0, under its base64url key.
+    if (value === undefined && !this.byId) value = await this.get(this.prefix + base64url(key));
     if (value === STORE_FAILED) return STORE_FAILED;
     if (!isTracked(value)) return undefined;
     if (remaining(value.at) <= 0) {
@@ -253,8 +255,9 @@ export class Tracker {
     return value;
   }
 
+  /** A number's key is its digits; a message id may hold any character, so it is written in base64url. */
   private storeKey(key: string): string {
-    return this.prefix + Buffer.from(key, 'utf8').toString('base64url');
+    return this.byId ? this.prefix + base64url(key) : this.prefix + key;
   }
 
   /** A value from the store, or STORE_FAILED; a store that throws fails like one that calls back with an error. */
@@ -270,7 +273,7 @@ export class Tracker {
 
   private write(key: string, value: TrackedMessage | undefined): void {
     try {
-      this.context.set(this.storeKey(key), value, this.store, (error) => {
+      this.context.set(this.storeKey(key), value && compact(value), this.store, (error) => {
         if (error) this.failed(error);
       });
     } catch (error) {
@@ -308,6 +311,11 @@ export class Tracker {
       const value = await this.get(key);
       // Another instance's entries stay its own (entries from before owners were recorded are taken).
       if (!isTracked(value) || !this.isOwn(value)) continue;
+      // Tracked by number before 0.3.0, under its base64url key: moved to its digits.
+      if (key !== this.storeKey(this.keyOf(value))) {
+        this.context.set(key, undefined, this.store, () => undefined);
+        if (!this.index.has(this.keyOf(value))) this.write(this.keyOf(value), value);
+      }
       // A number tracked while loading has its newer entry in the store already: it is not touched.
       if (this.index.has(this.keyOf(value))) continue;
       if (remaining(value.at) > 0) entries.push(value);
@@ -360,6 +368,26 @@ export function isTracked(value: unknown): value is TrackedMessage {
     typeof entry.at === 'number' &&
     typeof entry.sent === 'object'
   );
+}
+
+const base64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+
+/**
+ * The entry as a plain object built field by field: V8 makes a spread copy (`{ ...entry, owner }`)
+ * a dictionary of several times the size, and the account may hold tens of thousands of entries
+ * (one per number of a fan-out).
+ */
+function compact(entry: TrackedMessage): TrackedMessage {
+  const kept: TrackedMessage = { messageId: entry.messageId, to: entry.to, sent: entry.sent, at: entry.at };
+  if (entry.shared !== undefined) kept.shared = entry.shared;
+  if (entry.owner !== undefined) kept.owner = entry.owner;
+  if (entry.overdue !== undefined) kept.overdue = entry.overdue;
+  if (entry.reported !== undefined) kept.reported = entry.reported;
+  if (entry.part !== undefined) kept.part = entry.part;
+  if (entry.report !== undefined) kept.report = entry.report;
+  if (entry.reportedParts !== undefined) kept.reportedParts = entry.reportedParts;
+  if (entry.combined !== undefined) kept.combined = entry.combined;
+  return kept;
 }
 
 /** What a report's msg.sent shows of an output message: its plain-JSON properties, without payload, parts, partEntries, req and res. */
