@@ -163,6 +163,30 @@ describe('long payloads', function () {
       const parts = partsOf(build({ payload: data(200), udh: Buffer.from([6, 5, 4, 0x0b, 0x84, 0x23, 0xf0]) }));
       parts[0].slice(0, 12).should.eql([11, 5, 4, 0x0b, 0x84, 0x23, 0xf0, 0, 3, 0x34, 2, 1]);
     });
+    it('sends the data of an empty header (UDHL 0) without a header and without UDHI, valid by Infobip schema', function () {
+      const contentOf = (msg, settings) => {
+        const request = build(msg, settings);
+        request.messageIds = ['e1'];
+        const body = requestBody([request], 'v3');
+        validBody(body).should.be.true(JSON.stringify(validBody.errors));
+        body.messages.should.have.length(1);
+        const { hex, esmClass } = body.messages[0].content;
+        return { hex, esmClass };
+      };
+      const own = { ...SPLIT, esmClass: '64' };
+      contentOf({ payload: [0, 0xaa, 0xbb, 0xcc] }, own).should.eql({ hex: 'aa bb cc', esmClass: 0 });
+      contentOf({ payload: [0, 0xaa, 0xbb, 0xcc], esmClass: 64 }, SPLIT).should.eql({ hex: 'aa bb cc', esmClass: 0 });
+      contentOf({ payload: [0xaa, 0xbb, 0xcc], udh: '00' }, own).should.eql({ hex: 'aa bb cc', esmClass: 0 });
+      contentOf({ payload: [0xaa, 0xbb, 0xcc], udh: '00' }, { ...own, longPayload: 'asIs' }).should.eql({
+        hex: 'aa bb cc',
+        esmClass: 0,
+      });
+      // Without the length byte, 140 data bytes fit one SMS; other ESM class bits stay.
+      const full = build({ payload: Buffer.concat([Buffer.of(0), data(140)]) }, { ...SPLIT, esmClass: '67' });
+      (full.parts === undefined).should.be.true();
+      bytesOf(full.binary.hex).should.eql([...data(140)]);
+      full.binary.esmClass.should.equal(3);
+    });
     it('refuses a malformed header before sending, naming the byte', function () {
       refusal({ payload: [9, 0, 1], esmClass: 64 }).should.eql({
         key: 'udhLength',

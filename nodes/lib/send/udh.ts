@@ -59,7 +59,11 @@ export function layOut(payload: Uint8Array, esmClass: number, options: LongOptio
   const headerBytes = elements.length > 0 ? 1 + sum(elements) : 0;
   const total = headerBytes + data.length;
   if (total <= SMS_OCTETS || options.mode === 'asIs') {
-    return { parts: [join(elements, [], data)], esmClass: elements.length > 0 ? esmClass | UDHI : esmClass };
+    // An empty header (UDHL 0, from the payload or msg.udh) is dropped with its length byte, so
+    // UDHI must go too: kept, it would make the handset read the first data byte as the header's
+    // length. Dropping it (rather than sending `00`) is a valid SMS every handset reads the same
+    // way, and leaves the data the whole 140 octets.
+    return { parts: [join(elements, [], data)], esmClass: elements.length > 0 ? esmClass | UDHI : esmClass & ~UDHI };
   }
   if (options.mode === 'refuse') throw new SmsError('tooLong', { bytes: total, fit: SMS_OCTETS - headerBytes });
   if (!options.canSplit) throw new SmsError('splitNeedsV3', { bytes: total });
