@@ -234,6 +234,57 @@ describe('shared state', function () {
       new Set(refs).size.should.equal(refs.length);
     });
 
+    // References that repeat fewer than `cycle` draws apart (8-bit: the low byte; 16-bit: the whole).
+    const repeats = (refs, cycle, mask) => {
+      const seenAt = new Map();
+      const found = [];
+      refs.forEach((ref, index) => {
+        const at = seenAt.get(ref & mask);
+        if (at !== undefined && index - at < cycle) found.push({ ref, at, index });
+        seenAt.set(ref & mask, index);
+      });
+      return found;
+    };
+
+    it('concatenation references in a burst faster than Redis answers: none repeats within 256, nor is handed out to another copy', async function () {
+      const a = await connect();
+      const nextA = sharedReferences(a, () => -1);
+      await wait(50);
+      // Synchronous: no block that is asked for can arrive before the burst ends.
+      const refs = Array.from({ length: 300 }, () => nextA());
+      await wait(50);
+      for (let i = 0; i < 100; i++) refs.push(nextA());
+      refs.should.not.containEql(-1);
+      should(repeats(refs, 256, 0xff)[0]).be.undefined();
+      should(repeats(refs, 65536, 0xffff)[0]).be.undefined();
+      // What this copy counted alone was taken off the counter: another copy does not get it.
+      const nextB = sharedReferences(await connect(), () => -1);
+      await wait(50);
+      const other = Array.from({ length: 30 }, () => nextB());
+      other.filter((ref) => refs.includes(ref)).should.eql([]);
+    });
+
+    it('concatenation references with Redis stopped after the first block: the copy counts on, none repeats within 256', async function () {
+      const state = await connect();
+      const next = sharedReferences(state, () => -1);
+      await wait(50);
+      await redis.stop();
+      await until(() => !state.available, 5000, 'the outage to be noticed');
+      const refs = Array.from({ length: 300 }, () => next());
+      refs.should.not.containEql(-1);
+      should(repeats(refs, 256, 0xff)[0]).be.undefined();
+      // Redis back, and empty: blocks again, still none repeating.
+      await redis.start();
+      await until(() => state.available, 10000, 'the reconnection');
+      for (let round = 0; round < 5; round++) {
+        for (let i = 0; i < 40; i++) refs.push(next());
+        await wait(50);
+      }
+      should(repeats(refs, 256, 0xff)[0]).be.undefined();
+      should(repeats(refs, 65536, 0xffff)[0]).be.undefined();
+      Number(await state.client.get(state.key('reference'))).should.be.aboveOrEqual(refs.at(-1));
+    });
+
     it('Redis down: tracking, sightings, the lease and the budget go on alone, one change told per outage, and sharing resumes', async function () {
       const state = await connect();
       const copy = tracker(state);
