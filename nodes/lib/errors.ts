@@ -33,6 +33,7 @@ export const ERRORS = {
   udhPortsTwice: 'input',
   udhConcatTwice: 'input',
   udhTooLong: 'input',
+  udhOver255: 'input',
   tooLong: 'input',
   tooManyParts: 'input',
   splitNeedsV3: 'input',

@@ -225,6 +225,16 @@ describe('long payloads', function () {
     outputs.should.be.empty();
   });
 
+  it('refuses a header over 255 bytes "As is" before sending, naming its length and the limit', async function () {
+    await load({ dataCoding: 4, longPayload: 'asIs', destinationPort: '2948' }, { report: false });
+    send({ payload: bytes(2), udh: Buffer.concat([Buffer.of(254, 0x70, 252), Buffer.alloc(252)]) });
+    await until(() => errors.length === 1, 5000, 'the error');
+    errors[0].error.message.should.match(/\b260 bytes\b.*\b255\b/);
+    if (passesCode) errors[0].error.code.should.equal('input');
+    server.requests.should.be.empty();
+    outputs.should.be.empty();
+  });
+
   it('adds ports to a payload that fits one SMS', async function () {
     await load({ ...SPLIT, destinationPort: '2948', sourcePort: '9200' }, { report: false });
     send({ payload: 'ca fe' });

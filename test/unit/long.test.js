@@ -199,6 +199,33 @@ describe('long payloads', function () {
       refusal({ payload: data(2), udh: '06 05 04 0b 84' }).key.should.equal('udhLength');
       refusal({ payload: data(2), udh: 'zz' }).key.should.equal('udhValue');
     });
+    it('refuses a header longer than its length byte can say (255) before sending, in every mode', function () {
+      // 254 bytes of elements in msg.udh, and the 6-byte port element: 260, which one byte cannot say.
+      const udh = Buffer.concat([Buffer.of(254, 0x70, 252), Buffer.alloc(252)]);
+      const ports = { destinationPort: 2948 };
+      for (const longPayload of ['asIs', 'split', 'refuse']) {
+        refusal({ payload: data(2), udh, ...ports }, { ...SPLIT, longPayload }).should.eql({
+          key: 'udhOver255',
+          params: { bytes: 260 },
+        });
+      }
+      const own = Buffer.concat([Buffer.of(255, 0x70, 253), Buffer.alloc(253), data(2)]);
+      refusal({ payload: own, esmClass: 64, ...ports }, { ...SPLIT, longPayload: 'asIs' }).params.should.eql({
+        bytes: 261,
+      });
+      let thrown;
+      try {
+        build({ payload: data(2), udh, ...ports }, { ...SPLIT, longPayload: 'asIs' });
+      } catch (error) {
+        thrown = error;
+      }
+      thrown.statusReason.should.equal('input');
+      // 249 bytes of elements and the port element: 255, the most, goes as it is.
+      const longest = Buffer.concat([Buffer.of(249, 0x70, 247), Buffer.alloc(247)]);
+      const request = build({ payload: data(2), udh: longest, ...ports }, { ...SPLIT, longPayload: 'asIs' });
+      bytesOf(request.binary.hex).slice(0, 1).should.eql([255]);
+      bytesOf(request.binary.hex).length.should.equal(258);
+    });
     it('refuses to split a payload whose header already has a concatenation element', function () {
       refusal({ payload: Buffer.concat([Buffer.from([5, 0, 3, 1, 2, 1]), data(140)]), esmClass: 64 }).key.should.equal(
         'udhConcatTwice',

@@ -5,6 +5,8 @@ import type { LongPayload } from '../rules';
 export const SMS_OCTETS = 140;
 /** The ESM class bit that says the user data starts with a header (UDHI). */
 export const UDHI = 0x40;
+/** The most a header can hold after its length byte (UDHL), which is one octet. */
+const MAX_UDHL = 0xff;
 
 /** Information element identifiers this module writes or must not write twice. */
 const IEI = { concat8: 0x00, ports8: 0x04, ports16: 0x05, concat16: 0x08 };
@@ -56,6 +58,9 @@ export function layOut(payload: Uint8Array, esmClass: number, options: LongOptio
     const { destination, source } = options.ports;
     elements.push(Uint8Array.of(IEI.ports16, 4, destination >> 8, destination & 0xff, source >> 8, source & 0xff));
   }
+  // Only the port element can make it longer than its own length byte allowed: one octet cannot
+  // say more, and written anyway the length would wrap (260 sent as 4).
+  if (sum(elements) > MAX_UDHL) throw new SmsError('udhOver255', { bytes: sum(elements) });
   const headerBytes = elements.length > 0 ? 1 + sum(elements) : 0;
   const total = headerBytes + data.length;
   if (total <= SMS_OCTETS || options.mode === 'asIs') {
