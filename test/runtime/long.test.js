@@ -235,6 +235,18 @@ describe('long payloads', function () {
     outputs.should.be.empty();
   });
 
+  it('refuses an oversized msg.udh with "Refuse", naming header and data bytes and never a negative room', async function () {
+    await load({ dataCoding: 4, longPayload: 'refuse' }, { report: false });
+    send({ payload: bytes(1), udh: Buffer.concat([Buffer.of(200, 0x70, 198), Buffer.alloc(198)]) });
+    await until(() => errors.length === 1, 5000, 'the error');
+    const { message } = errors[0].error;
+    message.should.match(/\b201 \+ 1 bytes\b/);
+    message.should.match(/\b140 bytes in all\b/);
+    message.should.not.match(/-\s*\d/);
+    if (passesCode) errors[0].error.code.should.equal('input');
+    server.requests.should.be.empty();
+  });
+
   it('adds ports to a payload that fits one SMS', async function () {
     await load({ ...SPLIT, destinationPort: '2948', sourcePort: '9200' }, { report: false });
     send({ payload: 'ca fe' });

@@ -107,14 +107,20 @@ describe('long payloads', function () {
         .binary.hex.split(' ')
         .length.should.equal(140);
     });
-    it('refuses a long payload when set to, saying how many bytes fit', function () {
+    it('refuses a long payload when set to, saying how many bytes the header and the data take', function () {
       refusal({ payload: data(141) }, { ...SPLIT, longPayload: 'refuse' }).should.eql({
         key: 'tooLong',
-        params: { bytes: 141, fit: 140 },
+        params: { header: 0, data: 141 },
       });
       refusal({ payload: data(134) }, { ...SPLIT, longPayload: 'refuse', destinationPort: '2948' }).params.should.eql({
-        bytes: 141,
-        fit: 133,
+        header: 7,
+        data: 134,
+      });
+      // A header alone over 140 bytes: no room left to name, never a negative one.
+      const udh = Buffer.concat([Buffer.of(200, 0x70, 198), Buffer.alloc(198)]);
+      refusal({ payload: data(1), udh }, { ...SPLIT, longPayload: 'refuse' }).params.should.eql({
+        header: 201,
+        data: 1,
       });
     });
   });

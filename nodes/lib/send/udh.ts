@@ -70,7 +70,8 @@ export function layOut(payload: Uint8Array, esmClass: number, options: LongOptio
     // way, and leaves the data the whole 140 octets.
     return { parts: [join(elements, [], data)], esmClass: elements.length > 0 ? esmClass | UDHI : esmClass & ~UDHI };
   }
-  if (options.mode === 'refuse') throw new SmsError('tooLong', { bytes: total, fit: SMS_OCTETS - headerBytes });
+  // Header and data apart: a header may alone take more than one SMS, which leaves no room to name.
+  if (options.mode === 'refuse') throw new SmsError('tooLong', { header: headerBytes, data: data.length });
   if (!options.canSplit) throw new SmsError('splitNeedsV3', { bytes: total });
   if (elements.some((element) => element[0] === IEI.concat8 || element[0] === IEI.concat16)) {
     throw new SmsError('udhConcatTwice');
