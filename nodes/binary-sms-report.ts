@@ -1,5 +1,5 @@
 import type { Node, NodeAPI } from 'node-red';
-import type { AccountNode } from './lib/account';
+import type { AccountNode } from './lib/account/account';
 import { type DeliveryReport, isResultsPage } from './lib/http/infobip';
 import { ReceiveError } from './lib/errors';
 import { Receiver, ReceiverConfig, describe } from './lib/receive/receiver';
@@ -55,14 +55,17 @@ export = function register(RED: NodeAPI): void {
       };
       receiver.onClose(watchOverdue(tracker, overdueMs, sendOverdue, warn));
     }
+    // Reports of messages another account node of the same Infobip account sent go to its report node.
+    const emit = (reports: object[]) => messages.emit(reports as DeliveryReport[]);
+    receiver.onClose(account.receive('reports', this.id, emit));
     const routed = receiver.receive(settings, {
       fetch: (limit, controller) => account.fetchReports(limit, controller),
       read: (body) => (isResultsPage<DeliveryReport>(body) ? body.results : undefined),
       expected: '{ "results": [ { "messageId": … }, … ] }',
-      emit: (reports) => messages.emit(reports),
+      emit: (reports) => account.route('reports', reports, emit),
       count: () => messages.count,
       ready: tracker.ready,
-      turn: settings.mode === 'poll' ? account.pollTurn('reports') : undefined,
+      turn: settings.mode === 'poll' ? account.pollTurn('reports', this.id) : undefined,
     });
 
     if (settings.mode !== 'webhook' || !publicUrl) return;

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import type { AccountNode } from './lib/account';
+import type { AccountNode } from './lib/account/account';
 import type { SendResult } from './lib/http/infobip';
 import { SmsError, preview } from './lib/errors';
 import { responseToMessages } from './lib/send/outputs';

@@ -1,6 +1,8 @@
 import os from 'node:os';
 import type { NodeAPI } from 'node-red';
-import { Account, AccountConfig, AccountNode, readAccountConfig } from './lib/account';
+import { Account, type AccountNode } from './lib/account/account';
+import { type AccountConfig, readAccountConfig } from './lib/account/settings';
+import { processAccount, processFlowsStarted } from './lib/account/process-account';
 import { InfobipClient } from './lib/http/client';
 import { instanceId, legacyOwner } from './lib/track/instance';
 import { CLOSE_GRACE_MS } from './lib/limits';
@@ -30,6 +32,10 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
+  // Account nodes that restarted and did not come back let go of what they held.
+  if (!RED.events.listeners('flows:started').includes(processFlowsStarted))
+    RED.events.on('flows:started', processFlowsStarted);
+
   function InfobipAccountNode(this: AccountNode, config: AccountConfig): void {
     RED.nodes.createNode(this, config);
     const settings = readAccountConfig(config, this.credentials ?? {});
@@ -46,15 +52,18 @@ export = function register(RED: NodeAPI): void {
     // This instance, as its tracked entries record it: instances sharing a store keep their own.
     const userDir = (RED.settings as { userDir?: string }).userDir;
     const owner = instanceId(userDir);
-    // Copies of this account sharing a Redis find each other by its base URL and key or user.
+    // Account nodes of one Infobip account find each other by its base URL and key or user: in this
+    // Node-RED through the process-wide account, and copies of Node-RED through Redis.
+    const identity = accountPrefix(
+      settings.client.baseUrl,
+      settings.client.apiKey ?? `user ${settings.client.username}`,
+    );
+    const processWide = processAccount(settings.problems.length === 0 ? identity : `node ${this.id}`);
     const shared =
       settings.redisUrl && settings.problems.length === 0
         ? new SharedState({
             url: settings.redisUrl,
-            prefix: accountPrefix(
-              settings.client.baseUrl,
-              settings.client.apiKey ?? `user ${settings.client.username}`,
-            ),
+            prefix: identity,
             name: `${os.hostname()}/${owner.slice(0, 8)}`,
             viewChanged: () => hub.changed(),
             changed: (available, failure) => {
@@ -65,13 +74,11 @@ export = function register(RED: NodeAPI): void {
             },
           })
         : undefined;
-    const budget =
-      shared &&
-      new SharedBudget(shared, {
-        ratePerSecond: settings.pipeline.ratePerSecond,
-        concurrency: settings.pipeline.concurrency,
-        requestTimeoutMs: settings.client.timeoutMs,
-      });
+    const limits = { ratePerSecond: settings.pipeline.ratePerSecond, concurrency: settings.pipeline.concurrency };
+    // Without Redis, the account nodes of one Infobip account in this Node-RED share one budget.
+    const budget = shared
+      ? new SharedBudget(shared, { ...limits, requestTimeoutMs: settings.client.timeoutMs })
+      : processWide.budget;
     // With the sidebar off, the nodes count into nothing.
     const stats = sidebar ? new AccountStats(() => hub.changed()) : undefined;
     const counts = stats ?? NO_STATS;
@@ -95,6 +102,8 @@ export = function register(RED: NodeAPI): void {
     const contextStorage = (RED.settings as { contextStorage?: object }).contextStorage;
     const memory = contextStorage ? undefined : processMemory(this.id);
     this.account = new Account({
+      id: this.id,
+      process: processWide,
       stats: counts,
       client,
       pipeline,
@@ -105,6 +114,7 @@ export = function register(RED: NodeAPI): void {
         const own = new Tracker(memory ?? this.context(), settings.trackStore, {
           limit: settings.trackLimit,
           owner,
+          account: this.id,
           formerOwners: [legacyOwner(userDir)],
           by,
           warn: (detail) => this.warn(RED._('infobip-account.warn.store', { detail })),
@@ -151,11 +161,10 @@ export = function register(RED: NodeAPI): void {
       hub.add(this.id, () => stats.picture(this.id, config.name || RED._('infobip-account.sidebar.unnamed'), gauges()));
     }
 
-    const flowsStarted = () => this.account.flowsStarted();
-    RED.events.on('flows:started', flowsStarted);
+    const removeLimits = shared ? undefined : processWide.budget.add(this.account, limits);
 
     this.on('close', (removed: boolean, done: () => void) => {
-      RED.events.removeListener('flows:started', flowsStarted);
+      removeLimits?.();
       if (removed) memory?.drop();
       this.account
         .close(CLOSE_GRACE_MS)

@@ -1,5 +1,5 @@
 import type { Node, NodeAPI } from 'node-red';
-import type { AccountNode } from './lib/account';
+import type { AccountNode } from './lib/account/account';
 import { type InboundSms, isResultsPage } from './lib/http/infobip';
 import type { ReceiveError } from './lib/errors';
 import { InboundMessages } from './lib/receive/inbound';
@@ -40,14 +40,17 @@ export = function register(RED: NodeAPI): void {
       },
       account.sightings('inbound'),
     );
+    // Replies to another account node of the same Infobip account go to its inbound node.
+    const emit = (items: object[]) => messages.emit(items as InboundSms[]);
+    receiver.onClose(account.receive('inbound', this.id, emit));
     receiver.receive(settings, {
       fetch: (limit, controller) => account.fetchInbound(limit, controller),
       read: (body) => (isResultsPage<InboundSms>(body) ? body.results : undefined),
       expected: '{ "results": [ { "messageId": …, "from": …, "text": … }, … ] }',
-      emit: (items) => messages.emit(items),
+      emit: (items) => account.route('inbound', items, emit),
       count: () => messages.count,
       ready: lastSent?.ready,
-      turn: settings.mode === 'poll' ? account.pollTurn('inbound') : undefined,
+      turn: settings.mode === 'poll' ? account.pollTurn('inbound', this.id) : undefined,
     });
   }
 

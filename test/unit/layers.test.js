@@ -7,14 +7,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const lib = path.resolve(__dirname, '..', '..', 'nodes', 'lib');
-/** Lowest first. `.` is the folder's own modules (errors, limits, rules, …), `account` the account. */
+/** Lowest first. `.` is the folder's own modules (errors, limits, rules, …). */
 const LAYERS = ['.', 'http', 'shared', 'stats', 'send', 'track', 'receive', 'account'];
 
 function layerOf(file) {
-  const relative = path.relative(lib, file);
-  if (relative === 'account.ts') return 'account';
-  const folder = path.dirname(relative);
-  return folder.split(path.sep)[0];
+  return path.dirname(path.relative(lib, file)).split(path.sep)[0];
 }
 
 function modules(dir = lib) {

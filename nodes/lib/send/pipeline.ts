@@ -201,7 +201,7 @@ export class Pipeline {
         this.wakeAt(startAt);
         return;
       }
-      if (this.options.budget) {
+      if (this.options.budget && this.options.budget.active !== false) {
         this.askBudget(this.options.budget, interval);
         return;
       }

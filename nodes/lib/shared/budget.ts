@@ -8,6 +8,8 @@ export type BudgetAnswer = { release(): void } | { waitMs: number; pausedStatus?
 
 /** Rate limit, Parallel and pauses held for several copies of an account. */
 export interface RequestBudget {
+  /** False while the budget has nothing to hold back (the pipeline then starts without asking). */
+  readonly active?: boolean;
   take(): Promise<BudgetAnswer>;
   /** The account paused until `untilEpochMs` after a 429 that says the limit is near. */
   pause(untilEpochMs: number, status: number): void;

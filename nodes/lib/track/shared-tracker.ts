@@ -89,7 +89,7 @@ export class SharedTracker implements Tracking {
     const writing = this.shared.client
       .multi()
       .del(this.prefix + key)
-      .hset(this.prefix + key, 'entry', JSON.stringify(fixed))
+      .hset(this.prefix + key, 'entry', JSON.stringify({ ...fixed, account: this.local.account }))
       .pexpireat(this.prefix + key, entry.at + INFOBIP_WINDOW_MS);
     if (this.by === 'messageId') writing.zadd(this.due, entry.at, key);
     writing.exec().catch((error: unknown) => {

@@ -26,6 +26,8 @@ export interface TrackedMessage {
   at: number;
   /** The Node-RED instance that sent it; only it checks the message for overdue. */
   owner?: string;
+  /** The account node (config node) that sent it: its report and inbound nodes receive what answers it. */
+  account?: string;
   /** Set once it was reported overdue. */
   overdue?: boolean;
   /** Set once a report came: it is then never overdue (a part: once its final report came). */
@@ -45,6 +47,8 @@ export interface TrackerOptions {
   limit: number;
   /** This instance, as recorded in its entries. */
   owner: string;
+  /** The account node whose memory this is, as recorded in its entries. */
+  account?: string;
   /** Names this instance's entries had before (they are loaded as its own). */
   formerOwners?: readonly string[];
   /** Logs a warning (a store that fails is said once, not per message). */
@@ -125,9 +129,14 @@ export class Tracker {
     return this.index.size;
   }
 
+  /** The account node whose memory this is. */
+  get account(): string | undefined {
+    return this.options.account;
+  }
+
   /** Remembers a message; with `watch` false it is never overdue here (shared state watches it). */
   track(entry: TrackedMessage, watch = true): void {
-    const kept = { ...entry, owner: this.options.owner };
+    const kept = { ...entry, owner: this.options.owner, account: this.options.account };
     const key = this.keyOf(entry);
     // Set again, a number moves to the newest end of the limit.
     this.index.set(key, entry.at, { ttl: remaining(entry.at) });
@@ -381,6 +390,7 @@ function compact(entry: TrackedMessage): TrackedMessage {
   const kept: TrackedMessage = { messageId: entry.messageId, to: entry.to, sent: entry.sent, at: entry.at };
   if (entry.shared !== undefined) kept.shared = entry.shared;
   if (entry.owner !== undefined) kept.owner = entry.owner;
+  if (entry.account !== undefined) kept.account = entry.account;
   if (entry.overdue !== undefined) kept.overdue = entry.overdue;
   if (entry.reported !== undefined) kept.reported = entry.reported;
   if (entry.part !== undefined) kept.part = entry.part;

@@ -1,0 +1,271 @@
+import type { PollTurn } from '../shared/lease';
+import { referenceCounter } from '../send/request';
+import { type TrackBy, type TrackedMessage, type Tracking, numberKey } from '../track/tracker';
+import { ProcessBudget } from './budget';
+
+/** What is received from Infobip: delivery reports (found by message id) and inbound SMS (by number). */
+export type ReceivedKind = 'reports' | 'inbound';
+const TRACKED_BY: Record<ReceivedKind, TrackBy> = { reports: 'messageId', inbound: 'number' };
+
+/** What the process-wide account knows of one account node (config node): its trackers, while it has them. */
+export interface AccountView {
+  readonly id: string;
+  /** The node's own memory of what it sent, when it keeps one. */
+  ownTracking(by: TrackBy): Tracking | undefined;
+  /** Masks a secret (a report node's token) in whatever Infobip answers the node. */
+  addSecret(secret: string): void;
+}
+
+/** A report or inbound node that receives for an account node. */
+interface ReceivingNode {
+  view: string;
+  emit: (items: object[]) => Promise<void>;
+}
+
+/**
+ * One Infobip account (base URL and credentials) as every account node in this Node-RED that
+ * speaks for it shares it: which nodes need tracking, each node's memory readable by all, one
+ * poller per kind of what is received (Infobip hands each item out once), everything received
+ * routed to a node of the account node that sent it, one request budget, one counter of
+ * concatenation references, and where v3 messages ask for their reports to be pushed.
+ */
+export class ProcessAccount {
+  private readonly views = new Map<string, AccountView>();
+  /** The report (by id) and inbound (by number) nodes using tracking, with the account node of each. */
+  private readonly users = { messageId: new Map<string, string>(), number: new Map<string, string>() };
+  /** Of those, the nodes closing for a restart, until the flows have started again. */
+  private readonly leaving = { messageId: new Set<string>(), number: new Set<string>() };
+  private readonly receivers = { reports: new Map<string, ReceivingNode>(), inbound: new Map<string, ReceivingNode>() };
+  /** The nodes waiting to poll each kind, in the order they asked: the first polls. */
+  private readonly pollers = { reports: [] as string[], inbound: [] as string[] };
+  private readonly reportUrls = new Map<string, { view: string; url: string }>();
+  /** The tokens of report URLs offered: a message of any account node may carry one. */
+  private readonly secrets = new Set<string>();
+  /** The request budget of the account's nodes together. */
+  readonly budget = new ProcessBudget();
+  /** Concatenation references of the account's split payloads, from a random start (one counter for all its nodes). */
+  readonly nextReference = referenceCounter();
+
+  constructor(readonly key: string) {}
+
+  /** Adds an account node; returns the function that takes it away again (only it, not a successor under its id). */
+  join(view: AccountView): () => void {
+    this.views.set(view.id, view);
+    for (const secret of this.secrets) view.addSecret(secret);
+    return () => {
+      if (this.views.get(view.id) === view) this.views.delete(view.id);
+    };
+  }
+
+  get idle(): boolean {
+    return this.views.size === 0 && this.users.messageId.size === 0 && this.users.number.size === 0;
+  }
+
+  /** Whether some report (by id) or inbound (by number) node of the account needs what its nodes send. */
+  tracked(by: TrackBy): boolean {
+    return this.users[by].size > 0;
+  }
+
+  /** A report or inbound node of account node `view` starts using tracking. */
+  useTracking(nodeId: string, view: string, by: TrackBy): void {
+    this.users[by].set(nodeId, view);
+    this.leaving[by].delete(nodeId);
+  }
+
+  /**
+   * A node that is only restarted (redeployed, not removed) keeps tracking until the flows have
+   * started again, so that what is sent while it closes and restarts is still tracked.
+   */
+  releaseTracking(nodeId: string, by: TrackBy, removed: boolean): void {
+    if (removed) {
+      this.users[by].delete(nodeId);
+      this.leaving[by].delete(nodeId);
+    } else if (this.users[by].has(nodeId)) this.leaving[by].add(nodeId);
+  }
+
+  /** The flows have started: nodes that closed for a restart and did not come back release their tracking. */
+  flowsStarted(): void {
+    for (const by of ['messageId', 'number'] as const) {
+      for (const nodeId of [...this.leaving[by]]) this.releaseTracking(nodeId, by, true);
+    }
+  }
+
+  /** Every account node's memory of kind `by`. */
+  trackings(by: TrackBy): Tracking[] {
+    return [...this.views.values()]
+      .map((view) => view.ownTracking(by))
+      .filter((tracking): tracking is Tracking => !!tracking);
+  }
+
+  /** Tracking for a node of account node `view`: its own memory, and every other account node's read too. */
+  tracking(view: string, by: TrackBy): Tracking {
+    const own = this.views.get(view)?.ownTracking(by);
+    if (!own) throw new Error(`account node ${view} keeps no tracking`);
+    // Its own memory is held on to: a node closing after its account node still finds what it sent.
+    return new AccountTracking(own, () => this.trackings(by).filter((tracking) => tracking !== own));
+  }
+
+  /** Where v3 messages of account node `view` ask for their reports: a report node of its own, else any of the account's. */
+  reportUrl(view: string): string | undefined {
+    const offers = [...this.reportUrls.values()];
+    return (offers.find((offer) => offer.view === view) ?? offers[0])?.url;
+  }
+
+  offerReportUrl(nodeId: string, view: string, url: string, token: string): void {
+    this.reportUrls.set(nodeId, { view, url });
+    if (!token || this.secrets.has(token)) return;
+    this.secrets.add(token);
+    for (const each of this.views.values()) each.addSecret(token);
+  }
+
+  withdrawReportUrl(nodeId: string): void {
+    this.reportUrls.delete(nodeId);
+  }
+
+  /**
+   * A report or inbound node of account node `view` receives: what it polls or is pushed goes
+   * through `route`, which hands each item to a node of the account node that sent it. Returns
+   * the function that stops it receiving.
+   */
+  receive(kind: ReceivedKind, nodeId: string, view: string, emit: (items: object[]) => Promise<void>): () => void {
+    const node = { view, emit };
+    this.receivers[kind].set(nodeId, node);
+    return () => {
+      if (this.receivers[kind].get(nodeId) === node) this.receivers[kind].delete(nodeId);
+    };
+  }
+
+  /**
+   * Hands each item to a node that receives for the account node that sent it (the first of its
+   * nodes to start), or to `own` — the emit of the node that polled or was pushed it — when that
+   * account node has none, or the item is not tracked.
+   */
+  async route(kind: ReceivedKind, items: object[], own: (items: object[]) => Promise<void>): Promise<void> {
+    const trackings = this.trackings(TRACKED_BY[kind]);
+    const byTarget = new Map<(items: object[]) => Promise<void>, object[]>();
+    for (const item of items) {
+      const sender = trackings.length > 1 ? await senderOf(trackings, keyOf(kind, item)) : undefined;
+      const target = (sender !== undefined && this.receiverOf(kind, sender)?.emit) || own;
+      byTarget.set(target, [...(byTarget.get(target) ?? []), item]);
+    }
+    await Promise.all([...byTarget].map(([emit, routed]) => emit(routed)));
+  }
+
+  /** The turn to poll `kind`: one node of the account polls, the next takes over when it stops. */
+  pollTurn(kind: ReceivedKind, nodeId: string): PollTurn {
+    const waiting = this.pollers[kind];
+    if (!waiting.includes(nodeId)) waiting.push(nodeId);
+    return {
+      mine: () => Promise.resolve(waiting[0] === nodeId),
+      release: () => {
+        const index = waiting.indexOf(nodeId);
+        if (index >= 0) waiting.splice(index, 1);
+        return Promise.resolve();
+      },
+    };
+  }
+
+  private receiverOf(kind: ReceivedKind, view: string): ReceivingNode | undefined {
+    for (const node of this.receivers[kind].values()) if (node.view === view) return node;
+    return undefined;
+  }
+}
+
+function keyOf(kind: ReceivedKind, item: object): string {
+  const { messageId, from } = item as { messageId?: string; from?: string };
+  return kind === 'reports' ? (messageId ?? '') : numberKey(from ?? '');
+}
+
+/** The account node that sent what `key` names, when one of the memories knows it. */
+async function senderOf(trackings: Tracking[], key: string): Promise<string | undefined> {
+  for (const tracking of trackings) {
+    const entry: TrackedMessage | undefined = await tracking.entry(key);
+    if (entry) return entry.account;
+  }
+  return undefined;
+}
+
+/**
+ * The memories of all account nodes of one Infobip account as one: a node tracks in its own
+ * account node's memory and watches it for overdue; it finds, notes and forgets in all of them.
+ */
+class AccountTracking implements Tracking {
+  constructor(
+    private readonly own: Tracking,
+    private readonly others: () => Tracking[],
+  ) {}
+
+  private all(): Tracking[] {
+    return [this.own, ...this.others()];
+  }
+
+  get ready(): Promise<void> {
+    return Promise.all(this.all().map((tracking) => tracking.ready)).then(() => undefined);
+  }
+
+  get size(): number {
+    return this.own.size;
+  }
+
+  track(entry: TrackedMessage): void {
+    this.own.track(entry);
+  }
+
+  async lookup(key: string): Promise<TrackedMessage | undefined> {
+    for (const tracking of this.all()) {
+      const found = await tracking.lookup(key);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  async entry(key: string): Promise<TrackedMessage | undefined> {
+    for (const tracking of this.all()) {
+      const found = await tracking.entry(key);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  async markReported(messageId: string, report?: unknown): Promise<void> {
+    await Promise.all(this.all().map((tracking) => tracking.markReported(messageId, report)));
+  }
+
+  async partsReported(first: string, index: number, count: number): Promise<number | undefined> {
+    const counts = await Promise.all(this.all().map((tracking) => tracking.partsReported(first, index, count)));
+    return counts.find((counted) => counted !== undefined);
+  }
+
+  /** False when any memory holding the message recorded that status already. */
+  async setCombined(messageId: string, combined: string): Promise<boolean> {
+    const answers = await Promise.all(this.all().map((tracking) => tracking.setCombined(messageId, combined)));
+    return answers.every(Boolean);
+  }
+
+  forget(messageId: string): boolean {
+    return this.all()
+      .map((tracking) => tracking.forget(messageId))
+      .some(Boolean);
+  }
+
+  takeOverdue(sentBefore: number): Promise<TrackedMessage[]> {
+    return this.own.takeOverdue(sentBefore);
+  }
+}
+
+const accounts = new Map<string, ProcessAccount>();
+
+/** The process-wide account named by `key` (base URL and credentials, hashed), made on first use. */
+export function processAccount(key: string): ProcessAccount {
+  let account = accounts.get(key);
+  if (!account) accounts.set(key, (account = new ProcessAccount(key)));
+  return account;
+}
+
+/** The flows have started: every account lets go of what restarted nodes that did not come back held, and forgets itself when idle. */
+export function processFlowsStarted(): void {
+  for (const [key, account] of accounts) {
+    account.flowsStarted();
+    if (account.idle) accounts.delete(key);
+  }
+}
