@@ -157,9 +157,9 @@ export = function register(RED: NodeAPI): void {
           : {}),
       };
     };
-    if (stats) {
+    const inHub =
+      stats &&
       hub.add(this.id, () => stats.picture(this.id, config.name || RED._('infobip-account.sidebar.unnamed'), gauges()));
-    }
 
     const removeLimits = shared ? undefined : processWide.budget.add(this.account, limits);
 
@@ -168,7 +168,7 @@ export = function register(RED: NodeAPI): void {
       if (removed) memory?.drop();
       this.account
         .close(CLOSE_GRACE_MS)
-        .finally(() => hub.remove(this.id))
+        .finally(() => inHub && hub.remove(inHub))
         .then(done, done);
     });
   }

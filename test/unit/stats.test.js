@@ -105,12 +105,29 @@ describe('sidebar counters (fake timers)', function () {
     it('publishes when an account leaves, and then pictures without it', function () {
       const published = [];
       const hub = new StatsHub((pictures) => published.push(pictures.map((picture) => picture.id)));
-      hub.add('a', () => new AccountStats().picture('a', 'A', GAUGES));
+      const a = hub.add('a', () => new AccountStats().picture('a', 'A', GAUGES));
       hub.add('b', () => new AccountStats().picture('b', 'B', GAUGES));
       clock.tick(0);
-      hub.remove('a');
+      hub.remove(a);
       clock.tick(PUBLISH_EVERY_MS);
       published.should.eql([['a', 'b'], ['b']]);
+    });
+
+    it("keeps a redeployed account when its old node's close ends after the new node registered", function () {
+      // A redeploy starts the new node while the old one may still be closing (a hanging request,
+      // nodeCloseTimeout): both have the account's id; the old one's end must not remove the new.
+      const hub = new StatsHub(() => {});
+      const old = hub.add('acc', () => new AccountStats().picture('acc', 'before', GAUGES));
+      const fresh = hub.add('acc', () => new AccountStats().picture('acc', 'after', GAUGES));
+      hub.remove(old);
+      hub
+        .pictures()
+        .map((picture) => picture.name)
+        .should.eql(['after']);
+      hub.remove(old);
+      hub.pictures().should.have.length(1);
+      hub.remove(fresh);
+      hub.pictures().should.be.empty();
     });
   });
 });

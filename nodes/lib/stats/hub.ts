@@ -7,11 +7,20 @@ export const STATS_PATH = '/infobip-binary-sms/accounts';
 export const PUBLISH_EVERY_MS = 1000;
 
 /**
+ * An account's place in the hub, as add() hands it out. A redeployed account's new node registers
+ * under the same id while its old node may still be closing: remove() takes away only its own entry.
+ */
+export interface HubEntry {
+  readonly id: string;
+  readonly picture: () => AccountPicture;
+}
+
+/**
  * The accounts of the deployed flows, each able to take its picture, and the publisher that
  * pushes the pictures to the editor: at most once a second, and nothing while nothing changes.
  */
 export class StatsHub {
-  private readonly accounts = new Map<string, () => AccountPicture>();
+  private readonly accounts = new Map<string, HubEntry>();
   private timer?: NodeJS.Timeout;
   private lastPublished = -Infinity;
 
@@ -20,17 +29,22 @@ export class StatsHub {
     private readonly now: () => number = Date.now,
   ) {}
 
-  add(id: string, picture: () => AccountPicture): void {
-    this.accounts.set(id, picture);
+  add(id: string, picture: () => AccountPicture): HubEntry {
+    const entry: HubEntry = { id, picture };
+    this.accounts.set(id, entry);
+    this.changed();
+    return entry;
+  }
+
+  /** Removes the entry add() gave, unless a newer node of the same account has taken its place. */
+  remove(entry: HubEntry): void {
+    if (this.accounts.get(entry.id) !== entry) return;
+    this.accounts.delete(entry.id);
     this.changed();
   }
 
-  remove(id: string): void {
-    if (this.accounts.delete(id)) this.changed();
-  }
-
   pictures(): AccountPicture[] {
-    return [...this.accounts.values()].map((picture) => picture());
+    return [...this.accounts.values()].map((entry) => entry.picture());
   }
 
   /** Something changed: publish within a second (at once when the last publication is older). */
