@@ -3,7 +3,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import type { AccountNode } from './lib/account/account';
 import type { SendResult } from './lib/http/infobip';
 import { SmsError, preview } from './lib/errors';
-import { responseToMessages } from './lib/send/outputs';
+import { rejectedByInfobip, responseToMessages } from './lib/send/outputs';
 import { SendTracking } from './lib/track/policy';
 import type { JobHandle, JobHooks } from './lib/send/job';
 import { NodeSettings, SendRequest, buildRequest, checkNodeSettings } from './lib/send/request';
@@ -145,10 +145,13 @@ export = function register(RED: NodeAPI): void {
         );
       }
       sent += messages.length;
-      account?.stats.add('sent', messages.length);
+      // The sidebar counts a destination Infobip refused on submission as rejected, not as sent.
+      const rejected = messages.filter(rejectedByInfobip).length;
+      account?.stats.add('sent', messages.length - rejected);
+      account?.stats.add('rejected', rejected);
       if (request.parts) {
         sentSplit += messages.length;
-        account?.stats.add('sentLong', messages.length);
+        account?.stats.add('sentLong', messages.length - rejected);
       }
       // Sent as it is (Long payloads: As is): Infobip decides how it reaches the device.
       const bytes = payloadBytes(request);

@@ -128,6 +128,7 @@ function card(picture: AccountPicture, now: number): JQuery {
   const both = (name: string) => [count(recent, name), count(picture.total, name)];
   row(counts, t('sent'), ...both('sent'));
   row(counts, t('sentLong'), ...both('sentLong'));
+  row(counts, t('rejected'), ...both('rejected'));
   row(counts, t('failed'), ...both('failed'));
   for (const code of Object.keys(picture.failedBy).sort()) {
     row(counts, t('failedBy', { code }), count(recent, `failed.${code}`), count(picture.failedBy, code));

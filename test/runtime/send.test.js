@@ -161,6 +161,19 @@ for (const api of APIS)
         outputs[1].payload.status.should.have.properties({ groupName: 'REJECTED', name: 'REJECTED_DESTINATION' });
         outputs[1].to.should.equal('99912345678');
       });
+      it("counts destinations Infobip rejected as rejected in the sidebar's counters, not as sent", async function () {
+        await env.load();
+        const result = collect(9);
+        for (let i = 0; i < 3; i++) {
+          helper.getNode('sms').receive({ payload: 'ab', to: ['41793026727', '99912345678', '41793026834'] });
+        }
+        const { outputs, errors } = await result;
+        errors.should.be.empty();
+        outputs.should.have.length(9);
+        const { total } = helper.getNode('acc1').account.stats.picture('acc1', 'test', {});
+        total.should.have.properties({ sent: 6, rejected: 3 });
+        total.should.not.have.property('failed');
+      });
       it('lets a Join node in automatic mode rebuild the list of results', async function () {
         const flow = smsFlow(env.server.baseUrl, { wires: [['joiner']] }, { api });
         flow.push({ id: 'joiner', type: 'join', z: 'tab1', mode: 'auto', wires: [['out']] });

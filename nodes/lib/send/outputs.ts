@@ -22,6 +22,10 @@ export interface Outputs {
   unexpected: string[];
 }
 
+/** Whether Infobip refused this output's destination on submission (its status group REJECTED). */
+export const rejectedByInfobip = (message: OutputMessage): boolean =>
+  (message.payload as MessageResult | undefined)?.status?.groupName === 'REJECTED';
+
 /**
  * Matches Infobip's answer to the destinations sent: each requested destination it lists gets
  * one message (a copy of the input carrying that destination's result, with msg.parts set so a

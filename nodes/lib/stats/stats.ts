@@ -6,6 +6,8 @@
 export const COUNTERS = [
   'sent',
   'sentLong',
+  /** Destinations Infobip refused on submission (status group REJECTED): not sent. */
+  'rejected',
   'failed',
   'throttled429',
   'throttled503',

@@ -1,5 +1,4 @@
-import type { MessageResult } from '../http/infobip';
-import type { OutputMessage } from '../send/outputs';
+import { type OutputMessage, rejectedByInfobip as rejected } from '../send/outputs';
 import { type SendRequest, partIdsOf } from '../send/request';
 import { type Tracking, sentOf } from './tracker';
 
@@ -10,8 +9,6 @@ export interface Memories {
   /** By number, for inbound nodes: the last message sent to each number, for its reply. */
   byNumber?: Tracking;
 }
-
-const rejected = (message: OutputMessage) => (message.payload as MessageResult).status?.groupName === 'REJECTED';
 
 /**
  * The one place that decides what the account remembers of a binary-sms node's messages, and when:
