@@ -1,6 +1,7 @@
 // The Infobip sidebar tab: one card per account of the deployed flows, from the admin API's first
 // picture and the runtime's comms messages (at most one a second, none while nothing changes).
 import { BUCKETS, BUCKET_MS, lastCounts, type AccountPicture, type Counts } from '../lib/stats/stats';
+import { cardState } from '../lib/stats/view';
 import { RED } from './editor';
 
 const TAB = 'infobip-binary-sms';
@@ -19,7 +20,7 @@ const STYLE = `
 .infobip-state { font-weight: bold; margin-bottom: 6px; }
 .infobip-state-sending { color: var(--red-ui-text-color-link, #0070c0); }
 .infobip-state-idle { color: var(--red-ui-text-color-success, #3a9c3a); }
-.infobip-state-paused { color: var(--red-ui-text-color-warning, #d59b00); }
+.infobip-state-paused, .infobip-state-failing, .infobip-state-sharedDown { color: var(--red-ui-text-color-warning, #d59b00); }
 .infobip-state-notSetUp, .infobip-state-closed { color: var(--red-ui-text-color-error, #c00); }
 .infobip-card table { width: 100%; border-collapse: collapse; }
 .infobip-card td { padding: 1px 4px 1px 0; vertical-align: top; }
@@ -36,16 +37,23 @@ let pictures: AccountPicture[] = [];
 const content = $('<div class="infobip-sidebar">');
 const cards = $('<div class="infobip-sidebar-cards">');
 
+const clock = (epochMs: number) => new Date(epochMs).toLocaleTimeString([], { hour12: false });
+
 function stateText(picture: AccountPicture, now: number): { key: string; text: string } {
-  if (picture.state === 'paused' && (picture.pausedUntil ?? 0) > now) {
-    const until = new Date(picture.pausedUntil!).toLocaleTimeString([], { hour12: false });
-    return { key: 'paused', text: t('state.paused', { until, status: picture.pauseStatus ?? 429 }) };
+  const { state } = cardState(picture, now);
+  switch (state) {
+    case 'paused':
+      return {
+        key: state,
+        text: t('state.paused', { until: clock(picture.pausedUntil!), status: picture.pauseStatus ?? 429 }),
+      };
+    case 'notSetUp':
+      return { key: state, text: t('state.notSetUp', { field: picture.problem ?? '' }) };
+    case 'failing':
+      return { key: state, text: t('state.failing', { time: clock(picture.lastFailed!) }) };
+    default:
+      return { key: state, text: t(`state.${state}`) };
   }
-  if (picture.state === 'notSetUp')
-    return { key: 'notSetUp', text: t('state.notSetUp', { field: picture.problem ?? '' }) };
-  const key =
-    picture.state === 'paused' ? (picture.waiting + picture.inFlight > 0 ? 'sending' : 'idle') : picture.state;
-  return { key, text: t(`state.${key}`) };
 }
 
 const count = (counts: Counts, name: string) => counts[name] ?? 0;

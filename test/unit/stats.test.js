@@ -6,6 +6,7 @@ require('should');
 const FakeTimers = require('@sinonjs/fake-timers');
 const { AccountStats, lastCounts, BUCKET_MS } = require('../../dist/lib/stats/stats');
 const { StatsHub, PUBLISH_EVERY_MS } = require('../../dist/lib/stats/hub');
+const { cardState, FAILING_MS } = require('../../dist/lib/stats/view');
 
 const GAUGES = {
   state: 'idle',
@@ -73,6 +74,65 @@ describe('sidebar counters (fake timers)', function () {
       stats.picture('acc', 'Fleet', GAUGES).requestsPerSecond.should.equal(1);
       clock.tick(5000);
       stats.picture('acc', 'Fleet', GAUGES).requestsPerSecond.should.equal(0);
+    });
+  });
+
+  describe("a card's state", function () {
+    const stateOf = (stats, gauges = GAUGES) => cardState(stats.picture('acc', 'Fleet', gauges), Date.now());
+
+    it('warns while the last minute brought failures and nothing was sent after them', function () {
+      const stats = new AccountStats();
+      stateOf(stats).should.eql({ state: 'idle', level: 'ok' });
+      stats.failed('http');
+      stateOf(stats).should.eql({ state: 'failing', level: 'warning' });
+      clock.tick(1000);
+      stats.add('sent');
+      stateOf(stats).should.eql({ state: 'idle', level: 'ok' });
+      clock.tick(1000);
+      stats.add('rejected', 2);
+      stateOf(stats).state.should.equal('failing');
+      clock.tick(FAILING_MS - 1);
+      stateOf(stats).state.should.equal('failing');
+      clock.tick(1);
+      stateOf(stats).state.should.equal('idle');
+    });
+
+    it('does not warn about an answer that sent to some destinations and had others rejected', function () {
+      const stats = new AccountStats();
+      stats.add('sent', 2);
+      stats.add('rejected');
+      stateOf(stats).state.should.equal('idle');
+    });
+
+    it('warns while every send fails, also while messages wait', function () {
+      const stats = new AccountStats();
+      stats.failed('network');
+      stateOf(stats, { ...GAUGES, state: 'sending', waiting: 40, inFlight: 8 }).should.eql({
+        state: 'failing',
+        level: 'warning',
+      });
+    });
+
+    it('warns while shared state (Redis) is unavailable', function () {
+      const stats = new AccountStats();
+      const shared = { available: false, self: 'host/1234', copies: ['host/1234'], polling: {} };
+      stateOf(stats, { ...GAUGES, shared }).should.eql({ state: 'sharedDown', level: 'warning' });
+      stateOf(stats, { ...GAUGES, state: 'sending', waiting: 3, shared }).state.should.equal('sharedDown');
+      stateOf(stats, { ...GAUGES, shared: { ...shared, available: true } }).state.should.equal('idle');
+    });
+
+    it("puts closed, not set up and Infobip's pause first; a pause that ended shows what is going on", function () {
+      const stats = new AccountStats();
+      stats.failed('http');
+      stateOf(stats, { ...GAUGES, state: 'notSetUp', problem: 'API key' }).should.eql({
+        state: 'notSetUp',
+        level: 'error',
+      });
+      stateOf(stats, { ...GAUGES, state: 'closed' }).state.should.equal('closed');
+      const paused = { ...GAUGES, state: 'paused', pausedUntil: Date.now() + 5000, pauseStatus: 429 };
+      stateOf(stats, paused).should.eql({ state: 'paused', level: 'warning' });
+      clock.tick(FAILING_MS);
+      stateOf(stats, paused).state.should.equal('idle');
     });
   });
 

@@ -68,6 +68,9 @@ export interface AccountPicture extends Gauges {
   /** Each failure's error code (input, http, unknown, network, queueFull, closed…): since deploy. */
   failedBy: Counts;
   buckets: Bucket[];
+  /** When a message last failed or a destination was last rejected, and when one was last sent (epoch ms). */
+  lastFailed?: number;
+  lastSent?: number;
   /** When the picture was taken (epoch ms): the editor sums the last 5 minutes from here. */
   at: number;
 }
@@ -89,6 +92,8 @@ export class AccountStats implements StatsSink {
   private second = 0;
   private thisSecond = 0;
   private lastSecond = 0;
+  private lastFailed?: number;
+  private lastSent?: number;
 
   constructor(
     /** Told of every change (the hub publishes at most once a second). */
@@ -101,6 +106,8 @@ export class AccountStats implements StatsSink {
     this.total[counter] = (this.total[counter] ?? 0) + count;
     const counts = this.bucket().counts;
     counts[counter] = (counts[counter] ?? 0) + count;
+    if (counter === 'sent') this.lastSent = this.now();
+    if (counter === 'failed' || counter === 'rejected') this.lastFailed = this.now();
     this.changed();
   }
 
@@ -141,6 +148,8 @@ export class AccountStats implements StatsSink {
       buckets: this.buckets
         .filter((bucket) => bucket.start > since)
         .map((bucket) => ({ ...bucket, counts: { ...bucket.counts } })),
+      ...(this.lastFailed !== undefined ? { lastFailed: this.lastFailed } : {}),
+      ...(this.lastSent !== undefined ? { lastSent: this.lastSent } : {}),
       at,
     };
   }
