@@ -14,7 +14,7 @@ import { Tracker } from './lib/track/tracker';
 import { SharedBudget } from './lib/shared/budget';
 import { SharedState, accountPrefix } from './lib/shared/redis';
 import { SharedTracker } from './lib/track/shared-tracker';
-import { STATS_PATH, STATS_TOPIC, StatsHub } from './lib/stats/hub';
+import { CHANGED, STATS_PATH, STATS_TOPIC, StatsHub } from './lib/stats/hub';
 import { AccountStats, type Gauges, NO_STATS } from './lib/stats/stats';
 
 /** A base URL that sends the key in clear text over the network (loopback is this machine). */
@@ -22,10 +22,12 @@ const clearTextUrl = (baseUrl: string) =>
   /^http:/i.test(baseUrl) && !/^http:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/i.test(baseUrl);
 
 export = function register(RED: NodeAPI): void {
-  // The editor's Infobip sidebar: a first picture from the admin API, then changes over comms.
+  // The editor's Infobip sidebar: the pictures from the admin API (permission-checked), fetched
+  // again when comms says they changed; comms reaches every user with status.read, so it says
+  // nothing more (retained: an editor that reconnects hears it too).
   // settings.js `infobipSidebar: false` turns it off: nothing is counted then.
   const sidebar = (RED.settings as { infobipSidebar?: unknown }).infobipSidebar !== false;
-  const hub = new StatsHub((pictures) => RED.comms.publish(STATS_TOPIC, pictures, true));
+  const hub = new StatsHub(() => sidebar && RED.comms.publish(STATS_TOPIC, CHANGED, true));
   if (sidebar) {
     RED.httpAdmin.get(STATS_PATH, RED.auth.needsPermission('infobip-binary-sms.read'), (_req, res) => {
       res.json(hub.pictures());

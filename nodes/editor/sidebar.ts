@@ -1,5 +1,6 @@
-// The Infobip sidebar tab: one card per account of the deployed flows, from the admin API's first
-// picture and the runtime's comms messages (at most one a second, none while nothing changes).
+// The Infobip sidebar tab: one card per account of the deployed flows, read from the admin API
+// (permission infobip-binary-sms.read) at first and whenever the runtime's comms message says
+// something changed (at most one a second, none while nothing changes; it carries no counts).
 import { BUCKETS, BUCKET_MS, lastCounts, type AccountPicture, type Counts } from '../lib/stats/stats';
 import { cardState } from '../lib/stats/view';
 import { RED } from './editor';
@@ -168,6 +169,17 @@ const accept = (received: unknown) => {
   render();
 };
 
+/** Reads the pictures; a user without the permission is told so instead. */
+function refresh(): void {
+  $.getJSON('infobip-binary-sms/accounts')
+    .done(accept)
+    .fail((request: JQuery.jqXHR) => {
+      if (request.status !== 401 && request.status !== 403) return;
+      pictures = [];
+      cards.empty().append($('<p class="infobip-sidebar-empty">').text(t('forbidden')));
+    });
+}
+
 $('<style>').text(STYLE).appendTo('head');
 content.append($('<p class="infobip-sidebar-intro">').text(t('intro'))).append(cards);
 RED.sidebar.addTab({
@@ -178,8 +190,8 @@ RED.sidebar.addTab({
   content: content[0],
   enableOnEdit: true,
 });
-RED.comms.subscribe(TOPIC, (_topic: string, received: unknown) => accept(received));
-$.getJSON('infobip-binary-sms/accounts').done(accept);
+RED.comms.subscribe(TOPIC, () => refresh());
+refresh();
 // The last 5 minutes and the chart move on with the clock, also while nothing is published.
 setInterval(() => {
   if (content.is(':visible')) render();

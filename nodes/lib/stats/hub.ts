@@ -1,9 +1,15 @@
 import type { AccountPicture } from './stats';
 
-/** The comms topic of the sidebar's pictures, and the admin path of the first one. */
+/**
+ * The comms topic that tells the editor the accounts changed, and the admin path of their
+ * pictures. Comms reaches every editor user with status.read, so it carries only that signal;
+ * the pictures come from the admin path, which needs the permission infobip-binary-sms.read.
+ */
 export const STATS_TOPIC = 'infobip-binary-sms/accounts';
 export const STATS_PATH = '/infobip-binary-sms/accounts';
-/** Pictures go out at most this often, and only after something changed. */
+/** What a push on STATS_TOPIC says: something changed, nothing more. */
+export const CHANGED = { changed: true } as const;
+/** The signal goes out at most this often, and only after something changed. */
 export const PUBLISH_EVERY_MS = 1000;
 
 /**
@@ -16,8 +22,8 @@ export interface HubEntry {
 }
 
 /**
- * The accounts of the deployed flows, each able to take its picture, and the publisher that
- * pushes the pictures to the editor: at most once a second, and nothing while nothing changes.
+ * The accounts of the deployed flows, each able to take its picture, and the publisher that tells
+ * the editor they changed: at most once a second, and nothing while nothing changes.
  */
 export class StatsHub {
   private readonly accounts = new Map<string, HubEntry>();
@@ -25,7 +31,8 @@ export class StatsHub {
   private lastPublished = -Infinity;
 
   constructor(
-    private readonly publish: (pictures: AccountPicture[]) => void,
+    /** Tells the editor that something changed (it then fetches the pictures). */
+    private readonly publish: () => void,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -54,7 +61,7 @@ export class StatsHub {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.lastPublished = this.now();
-      this.publish(this.pictures());
+      this.publish();
     }, delay);
     this.timer.unref?.();
   }
