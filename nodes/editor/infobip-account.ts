@@ -1,7 +1,7 @@
 import type { EditorNodeProperties } from 'node-red';
 import { ACCOUNT_FIELD_DEFAULTS as DEFAULTS, AccountNumber, normaliseBaseUrl, parseAccountNumber } from '../lib/rules';
 import { RED, fillSelect } from './editor';
-import './sidebar';
+import { addSidebar, removeSidebar } from './sidebar';
 
 interface AccountProperties extends EditorNodeProperties {
   api: string;
@@ -54,6 +54,9 @@ RED.nodes.registerType<AccountProperties, AccountCredentials>('infobip-account',
     password: { type: 'password' },
     redisUrl: { type: 'password' },
   },
+  // The Infobip sidebar tab lives while the type is in the palette.
+  onpaletteadd: addSidebar,
+  onpaletteremove: removeSidebar,
   label: function () {
     if (this.name) return this.name;
     return (this.baseUrl || '').replace(/^https?:\/\//, '') || 'Infobip';

@@ -34,9 +34,16 @@ const STYLE = `
 .infobip-legend { color: var(--red-ui-secondary-text-color); font-size: 0.9em; }
 `;
 
+/** What the tab put into the page while it is there: built by addSidebar, taken down by removeSidebar. */
+interface Mounted {
+  content: JQuery;
+  cards: JQuery;
+  style: JQuery;
+  timer: number;
+  onChanged: () => void;
+}
+let mounted: Mounted | undefined;
 let pictures: AccountPicture[] = [];
-const content = $('<div class="infobip-sidebar">');
-const cards = $('<div class="infobip-sidebar-cards">');
 
 const clock = (epochMs: number) => new Date(epochMs).toLocaleTimeString([], { hour12: false });
 
@@ -157,6 +164,8 @@ function card(picture: AccountPicture, now: number): JQuery {
 }
 
 function render(): void {
+  if (!mounted) return;
+  const { cards } = mounted;
   const now = Date.now();
   cards.empty();
   if (pictures.length === 0) $('<p class="infobip-sidebar-empty">').text(t('none')).appendTo(cards);
@@ -174,25 +183,50 @@ function refresh(): void {
   $.getJSON('infobip-binary-sms/accounts')
     .done(accept)
     .fail((request: JQuery.jqXHR) => {
-      if (request.status !== 401 && request.status !== 403) return;
+      if (!mounted || (request.status !== 401 && request.status !== 403)) return;
       pictures = [];
-      cards.empty().append($('<p class="infobip-sidebar-empty">').text(t('forbidden')));
+      mounted.cards.empty().append($('<p class="infobip-sidebar-empty">').text(t('forbidden')));
     });
 }
 
-$('<style>').text(STYLE).appendTo('head');
-content.append($('<p class="infobip-sidebar-intro">').text(t('intro'))).append(cards);
-RED.sidebar.addTab({
-  id: TAB,
-  label: t('label'),
-  name: t('name'),
-  iconClass: 'fa fa-commenting-o',
-  content: content[0],
-  enableOnEdit: true,
-});
-RED.comms.subscribe(TOPIC, () => refresh());
-refresh();
-// The last 5 minutes and the chart move on with the clock, also while nothing is published.
-setInterval(() => {
-  if (content.is(':visible')) render();
-}, 5000);
+/**
+ * Builds the tab, its style, its comms subscription and its 5-second timer: the account type's
+ * onpaletteadd, which Node-RED calls when the type is added (and again when its node set is
+ * enabled); a second call while the tab is there does nothing.
+ */
+export function addSidebar(): void {
+  if (mounted) return;
+  const content = $('<div class="infobip-sidebar">');
+  const cards = $('<div class="infobip-sidebar-cards">');
+  const style = $('<style class="infobip-sidebar-style">').text(STYLE).appendTo('head');
+  content.append($('<p class="infobip-sidebar-intro">').text(t('intro'))).append(cards);
+  const onChanged = () => refresh();
+  // The last 5 minutes and the chart move on with the clock, also while nothing changes.
+  const timer = window.setInterval(() => {
+    if (content.is(':visible')) render();
+  }, 5000);
+  mounted = { content, cards, style, timer, onChanged };
+  RED.sidebar.addTab({
+    id: TAB,
+    label: t('label'),
+    name: t('name'),
+    iconClass: 'fa fa-commenting-o',
+    content: content[0],
+    enableOnEdit: true,
+  });
+  RED.comms.subscribe(TOPIC, onChanged);
+  refresh();
+}
+
+/** Takes down all addSidebar built: the account type's onpaletteremove (its node set disabled or removed). */
+export function removeSidebar(): void {
+  if (!mounted) return;
+  const { content, style, timer, onChanged } = mounted;
+  mounted = undefined;
+  pictures = [];
+  RED.comms.unsubscribe(TOPIC, onChanged);
+  window.clearInterval(timer);
+  RED.sidebar.removeTab(TAB);
+  content.remove();
+  style.remove();
+}

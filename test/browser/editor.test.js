@@ -599,6 +599,68 @@ describe('the editor in a real browser', function () {
     }
   });
 
+  it('the Infobip sidebar tab comes with the account type in the palette, once, and goes with it', async function () {
+    await red.deploy([
+      { id: 'ptab', type: 'tab', label: 'palette' },
+      { id: 'pacc', type: 'infobip-account', name: 'palette account', api: 'v3', baseUrl: infobip.baseUrl },
+    ]);
+    await showTab('palette');
+    const seen = await page.evaluate(() => {
+      const { RED, $ } = globalThis;
+      const type = RED.nodes.getType('infobip-account');
+      const calls = { subscribe: 0, unsubscribe: 0, setInterval: 0, clearInterval: 0 };
+      const spy = (target, name) => {
+        const original = target[name];
+        target[name] = function (...args) {
+          if (!name.endsWith('subscribe') || args[0] === 'infobip-binary-sms/accounts') calls[name]++;
+          return original.apply(this, args);
+        };
+        return () => (target[name] = original);
+      };
+      const restore = [
+        spy(RED.comms, 'subscribe'),
+        spy(RED.comms, 'unsubscribe'),
+        spy(globalThis, 'setInterval'),
+        spy(globalThis, 'clearInterval'),
+      ];
+      const now = () => ({
+        tab: RED.sidebar.containsTab('infobip-binary-sms'),
+        styles: $('style.infobip-sidebar-style').length,
+        panes: $('.infobip-sidebar').length,
+        ...calls,
+      });
+      try {
+        const loaded = now();
+        type.onpaletteremove.call(type);
+        const removed = now();
+        type.onpaletteremove.call(type);
+        const removedTwice = now();
+        type.onpaletteadd.call(type);
+        type.onpaletteadd.call(type);
+        return { loaded, removed, removedTwice, addedTwice: now() };
+      } finally {
+        restore.forEach((undo) => undo());
+      }
+    });
+    const none = { subscribe: 0, unsubscribe: 0, setInterval: 0, clearInterval: 0 };
+    seen.loaded.should.eql({ tab: true, styles: 1, panes: 1, ...none });
+    const gone = { tab: false, styles: 0, panes: 0, ...none, unsubscribe: 1, clearInterval: 1 };
+    seen.removed.should.eql(gone);
+    seen.removedTwice.should.eql(gone);
+    seen.addedTwice.should.eql({
+      tab: true,
+      styles: 1,
+      panes: 1,
+      subscribe: 1,
+      unsubscribe: 1,
+      setInterval: 1,
+      clearInterval: 1,
+    });
+    // Back in the palette, the tab reads the accounts again.
+    await page.evaluate(() => globalThis.RED.sidebar.show('infobip-binary-sms'));
+    await page.locator('.infobip-card', { hasText: 'palette account' }).waitFor({ timeout: 10000 });
+  });
+
   it('example 4 in the editor: a click sends, and the Debug sidebar shows the statuses and the delivery reports', async function () {
     infobip.reportDelayMs = 300;
     const example = withDemoDestinations(
