@@ -25,8 +25,12 @@ export = function register(RED: NodeAPI): void {
   // The editor's Infobip sidebar: the pictures from the admin API (permission-checked), fetched
   // again when comms says they changed; comms reaches every user with status.read, so it says
   // nothing more (retained: an editor that reconnects hears it too).
-  // settings.js `infobipSidebar: false` turns it off: nothing is counted then.
-  const sidebar = (RED.settings as { infobipSidebar?: unknown }).infobipSidebar !== false;
+  // settings.js `infobipSidebar: false` turns it off: nothing is counted, no endpoint, no tab.
+  const { infobipSidebar, infobipAccountSidebar } = RED.settings as {
+    infobipSidebar?: unknown;
+    infobipAccountSidebar?: unknown;
+  };
+  const sidebar = infobipSidebar !== false && infobipAccountSidebar !== false;
   const hub = new StatsHub(() => sidebar && RED.comms.publish(STATS_TOPIC, CHANGED, true));
   if (sidebar) {
     RED.httpAdmin.get(STATS_PATH, RED.auth.needsPermission('infobip-binary-sms.read'), (_req, res) => {
@@ -185,6 +189,10 @@ export = function register(RED: NodeAPI): void {
         password: { type: 'password' },
         redisUrl: { type: 'password' },
       },
+      // Tells the editor (RED.settings) whether to show the Infobip tab. Node-RED exports a node
+      // type's setting only under a name that starts with the type in camelCase, so not as
+      // `infobipSidebar`, the name settings.js uses.
+      settings: { infobipAccountSidebar: { value: sidebar, exportable: true } },
     },
   );
 };

@@ -183,6 +183,8 @@ function refresh(): void {
   $.getJSON('infobip-binary-sms/accounts')
     .done(accept)
     .fail((request: JQuery.jqXHR) => {
+      // No endpoint: the runtime has the sidebar turned off.
+      if (request.status === 404) removeSidebar();
       if (!mounted || (request.status !== 401 && request.status !== 403)) return;
       pictures = [];
       mounted.cards.empty().append($('<p class="infobip-sidebar-empty">').text(t('forbidden')));
@@ -192,10 +194,12 @@ function refresh(): void {
 /**
  * Builds the tab, its style, its comms subscription and its 5-second timer: the account type's
  * onpaletteadd, which Node-RED calls when the type is added (and again when its node set is
- * enabled); a second call while the tab is there does nothing.
+ * enabled); a second call while the tab is there does nothing, and so does a call while
+ * settings.js turns the sidebar off.
  */
 export function addSidebar(): void {
-  if (mounted) return;
+  // settings.js `infobipSidebar: false`, as the account type exports it to the editor.
+  if (mounted || (RED.settings as { infobipAccountSidebar?: unknown }).infobipAccountSidebar === false) return;
   const content = $('<div class="infobip-sidebar">');
   const cards = $('<div class="infobip-sidebar-cards">');
   const style = $('<style class="infobip-sidebar-style">').text(STYLE).appendTo('head');

@@ -661,6 +661,32 @@ describe('the editor in a real browser', function () {
     await page.locator('.infobip-card', { hasText: 'palette account' }).waitFor({ timeout: 10000 });
   });
 
+  it('settings.js infobipSidebar: false leaves the editor without the Infobip tab', async function () {
+    (await page.evaluate(() => globalThis.RED.settings.infobipAccountSidebar)).should.be.true();
+    const offDir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'binary-sms-sidebar-off-'));
+    const off = await startNodeRed({ userDir: offDir, nodesDir: [root], settings: { infobipSidebar: false } });
+    const other = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    try {
+      await other.goto(off.url + '/');
+      await other
+        .locator('.red-ui-palette-node[data-palette-type="binary-sms"]')
+        .waitFor({ state: 'attached', timeout: 60000 });
+      const seen = await other.evaluate(() => ({
+        setting: globalThis.RED.settings.infobipAccountSidebar,
+        tab: globalThis.RED.sidebar.containsTab('infobip-binary-sms'),
+        panes: globalThis.$('.infobip-sidebar').length,
+        styles: globalThis.$('style.infobip-sidebar-style').length,
+      }));
+      seen.should.eql({ setting: false, tab: false, panes: 0, styles: 0 });
+      (await off.request('GET', '/infobip-binary-sms/accounts')).status.should.equal(404);
+      off.output().should.not.containEql('invalid property name');
+    } finally {
+      await other.close();
+      await off.stop();
+      fs.rmSync(offDir, { recursive: true, force: true });
+    }
+  });
+
   it('example 4 in the editor: a click sends, and the Debug sidebar shows the statuses and the delivery reports', async function () {
     infobip.reportDelayMs = 300;
     const example = withDemoDestinations(
