@@ -1,5 +1,5 @@
 import type { EditorNodeProperties } from 'node-red';
-import { ACCOUNT_FIELD_DEFAULTS as DEFAULTS, AccountNumber, normaliseBaseUrl, parseAccountNumber } from '../lib/rules';
+import { ACCOUNT_FIELD_DEFAULTS as DEFAULTS, AccountNumber, parseAccountNumber, parseBaseUrl } from '../lib/rules';
 import { RED, fillSelect } from './editor';
 import { addSidebar, removeSidebar } from './sidebar';
 
@@ -26,6 +26,19 @@ interface AccountCredentials {
 }
 
 const withinBounds = (name: AccountNumber) => (value: string) => parseAccountNumber(name, value).ok;
+/** A text of the account's catalog, also where no node gives `this._` (validators run on load too). */
+const accountText = (key: string) => RED._(`node-red-contrib-infobip-binary-sms/infobip-account:${key}`);
+/**
+ * The base URL by the runtime's rule; a user name or password in it is refused with the reason.
+ * Two parameters: Node-RED (3.1 and later) then shows a returned text as the reason (the typings
+ * know only a boolean).
+ */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- Node-RED reads the parameter count
+const baseUrlValid = function (value: string, _options?: unknown): boolean | string {
+  const checked = parseBaseUrl(value || '');
+  if (checked.ok) return true;
+  return checked.problem === 'credentials' ? accountText('infobip-account.errors.baseUrlCredentials') : false;
+} as unknown as (value: string) => boolean;
 
 RED.nodes.registerType<AccountProperties, AccountCredentials>('infobip-account', {
   category: 'config',
@@ -35,7 +48,7 @@ RED.nodes.registerType<AccountProperties, AccountCredentials>('infobip-account',
     baseUrl: {
       value: DEFAULTS.baseUrl,
       required: true,
-      validate: (value) => normaliseBaseUrl(value || '') !== undefined,
+      validate: baseUrlValid,
     },
     authType: { value: DEFAULTS.authType },
     concurrency: { value: DEFAULTS.concurrency, validate: withinBounds('concurrency') },
@@ -59,7 +72,8 @@ RED.nodes.registerType<AccountProperties, AccountCredentials>('infobip-account',
   onpaletteremove: removeSidebar,
   label: function () {
     if (this.name) return this.name;
-    return (this.baseUrl || '').replace(/^https?:\/\//, '') || 'Infobip';
+    // Without a user name or password an older flow may still hold in its URL.
+    return (this.baseUrl || '').replace(/^https?:\/\//, '').replace(/^[^/?#]*@/, '') || 'Infobip';
   },
   oneditprepare: function () {
     const api = $('#node-config-input-api');

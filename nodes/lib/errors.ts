@@ -39,6 +39,7 @@ export const ERRORS = {
   splitNeedsV3: 'input',
   noAccount: 'account',
   accountBaseUrl: 'account',
+  accountBaseUrlCredentials: 'account',
   accountNoApiKey: 'account',
   accountNoPassword: 'account',
   accountNumber: 'account',

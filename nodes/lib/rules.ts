@@ -74,6 +74,24 @@ export function normaliseBaseUrl(text: string): string | undefined {
   return trimmed;
 }
 
+/** A user name or password in a URL (`https://user:password@host`), whatever its scheme. */
+const URL_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^\s/?#]*@/i;
+
+/**
+ * An account's base URL, normalised, or why it cannot be used: not an http(s) URL, or it holds a
+ * user name or password. Those would sit in clear text in the flow (and its exports), the
+ * account's label and warnings: the API key, or the username and password, have their own
+ * encrypted fields. The dialog and the runtime both decide by this.
+ */
+export function parseBaseUrl(
+  text: string,
+): { ok: true; value: string } | { ok: false; problem: 'notUrl' | 'credentials' } {
+  // First: the error for a URL that is not one shows it, and must not show a password.
+  if (URL_CREDENTIALS.test(text.trim())) return { ok: false, problem: 'credentials' };
+  const value = normaliseBaseUrl(text);
+  return value === undefined ? { ok: false, problem: 'notUrl' } : { ok: true, value };
+}
+
 /**
  * Infobip's API an account sends through: `v3` (`POST /sms/3/messages`, the current one) or `v1`
  * (`POST /sms/1/binary/single`, no longer documented). An account saved without the setting keeps v1.

@@ -114,6 +114,17 @@ for (const api of APIS)
         );
         env.server.requests.should.be.empty();
       });
+      it('refuses a base URL with a user name and password, naming the fields they go in, never the password', async function () {
+        await load({}, { baseUrl: 'https://demo:url-password-31@api.infobip.com' });
+        const caught = await failure({ payload: 'ab' });
+        caught.error.message.should.match(/base URL must not hold a user name or password/);
+        caught.error.message.should.match(/API key.+Username.+Password/);
+        caught.error.message.should.not.containEql('url-password-31');
+        const warned = helper.getNode('acc1').warn.args.flat().join('\n');
+        warned.should.match(/Base URL/);
+        warned.should.not.containEql('url-password-31');
+        env.server.requests.should.be.empty();
+      });
       it('says when the base URL is empty', async function () {
         await load({}, { baseUrl: '' });
         (await failure({ payload: 'ab' })).error.message.should.match(/base URL "" is not an http\(s\) URL/);

@@ -155,6 +155,24 @@ describe('rules shared with the editor', function () {
       should(rules.normaliseBaseUrl(bad)).be.undefined();
     }
   });
+  it("refuses a user name or password in an account's base URL, and says so apart from a URL that is not one", function () {
+    rules
+      .parseBaseUrl(' https://xyz12.api.infobip.com/ ')
+      .should.eql({ ok: true, value: 'https://xyz12.api.infobip.com' });
+    rules.parseBaseUrl('http://127.0.0.1:8080/sms@v3').should.eql({ ok: true, value: 'http://127.0.0.1:8080/sms@v3' });
+    const withCredentials = [
+      'http://user:password@host',
+      'https://user@xyz12.api.infobip.com',
+      ' HTTPS://u:p@xyz12.api.infobip.com/base/ ',
+      'https://u:p@host?query=1',
+      'https://:p@host',
+      'ftp://u:p@host',
+    ];
+    for (const url of withCredentials) rules.parseBaseUrl(url).should.eql({ ok: false, problem: 'credentials' }, url);
+    for (const bad of ['', 'api.infobip.com', 'ftp://x', 'https://x.com?key=1', 'mail@api.infobip.com']) {
+      rules.parseBaseUrl(bad).should.eql({ ok: false, problem: 'notUrl' }, bad);
+    }
+  });
   it('parses a typed destination list, reporting the first bad entry', function () {
     rules.parseDestinationList('').should.eql({ ok: true, value: [] });
     rules.parseDestinationList('41793026727, 12').should.eql({ ok: false, value: '12' });

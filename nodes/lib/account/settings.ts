@@ -2,7 +2,7 @@ import type { NodeDef } from 'node-red';
 import type { ClientOptions } from '../http/client';
 import { SmsError } from '../errors';
 import type { PipelineOptions } from '../send/pipeline';
-import { ACCOUNT_NUMBERS, APIS, AccountNumber, Api, normaliseBaseUrl, parseAccountNumber } from '../rules';
+import { ACCOUNT_NUMBERS, APIS, AccountNumber, Api, parseAccountNumber, parseBaseUrl } from '../rules';
 import { redisUrlValid } from '../shared/redis';
 
 export interface AccountConfig extends NodeDef {
@@ -64,10 +64,18 @@ export function readAccountConfig(config: AccountConfig, credentials: AccountCre
   const api = config.api === undefined || config.api === '' ? 'v1' : (config.api as Api);
   if (!APIS.includes(api))
     problems.push({ field: 'api', error: new SmsError('accountApi', { value: String(config.api) }) });
-  const baseUrl = normaliseBaseUrl(config.baseUrl ?? '');
+  const checkedUrl = parseBaseUrl(config.baseUrl ?? '');
+  const baseUrl = checkedUrl.ok ? checkedUrl.value : undefined;
   const authType = config.authType === 'basic' ? 'basic' : 'apiKey';
-  if (!baseUrl)
-    problems.push({ field: 'baseUrl', error: new SmsError('accountBaseUrl', { value: config.baseUrl ?? '' }) });
+  // A URL with a password in it is never shown back.
+  if (!checkedUrl.ok)
+    problems.push({
+      field: 'baseUrl',
+      error:
+        checkedUrl.problem === 'credentials'
+          ? new SmsError('accountBaseUrlCredentials')
+          : new SmsError('accountBaseUrl', { value: config.baseUrl ?? '' }),
+    });
   if (authType === 'apiKey' && !credentials.apiKey) {
     problems.push({ field: 'apiKey', error: new SmsError('accountNoApiKey') });
   }
