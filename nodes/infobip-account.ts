@@ -34,7 +34,7 @@ export = function register(RED: NodeAPI): void {
   const hub = new StatsHub(() => sidebar && RED.comms.publish(STATS_TOPIC, CHANGED, true));
   if (sidebar) {
     RED.httpAdmin.get(STATS_PATH, RED.auth.needsPermission('infobip-binary-sms.read'), (_req, res) => {
-      res.json(hub.pictures());
+      res.json(hub.answer());
     });
   }
 

@@ -2,7 +2,7 @@
 // (permission infobip-binary-sms.read) at first and whenever the runtime's comms message says
 // something changed (at most one a second, none while nothing changes; it carries no counts).
 import { BUCKETS, BUCKET_MS, lastCounts, type AccountPicture, type Counts } from '../lib/stats/stats';
-import { cardState } from '../lib/stats/view';
+import { LatestAnswer, cardState } from '../lib/stats/view';
 import { RED } from './editor';
 
 const TAB = 'infobip-binary-sms';
@@ -44,6 +44,10 @@ interface Mounted {
 }
 let mounted: Mounted | undefined;
 let pictures: AccountPicture[] = [];
+let latest = new LatestAnswer();
+/** A fetch is under way; `again`: something changed meanwhile, so fetch once more after it. */
+let fetching = false;
+let again = false;
 
 const clock = (epochMs: number) => new Date(epochMs).toLocaleTimeString([], { hour12: false });
 
@@ -166,22 +170,36 @@ function card(picture: AccountPicture, now: number): JQuery {
 function render(): void {
   if (!mounted) return;
   const { cards } = mounted;
-  const now = Date.now();
+  const now = latest.now();
   cards.empty();
   if (pictures.length === 0) $('<p class="infobip-sidebar-empty">').text(t('none')).appendTo(cards);
   for (const picture of [...pictures].sort((a, b) => a.name.localeCompare(b.name))) cards.append(card(picture, now));
 }
 
+/** Shows an answer of the endpoint, unless a later one is already shown. */
 const accept = (received: unknown) => {
-  if (!Array.isArray(received)) return;
-  pictures = received as AccountPicture[];
+  const accounts = latest.accept(received);
+  if (!accounts) return;
+  pictures = accounts;
   render();
 };
 
-/** Reads the pictures; a user without the permission is told so instead. */
+/** Reads the pictures (one fetch at a time); a user without the permission is told so instead. */
 function refresh(): void {
+  if (fetching) {
+    again = true;
+    return;
+  }
+  fetching = true;
   $.getJSON('infobip-binary-sms/accounts')
     .done(accept)
+    .always(() => {
+      fetching = false;
+      if (again && mounted) {
+        again = false;
+        refresh();
+      }
+    })
     .fail((request: JQuery.jqXHR) => {
       // No endpoint: the runtime has the sidebar turned off.
       if (request.status === 404) removeSidebar();
@@ -200,6 +218,7 @@ function refresh(): void {
 export function addSidebar(): void {
   // settings.js `infobipSidebar: false`, as the account type exports it to the editor.
   if (mounted || (RED.settings as { infobipAccountSidebar?: unknown }).infobipAccountSidebar === false) return;
+  latest = new LatestAnswer();
   const content = $('<div class="infobip-sidebar">');
   const cards = $('<div class="infobip-sidebar-cards">');
   const style = $('<style class="infobip-sidebar-style">').text(STYLE).appendTo('head');

@@ -79,7 +79,9 @@ describe('several Node-RED copies sharing one account through Redis', function (
     // The sidebar's card on every copy: three copies share the account, and they agree on which polls.
     const cards = async () =>
       Promise.all(
-        cluster.copies.map(async (copy) => (await copy.request('GET', '/infobip-binary-sms/accounts')).json[0].shared),
+        cluster.copies.map(
+          async (copy) => (await copy.request('GET', '/infobip-binary-sms/accounts')).json.accounts[0].shared,
+        ),
       );
     // Each copy says it is there every 5 s.
     const deadline = Date.now() + 12000;

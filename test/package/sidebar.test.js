@@ -81,9 +81,16 @@ describe('the Infobip sidebar endpoint with adminAuth', function () {
   it('answers a user allowed to read with one picture per account, counts only', async function () {
     const { status, json } = await accounts(await token('reader', 'read'));
     status.should.equal(200);
-    json.should.have.length(1);
-    json[0].should.have.properties({ id: 'sbacc', name: 'Fleet account', api: 'v3', state: 'notSetUp', waiting: 0 });
-    json[0].should.not.have.properties(['credentials', 'apiKey', 'baseUrl']);
+    json.stamp.should.be.a.Number();
+    json.accounts.should.have.length(1);
+    json.accounts[0].should.have.properties({
+      id: 'sbacc',
+      name: 'Fleet account',
+      api: 'v3',
+      state: 'notSetUp',
+      waiting: 0,
+    });
+    json.accounts[0].should.not.have.properties(['credentials', 'apiKey', 'baseUrl']);
   });
 
   it('answers nothing to a user without the permission, or to no one', async function () {
@@ -109,7 +116,7 @@ describe('the Infobip sidebar endpoint with adminAuth', function () {
       await until(() => pushes().length >= 2, 'two pushes');
       for (const { data } of pushes()) data.should.eql({ changed: true });
       // What the pushes would have said: the editor reads it through the endpoint, with the permission.
-      (await accounts(await token('reader', 'read'))).json[0].total.failed.should.be.above(0);
+      (await accounts(await token('reader', 'read'))).json.accounts[0].total.failed.should.be.above(0);
       (await accounts(await token('watcher', 'flows.read status.read'))).status.should.equal(401);
     } finally {
       socket.close();

@@ -2,11 +2,11 @@
 // The counters behind the editor's Infobip sidebar, and their publisher, with fake timers:
 // 10-second buckets over 10 minutes, the last 5 minutes, requests per second, and pictures
 // published at most once a second and never while nothing changes.
-require('should');
+const should = require('should');
 const FakeTimers = require('@sinonjs/fake-timers');
 const { AccountStats, lastCounts, BUCKET_MS } = require('../../dist/lib/stats/stats');
 const { StatsHub, PUBLISH_EVERY_MS } = require('../../dist/lib/stats/hub');
-const { cardState, FAILING_MS } = require('../../dist/lib/stats/view');
+const { cardState, FAILING_MS, LatestAnswer } = require('../../dist/lib/stats/view');
 
 const GAUGES = {
   state: 'idle',
@@ -133,6 +133,56 @@ describe('sidebar counters (fake timers)', function () {
       stateOf(stats, paused).should.eql({ state: 'paused', level: 'warning' });
       clock.tick(FAILING_MS);
       stateOf(stats, paused).state.should.equal('idle');
+    });
+  });
+
+  describe("the endpoint's answers in the editor", function () {
+    it('keeps the later of two overlapping answers when the earlier one arrives last', function () {
+      const hub = new StatsHub(() => {});
+      let name = 'first';
+      hub.add('acc', () => new AccountStats().picture('acc', name, GAUGES));
+      const slow = hub.answer();
+      name = 'second';
+      const fast = hub.answer();
+      const latest = new LatestAnswer();
+      latest
+        .accept(fast)
+        .map((picture) => picture.name)
+        .should.eql(['second']);
+      should(latest.accept(slow)).be.undefined();
+      should(latest.accept(fast)).be.undefined();
+      latest.accept(hub.answer()).should.have.length(1);
+    });
+
+    it('stamps answers in order within one millisecond, and a restarted runtime later still', function () {
+      const hub = new StatsHub(() => {});
+      const stamps = [hub.answer().stamp, hub.answer().stamp, hub.answer().stamp];
+      stamps.should.eql([...stamps].sort((a, b) => a - b));
+      new Set(stamps).size.should.equal(3);
+      const latest = new LatestAnswer();
+      latest.accept(hub.answer()).should.be.an.Array();
+      clock.tick(5000);
+      const restarted = new StatsHub(() => {});
+      latest.accept(restarted.answer()).should.be.an.Array();
+    });
+
+    it("reads times on the runtime's clock, also when the browser's is off", function () {
+      // The runtime's clock runs two minutes behind the browser's.
+      const hub = new StatsHub(
+        () => {},
+        () => Date.now() - 120_000,
+      );
+      const latest = new LatestAnswer();
+      latest.accept(hub.answer());
+      clock.tick(3000);
+      latest.now().should.equal(Date.now() - 120_000);
+    });
+
+    it('ignores what is not an answer', function () {
+      const latest = new LatestAnswer();
+      for (const received of [undefined, [], { stamp: 1 }, { accounts: [] }, 'x']) {
+        should(latest.accept(received)).be.undefined();
+      }
     });
   });
 

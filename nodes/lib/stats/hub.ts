@@ -1,4 +1,4 @@
-import type { AccountPicture } from './stats';
+import type { AccountPicture, AccountsAnswer } from './stats';
 
 /**
  * The comms topic that tells the editor the accounts changed, and the admin path of their
@@ -29,6 +29,7 @@ export class StatsHub {
   private readonly accounts = new Map<string, HubEntry>();
   private timer?: NodeJS.Timeout;
   private lastPublished = -Infinity;
+  private lastStamp = -Infinity;
 
   constructor(
     /** Tells the editor that something changed (it then fetches the pictures). */
@@ -52,6 +53,16 @@ export class StatsHub {
 
   pictures(): AccountPicture[] {
     return [...this.accounts.values()].map((entry) => entry.picture());
+  }
+
+  /**
+   * The admin endpoint's answer. Its stamp is the clock, or one more than the last stamp: answers
+   * that overlap (the editor's first fetch and one after a signal) are told apart by it, and a
+   * restarted runtime's answers are later than its predecessor's.
+   */
+  answer(): AccountsAnswer {
+    this.lastStamp = Math.max(this.lastStamp + 1, this.now());
+    return { stamp: this.lastStamp, accounts: this.pictures() };
   }
 
   /** Something changed: publish within a second (at once when the last publication is older). */

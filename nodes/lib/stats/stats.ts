@@ -75,6 +75,15 @@ export interface AccountPicture extends Gauges {
   at: number;
 }
 
+/**
+ * What the admin endpoint answers: the pictures, and a stamp that grows with every answer (the
+ * runtime's clock in ms, or one more than the last): the editor keeps the answer with the highest.
+ */
+export interface AccountsAnswer {
+  stamp: number;
+  accounts: AccountPicture[];
+}
+
 /** What the account's nodes tell the counters. */
 export interface StatsSink {
   add(counter: Counter, count?: number): void;

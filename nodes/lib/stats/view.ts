@@ -1,6 +1,6 @@
 // What the editor's Infobip sidebar makes of the runtime's pictures. Shared with the editor (the
 // build bundles it into the account's editor script), so it must stay free of Node.js APIs.
-import type { AccountPicture } from './stats';
+import type { AccountPicture, AccountsAnswer } from './stats';
 
 /** Failures within this long, with nothing sent after them, turn a card's state into a warning. */
 export const FAILING_MS = 60_000;
@@ -45,4 +45,34 @@ export function cardState(picture: Seen, now: number): { state: CardState; level
   else if (picture.shared && !picture.shared.available) state = 'sharedDown';
   else state = picture.waiting + picture.inFlight > 0 ? 'sending' : 'idle';
   return { state, level: LEVELS[state] };
+}
+
+const isAnswer = (received: unknown): received is AccountsAnswer =>
+  typeof received === 'object' &&
+  received !== null &&
+  typeof (received as AccountsAnswer).stamp === 'number' &&
+  Array.isArray((received as AccountsAnswer).accounts);
+
+/**
+ * The newest answer of the admin endpoint the editor has: answers can overlap (the first fetch and
+ * one after a comms signal) and arrive out of order, and an older one must not replace a newer
+ * one. Also where the runtime's clock stands, so that a card reads the pictures' times (a pause's
+ * end, the last failure, the last 5 minutes) on the clock that wrote them.
+ */
+export class LatestAnswer {
+  private stamp = -Infinity;
+  private offset = 0;
+
+  /** The answer's pictures when it is newer than every answer accepted before, else undefined. */
+  accept(received: unknown): AccountPicture[] | undefined {
+    if (!isAnswer(received) || received.stamp <= this.stamp) return undefined;
+    this.stamp = received.stamp;
+    this.offset = Date.now() - received.stamp;
+    return received.accounts;
+  }
+
+  /** Now on the runtime's clock (the browser's may be off). */
+  now(): number {
+    return Date.now() - this.offset;
+  }
 }
