@@ -114,6 +114,14 @@ describe('the editor in a real browser', function () {
     return page.locator('.infobip-card', { hasText: name });
   }
 
+  /** The texts of a card's lines and cells that are shown but do not fit (each line is kept on one line). */
+  const cutShort = (card) =>
+    card.evaluate((element) =>
+      [...element.querySelectorAll('.infobip-line, td, th')]
+        .filter((cell) => cell.checkVisibility() && cell.scrollWidth > cell.clientWidth + 1)
+        .map((cell) => cell.textContent),
+    );
+
   const entry = () => page.locator('.red-ui-palette-node[data-palette-type="binary-sms"]');
 
   async function search(text) {
@@ -504,6 +512,20 @@ describe('the editor in a real browser', function () {
       const card = await infobipCard('sidebar', 'Infobip stand-in (demo)');
       await card.waitFor({ timeout: 10000 });
       (await card.locator('.infobip-state').innerText()).should.match(/idle/);
+      // Compact at the sidebar's default width: name, state, rate and chart at a glance, each line
+      // whole (none wraps, none is cut short), and the counts folded until asked for.
+      (await cutShort(card)).should.eql([]);
+      const folded = await card.evaluate((element) => ({
+        height: element.getBoundingClientRect().height,
+        counts: element.querySelector('table.infobip-counts').checkVisibility(),
+      }));
+      folded.counts.should.be.false();
+      // The card before this change was about 20 rows (some 600 px) high.
+      folded.height.should.be.below(200);
+      await picture('sidebar-folded.png');
+      await card.locator('details.infobip-details > summary').click();
+      await card.locator('table.infobip-counts').waitFor();
+      (await cutShort(card)).should.eql([]);
       const cell = (label) =>
         card.locator('tr', { hasText: label }).first().locator('td.infobip-n').first().innerText();
 
@@ -538,9 +560,8 @@ describe('the editor in a real browser', function () {
 
       infobip.plan({ status: 429, headers: { 'retry-after': '3600' }, body: { errorCode: 'E429' } });
       await inject.locator('.red-ui-flow-node-button').click();
-      await card
-        .locator('.infobip-state', { hasText: 'paused by Infobip (HTTP 429) until' })
-        .waitFor({ timeout: 10000 });
+      await card.locator('.infobip-state', { hasText: 'paused (HTTP 429) until' }).waitFor({ timeout: 10000 });
+      (await cutShort(card)).should.eql([]);
 
       const html = await page.locator('.infobip-sidebar').innerHTML();
       for (const secret of [API_KEY, '41793026727']) {
@@ -584,13 +605,21 @@ describe('the editor in a real browser', function () {
         },
       ]);
       const card = await infobipCard('shared', 'shared with copies');
+      await card.locator('details.infobip-details > summary').click();
       const shared = card.locator('table.infobip-shared');
-      await shared.locator('tr', { hasText: 'polling reports' }).waitFor({ timeout: 10000 });
+      await shared.locator('tr', { hasText: 'polls reports' }).waitFor({ timeout: 10000 });
       const text = await shared.innerText();
-      text.should.match(/shared state \(Redis\)\s+copies: 1/);
-      text.should.match(/polling reports\s+\S+ \(this copy\)/);
+      text.should.match(/shared state \(Redis\)\s+available/);
+      text.should.match(/copies sharing\s+1/);
+      text.should.match(/this copy\s+\S+\/\S+/);
+      text.should.match(/polls reports\s+this copy/);
+      (await cutShort(card)).should.eql([]);
+      await picture('sidebar-shared.png');
       await redis.stop();
-      await shared.locator('tr', { hasText: 'unavailable: this copy alone' }).waitFor({ timeout: 10000 });
+      await card.locator('.infobip-state-sharedDown', { hasText: 'Redis unavailable: this copy alone' }).waitFor({
+        timeout: 10000,
+      });
+      (await shared.innerText()).should.match(/shared state \(Redis\)\s+unavailable/);
       const html = await page.locator('.infobip-sidebar').innerHTML();
       html.should.not.containEql('sidebar-redis-secret');
       html.should.not.containEql(`:${redis.port}`);

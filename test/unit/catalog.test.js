@@ -78,6 +78,27 @@ describe('message catalogs', function () {
     }
   }
 
+  it('has every text of the Infobip sidebar in every language', function () {
+    const source = (file) => fs.readFileSync(path.join(root, 'nodes', file), 'utf8');
+    const script = source('editor/sidebar.ts');
+    const quoted = (list) => [...list.matchAll(/'([A-Za-z]+)'/g)].map(([, word]) => word);
+    const states = quoted(/export type CardState = ([^;]+);/.exec(source('lib/stats/view.ts'))[1]);
+    const codes = quoted(/FAILURE_CODES = \[([^\]]+)\]/.exec(script)[1]);
+    const used = [
+      ...[...script.matchAll(/\bt\('([A-Za-z0-9.]+)'/g)].map(([, key]) => key),
+      ...states.flatMap((state) => [`state.${state}`, `stateTip.${state}`]),
+      ...codes.map((code) => `failedBy.${code}`),
+      'shared.polling.reports',
+      'shared.polling.inbound',
+    ];
+    states.length.should.be.above(5);
+    used.length.should.be.above(40);
+    for (const language of LANGUAGES) {
+      const keys = new Set(flatten(catalog(language, 'infobip-account')['infobip-account'].sidebar));
+      used.filter((key) => !keys.has(key)).should.eql([], language);
+    }
+  });
+
   for (const language of LANGUAGES) {
     it(`${language}/infobip-account.html explains every setting of the account dialog, by its label`, function () {
       const help = fs.readFileSync(path.join(root, 'locales', language, 'infobip-account.html'), 'utf8');
