@@ -16,11 +16,11 @@ const {
 const { InfobipTestServer } = require('../../dev/infobip-server');
 const { until, wait } = require('../../dev/wait');
 
-/** Account node `acc<n>` with a binary-sms node `sms<n>` and, unless left out, a report and an inbound node. */
+/** Account node `same<n>` with a binary-sms node `sms<n>` and, unless left out, a report and an inbound node. */
 function half(n, baseUrl, { account = {}, report = true, inbound = true, to } = {}) {
   const nodes = [
     {
-      id: `acc${n}`,
+      id: `same${n}`,
       type: 'infobip-account',
       name: `copy ${n}`,
       api: 'v3',
@@ -32,7 +32,7 @@ function half(n, baseUrl, { account = {}, report = true, inbound = true, to } = 
       id: `sms${n}`,
       type: 'binary-sms',
       z: 'tab1',
-      account: `acc${n}`,
+      account: `same${n}`,
       to,
       dataCoding: 0,
       esmClass: 0,
@@ -46,7 +46,7 @@ function half(n, baseUrl, { account = {}, report = true, inbound = true, to } = 
         id: `rep${n}`,
         type: 'binary-sms-report',
         z: 'tab1',
-        account: `acc${n}`,
+        account: `same${n}`,
         mode: 'poll',
         interval: 1,
         overdue: 0,
@@ -61,7 +61,7 @@ function half(n, baseUrl, { account = {}, report = true, inbound = true, to } = 
         id: `in${n}`,
         type: 'infobip-sms-in',
         z: 'tab1',
-        account: `acc${n}`,
+        account: `same${n}`,
         mode: 'poll',
         interval: 1,
         replyWindow: 60,
@@ -75,7 +75,8 @@ function half(n, baseUrl, { account = {}, report = true, inbound = true, to } = 
 describe('two account nodes with the same credentials in one Node-RED', function () {
   this.timeout(30000);
   let server;
-  const credentials = { acc1: { apiKey: API_KEY }, acc2: { apiKey: API_KEY } };
+  // Ids of their own: the account's memory outlives the test in this process (as across a full deploy).
+  const credentials = { same1: { apiKey: API_KEY }, same2: { apiKey: API_KEY } };
   const nodes = [infobipAccount, binarySms, binarySmsReport, infobipSmsIn, catchNode];
   const heard = (id) => {
     const list = [];
