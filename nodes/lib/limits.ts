@@ -17,3 +17,15 @@ export const monotonicNow = (): number => Math.round(performance.now());
  * odd second hold one request too many.
  */
 export const RATE_MARGIN = 0.95;
+
+/** Milliseconds between request starts at `ratePerSecond` (0 for no limit), RATE_MARGIN below it. */
+export const startInterval = (ratePerSecond: number): number =>
+  ratePerSecond > 0 ? 1000 / (ratePerSecond * RATE_MARGIN) : 0;
+
+/**
+ * When the start after one taken at `now` is due, the last being due at `dueAt`: `interval` after
+ * the due time, so that a timer firing a little late does not slow the pace (lateness would add
+ * up), and from `now` after a whole interval late, so that an idle time brings no burst.
+ */
+export const nextStartAfter = (dueAt: number, now: number, interval: number): number =>
+  (now - dueAt < interval ? dueAt : now) + interval;

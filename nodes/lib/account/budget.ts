@@ -1,4 +1,4 @@
-import { RATE_MARGIN, monotonicNow } from '../limits';
+import { monotonicNow, nextStartAfter, startInterval } from '../limits';
 import type { BudgetAnswer, RequestBudget } from '../shared/budget';
 
 /** A view that found every request slot of the account taken asks again after this long. */
@@ -60,11 +60,8 @@ export class ProcessBudget implements RequestBudget {
       if (now < this.pausedUntil) return { waitMs: this.pausedUntil - now, pausedStatus: this.pausedStatus };
       const { ratePerSecond, concurrency } = this.strictest;
       if (this.inFlight >= concurrency) return { waitMs: SLOT_RETRY_MS };
-      const interval = ratePerSecond > 0 ? 1000 / (ratePerSecond * RATE_MARGIN) : 0;
       if (now < this.nextStartAt) return { waitMs: this.nextStartAt - now };
-      // As a pipeline paces itself: from when this start was due, without a burst after an idle time.
-      const due = now - this.nextStartAt < interval ? this.nextStartAt : now;
-      this.nextStartAt = due + interval;
+      this.nextStartAt = nextStartAfter(this.nextStartAt, now, startInterval(ratePerSecond));
     }
     this.inFlight++;
     let released = false;

@@ -2,7 +2,7 @@ import type { SendResult } from '../http/infobip';
 import { backoffDelay } from './backoff';
 import { SendFailure, SmsError } from '../errors';
 import { Job, JobHandle, JobHooks, JobListener } from './job';
-import { RATE_MARGIN, monotonicNow } from '../limits';
+import { monotonicNow, nextStartAfter, startInterval } from '../limits';
 import type { RequestBudget } from '../shared/budget';
 import { AdaptivePace } from './pace';
 import { type SendRequest, requestSize, scheduleOf } from './request';
@@ -192,7 +192,7 @@ export class Pipeline {
   }
 
   private pump(): void {
-    const userInterval = this.options.ratePerSecond > 0 ? 1000 / (this.options.ratePerSecond * RATE_MARGIN) : 0;
+    const userInterval = startInterval(this.options.ratePerSecond);
     while (this.inFlight < this.options.concurrency && this.queued > 0) {
       const now = this.now();
       const interval = Math.max(userInterval, this.pace.interval());
@@ -207,7 +207,7 @@ export class Pipeline {
       }
       const batch = this.takeBatch(now);
       if (batch.length === 0) continue;
-      this.planNextStart(now, interval);
+      this.nextStartAt = nextStartAfter(this.nextStartAt, now, interval);
       void this.run(batch);
     }
   }
@@ -228,21 +228,11 @@ export class Pipeline {
       if (batch.length === 0) {
         answer.release();
       } else {
-        this.planNextStart(now, interval);
+        this.nextStartAt = nextStartAfter(this.nextStartAt, now, interval);
         void this.run(batch, () => answer.release());
       }
       this.pump();
     });
-  }
-
-  /**
-   * The next start comes `interval` after this one was due: a timer that fired a little late does
-   * not slow the pace (lateness would add up), and one that fired a whole interval late starts no
-   * burst to catch up.
-   */
-  private planNextStart(now: number, interval: number): void {
-    const due = now - this.nextStartAt < interval ? this.nextStartAt : now;
-    this.nextStartAt = due + interval;
   }
 
   /** Runs the pump again at `at` (monotonic ms), unless a wake-up is already set. */
