@@ -345,6 +345,16 @@ describe('ReportMessages', function () {
     reads.should.be.belowOrEqual(6 * count);
   });
 
+  it("two parts' reports noted at once (a push and a poll) are both counted", async function () {
+    const subject = new Tracker(memoryContext(), undefined, { limit: 100, owner: 'me', warn: () => undefined });
+    ['both', 'both.2', 'both.3'].forEach((messageId, i) =>
+      subject.track({ ...entry(messageId), part: { index: i + 1, count: 3, first: 'both' } }),
+    );
+    await subject.partsReported('both', 1, 3);
+    const counts = await Promise.all([subject.partsReported('both', 2, 3), subject.partsReported('both', 3, 3)]);
+    counts.should.eql([2, 3]);
+  });
+
   it('a split message whose first part holds no note yet (tracked by an older version) learns it from its parts', async function () {
     const subject = new Tracker(memoryContext(), undefined, { limit: 100, owner: 'me', warn: () => undefined });
     const ids = ['old', 'old.2', 'old.3'];

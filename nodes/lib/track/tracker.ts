@@ -102,6 +102,8 @@ export class Tracker {
   private readonly pending = new Map<string, number>();
   private readonly byId: boolean;
   private storeFailureLogged = false;
+  /** Per split message, the note of a part's report under way (see partsReported). */
+  private readonly noting = new Map<string, Promise<number | undefined>>();
   private readonly prefix: string;
   /** The key an entry is found by. */
   /** The key an entry is found by (its id, or its number's digits). */
@@ -179,7 +181,17 @@ export class Tracker {
    * A first part that holds no such note yet (tracked before notes existed) learns it from its
    * parts' entries, once.
    */
-  async partsReported(first: string, index: number, count: number): Promise<number | undefined> {
+  partsReported(first: string, index: number, count: number): Promise<number | undefined> {
+    // One note at a time per message: two nodes assembling it at once (a push and a poll) lose none.
+    const noting = (this.noting.get(first) ?? Promise.resolve(undefined))
+      .catch(() => undefined)
+      .then(() => this.notePart(first, index, count));
+    this.noting.set(first, noting);
+    noting.finally(() => this.noting.get(first) === noting && this.noting.delete(first)).catch(() => undefined);
+    return noting;
+  }
+
+  private async notePart(first: string, index: number, count: number): Promise<number | undefined> {
     const entry = await this.read(first);
     if (entry === STORE_FAILED || entry === undefined) return undefined;
     let reported = entry.reportedParts;
