@@ -58,13 +58,15 @@ export = function register(RED: NodeAPI): void {
     // This instance, as its tracked entries record it: instances sharing a store keep their own.
     const userDir = (RED.settings as { userDir?: string }).userDir;
     const owner = instanceId(userDir);
-    // Account nodes of one Infobip account find each other by its base URL and key or user: in this
-    // Node-RED through the process-wide account, and copies of Node-RED through Redis.
-    const identity = accountPrefix(
-      settings.client.baseUrl,
-      settings.client.apiKey ?? `user ${settings.client.username}`,
+    // Account nodes of one Infobip account find each other by its base URL and credentials: in this
+    // Node-RED through the process-wide account (the sign-in used, a password included: a mistyped
+    // one is another account), and copies of Node-RED through Redis (its keys named as they were).
+    const { baseUrl, authType, apiKey, username, password } = settings.client;
+    const identity = accountPrefix(baseUrl, authType === 'basic' ? `user ${username}` : (apiKey ?? ''));
+    const signIn = authType === 'basic' ? `basic ${username}\n${password}` : `key ${apiKey}`;
+    const processWide = processAccount(
+      settings.problems.length === 0 ? accountPrefix(baseUrl, signIn) : `node ${this.id}`,
     );
-    const processWide = processAccount(settings.problems.length === 0 ? identity : `node ${this.id}`);
     const shared =
       settings.redisUrl && settings.problems.length === 0
         ? new SharedState({
