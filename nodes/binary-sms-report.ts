@@ -65,7 +65,7 @@ export = function register(RED: NodeAPI): void {
       emit: (reports) => account.route('reports', reports, emit),
       count: () => messages.count,
       ready: tracker.ready,
-      turn: settings.mode === 'poll' ? account.pollTurn('reports', this.id) : undefined,
+      turn: settings.mode === 'poll' ? account.pollTurn('reports') : undefined,
     });
 
     if (settings.mode !== 'webhook' || !publicUrl) return;

@@ -50,7 +50,7 @@ export = function register(RED: NodeAPI): void {
       emit: (items) => account.route('inbound', items, emit),
       count: () => messages.count,
       ready: lastSent?.ready,
-      turn: settings.mode === 'poll' ? account.pollTurn('inbound', this.id) : undefined,
+      turn: settings.mode === 'poll' ? account.pollTurn('inbound') : undefined,
     });
   }
 

@@ -14,7 +14,6 @@ import { SEEN_LIMIT } from '../receive/reports';
 import { PollLease, type PollTurn } from '../shared/lease';
 import type { SharedState } from '../shared/redis';
 import { type Sightings, sharedSightings } from '../shared/seen';
-import { sharedReferences } from '../shared/references';
 import type { AccountCredentials } from './settings';
 import type { AccountView, ProcessAccount, ReceivedKind } from './process-account';
 
@@ -86,9 +85,7 @@ export class Account implements Memories, AccountView {
     this.makeTracker = parts.makeTracker;
     this.stats = parts.stats ?? NO_STATS;
     this.shared = parts.shared;
-    this.nextReference = parts.shared
-      ? sharedReferences(parts.shared, parts.process.nextReference)
-      : parts.process.nextReference;
+    this.nextReference = parts.process.references(this, parts.shared);
     this.leave = parts.process.join(this);
   }
 
@@ -103,12 +100,12 @@ export class Account implements Memories, AccountView {
   }
 
   /** This account node's own memory of kind `by`: made when the Infobip account first needs it, let go when none does. */
-  ownTracking(by: TrackBy): Tracking | undefined {
+  ownTracking(by: TrackBy, make = true): Tracking | undefined {
     if (!this.process.tracked(by)) {
       this.trackers[by] = undefined;
       return undefined;
     }
-    return (this.trackers[by] ??= this.makeTracker(by));
+    return make ? (this.trackers[by] ??= this.makeTracker(by)) : this.trackers[by];
   }
 
   /** Whether Redis is set but out of reach: this copy goes on with its own limits and memory. */
@@ -132,11 +129,11 @@ export class Account implements Memories, AccountView {
   }
 
   /**
-   * The turn of node `nodeId` to poll one of Infobip's pull endpoints: one node of the Infobip
+   * A node's turn to poll one of Infobip's pull endpoints: one node of the Infobip
    * account in this Node-RED polls, and when copies share state, one in the cluster.
    */
-  pollTurn(kind: ReceivedKind, nodeId: string): PollTurn {
-    if (!this.shared) return this.process.pollTurn(kind, nodeId);
+  pollTurn(kind: ReceivedKind): PollTurn {
+    if (!this.shared) return this.process.pollTurn(kind);
     const lease = new PollLease(this.shared, kind);
     this.leases.add(lease);
     // A node that stops hands its lease back and leaves the account's list (redeploys add new ones).
@@ -151,9 +148,10 @@ export class Account implements Memories, AccountView {
 
   /**
    * Node `nodeId` receives `kind` for this account node: what it polls or is pushed goes through
-   * `route`, to a node of the account node that sent it. Returns the function that stops it.
+   * `route`, to a node of the account node that sent it. Returns the function that stops it (once
+   * what was handed to it has been emitted).
    */
-  receive(kind: ReceivedKind, nodeId: string, emit: (items: object[]) => Promise<void>): () => void {
+  receive(kind: ReceivedKind, nodeId: string, emit: (items: object[]) => Promise<void>): () => Promise<void> {
     return this.process.receive(kind, nodeId, this.id, emit);
   }
 

@@ -1,4 +1,6 @@
 import type { PollTurn } from '../shared/lease';
+import type { SharedState } from '../shared/redis';
+import { sharedReferences } from '../shared/references';
 import { referenceCounter } from '../send/request';
 import { type TrackBy, type TrackedMessage, type Tracking, numberKey } from '../track/tracker';
 import { ProcessBudget } from './budget';
@@ -10,16 +12,17 @@ const TRACKED_BY: Record<ReceivedKind, TrackBy> = { reports: 'messageId', inboun
 /** What the process-wide account knows of one account node (config node): its trackers, while it has them. */
 export interface AccountView {
   readonly id: string;
-  /** The node's own memory of what it sent, when it keeps one. */
-  ownTracking(by: TrackBy): Tracking | undefined;
+  /** The node's own memory of what it sent, when it keeps one (with `make` false, only one it has). */
+  ownTracking(by: TrackBy, make?: boolean): Tracking | undefined;
   /** Masks a secret (a report node's token) in whatever Infobip answers the node. */
   addSecret(secret: string): void;
 }
 
-/** A report or inbound node that receives for an account node. */
+/** A report or inbound node that receives for an account node: its emits under way are awaited when it stops. */
 interface ReceivingNode {
   view: string;
   emit: (items: object[]) => Promise<void>;
+  pending: Set<Promise<void>>;
 }
 
 /**
@@ -31,29 +34,50 @@ interface ReceivingNode {
  */
 export class ProcessAccount {
   private readonly views = new Map<string, AccountView>();
+  /** The memories of account nodes that closed, readable until the flows have started (they restart or are gone). */
+  private readonly closed = new Map<string, { messageId?: Tracking; number?: Tracking }>();
   /** The report (by id) and inbound (by number) nodes using tracking, with the account node of each. */
   private readonly users = { messageId: new Map<string, string>(), number: new Map<string, string>() };
   /** Of those, the nodes closing for a restart, until the flows have started again. */
   private readonly leaving = { messageId: new Set<string>(), number: new Set<string>() };
   private readonly receivers = { reports: new Map<string, ReceivingNode>(), inbound: new Map<string, ReceivingNode>() };
-  /** The nodes waiting to poll each kind, in the order they asked: the first polls. */
-  private readonly pollers = { reports: [] as string[], inbound: [] as string[] };
+  /** The turns of the nodes waiting to poll each kind, in the order they asked: the first polls. */
+  private readonly pollers = { reports: [] as object[], inbound: [] as object[] };
   private readonly reportUrls = new Map<string, { view: string; url: string }>();
   /** The tokens of report URLs offered: a message of any account node may carry one. */
   private readonly secrets = new Set<string>();
   /** The request budget of the account's nodes together. */
   readonly budget = new ProcessBudget();
   /** Concatenation references of the account's split payloads, from a random start (one counter for all its nodes). */
-  readonly nextReference = referenceCounter();
+  private readonly ownReferences = referenceCounter();
+  /** With Redis, the cluster's counter, taken in blocks through the Redis of the account node that first asked. */
+  private sharedReferences?: { owner: AccountView; next: () => number };
 
   constructor(readonly key: string) {}
 
   /** Adds an account node; returns the function that takes it away again (only it, not a successor under its id). */
   join(view: AccountView): () => void {
     this.views.set(view.id, view);
+    this.closed.delete(view.id);
     for (const secret of this.secrets) view.addSecret(secret);
     return () => {
-      if (this.views.get(view.id) === view) this.views.delete(view.id);
+      if (this.views.get(view.id) !== view) return;
+      this.views.delete(view.id);
+      // What it sent is still found while it restarts (or until the flows have started without it).
+      this.closed.set(view.id, {
+        messageId: view.ownTracking('messageId', false),
+        number: view.ownTracking('number', false),
+      });
+      if (this.sharedReferences?.owner === view) this.sharedReferences = undefined;
+    };
+  }
+
+  /** The account's next concatenation reference: one counter for all its account nodes, and with Redis for the cluster. */
+  references(view: AccountView, shared?: SharedState): () => number {
+    return () => {
+      if (shared && !this.sharedReferences)
+        this.sharedReferences = { owner: view, next: sharedReferences(shared, this.ownReferences) };
+      return (this.sharedReferences?.next ?? this.ownReferences)();
     };
   }
 
@@ -85,6 +109,7 @@ export class ProcessAccount {
 
   /** The flows have started: nodes that closed for a restart and did not come back release their tracking. */
   flowsStarted(): void {
+    this.closed.clear();
     for (const by of ['messageId', 'number'] as const) {
       for (const nodeId of [...this.leaving[by]]) this.releaseTracking(nodeId, by, true);
     }
@@ -92,9 +117,10 @@ export class ProcessAccount {
 
   /** Every account node's memory of kind `by`. */
   trackings(by: TrackBy): Tracking[] {
-    return [...this.views.values()]
-      .map((view) => view.ownTracking(by))
-      .filter((tracking): tracking is Tracking => !!tracking);
+    return [
+      ...[...this.views.values()].map((view) => view.ownTracking(by)),
+      ...[...this.closed.values()].map((memories) => memories[by]),
+    ].filter((tracking): tracking is Tracking => !!tracking);
   }
 
   /** Tracking for a node of account node `view`: its own memory, and every other account node's read too. */
@@ -102,7 +128,7 @@ export class ProcessAccount {
     const own = this.views.get(view)?.ownTracking(by);
     if (!own) throw new Error(`account node ${view} keeps no tracking`);
     // Its own memory is held on to: a node closing after its account node still finds what it sent.
-    return new AccountTracking(own, () => this.trackings(by).filter((tracking) => tracking !== own));
+    return new AccountTracking(own, () => this.trackings(by).filter((tracking) => tracking !== own), by === 'number');
   }
 
   /** Where v3 messages of account node `view` ask for their reports: a report node of its own, else any of the account's. */
@@ -127,11 +153,18 @@ export class ProcessAccount {
    * through `route`, which hands each item to a node of the account node that sent it. Returns
    * the function that stops it receiving.
    */
-  receive(kind: ReceivedKind, nodeId: string, view: string, emit: (items: object[]) => Promise<void>): () => void {
-    const node = { view, emit };
+  receive(
+    kind: ReceivedKind,
+    nodeId: string,
+    view: string,
+    emit: (items: object[]) => Promise<void>,
+  ): () => Promise<void> {
+    const node: ReceivingNode = { view, emit, pending: new Set() };
     this.receivers[kind].set(nodeId, node);
-    return () => {
+    return async () => {
       if (this.receivers[kind].get(nodeId) === node) this.receivers[kind].delete(nodeId);
+      // What was handed to it before it stopped still reaches its outputs (or what it keeps while closing).
+      await Promise.all(node.pending);
     };
   }
 
@@ -141,24 +174,39 @@ export class ProcessAccount {
    * account node has none, or the item is not tracked.
    */
   async route(kind: ReceivedKind, items: object[], own: (items: object[]) => Promise<void>): Promise<void> {
-    const trackings = this.trackings(TRACKED_BY[kind]);
-    const byTarget = new Map<(items: object[]) => Promise<void>, object[]>();
-    for (const item of items) {
-      const sender = trackings.length > 1 ? await senderOf(trackings, keyOf(kind, item)) : undefined;
-      const target = (sender !== undefined && this.receiverOf(kind, sender)?.emit) || own;
+    const by = TRACKED_BY[kind];
+    const trackings = this.trackings(by);
+    const senders =
+      trackings.length > 1
+        ? await Promise.all(items.map((item) => senderOf(trackings, keyOf(kind, item), by === 'number')))
+        : [];
+    // The receiving nodes are found only now, just before emitting: one that stopped meanwhile is none.
+    const byTarget = new Map<ReceivingNode | undefined, object[]>();
+    items.forEach((item, index) => {
+      const sender = senders[index];
+      const target = sender === undefined ? undefined : this.receiverOf(kind, sender);
       byTarget.set(target, [...(byTarget.get(target) ?? []), item]);
-    }
-    await Promise.all([...byTarget].map(([emit, routed]) => emit(routed)));
+    });
+    await Promise.all(
+      [...byTarget].map(([target, routed]) => {
+        if (!target || target.emit === own) return own(routed);
+        const emitting = target.emit(routed).finally(() => target.pending.delete(emitting));
+        target.pending.add(emitting);
+        return emitting;
+      }),
+    );
   }
 
   /** The turn to poll `kind`: one node of the account polls, the next takes over when it stops. */
-  pollTurn(kind: ReceivedKind, nodeId: string): PollTurn {
+  pollTurn(kind: ReceivedKind): PollTurn {
     const waiting = this.pollers[kind];
-    if (!waiting.includes(nodeId)) waiting.push(nodeId);
+    // A token per node: a restarted node's late release never hands back its successor's turn.
+    const token = {};
+    waiting.push(token);
     return {
-      mine: () => Promise.resolve(waiting[0] === nodeId),
+      mine: () => Promise.resolve(waiting[0] === token),
       release: () => {
-        const index = waiting.indexOf(nodeId);
+        const index = waiting.indexOf(token);
         if (index >= 0) waiting.splice(index, 1);
         return Promise.resolve();
       },
@@ -176,13 +224,32 @@ function keyOf(kind: ReceivedKind, item: object): string {
   return kind === 'reports' ? (messageId ?? '') : numberKey(from ?? '');
 }
 
-/** The account node that sent what `key` names, when one of the memories knows it. */
-async function senderOf(trackings: Tracking[], key: string): Promise<string | undefined> {
-  for (const tracking of trackings) {
-    const entry: TrackedMessage | undefined = await tracking.entry(key);
-    if (entry) return entry.account;
+/**
+ * The account node that sent what `key` names, when one of the memories knows it; by number, the
+ * one that sent to it last.
+ */
+async function senderOf(trackings: Tracking[], key: string, newest: boolean): Promise<string | undefined> {
+  return (await found(trackings, (tracking) => tracking.entry(key), newest))?.account;
+}
+
+/** The first memory's entry that `read` finds, or with `newest` the latest sent of all. */
+async function found(
+  trackings: Tracking[],
+  read: (tracking: Tracking) => Promise<TrackedMessage | undefined>,
+  newest: boolean,
+): Promise<TrackedMessage | undefined> {
+  if (!newest) {
+    for (const tracking of trackings) {
+      const entry = await read(tracking);
+      if (entry) return entry;
+    }
+    return undefined;
   }
-  return undefined;
+  const entries = await Promise.all(trackings.map(read));
+  return entries.reduce<TrackedMessage | undefined>(
+    (latest, entry) => (entry && (!latest || entry.at > latest.at) ? entry : latest),
+    undefined,
+  );
 }
 
 /**
@@ -193,6 +260,8 @@ class AccountTracking implements Tracking {
   constructor(
     private readonly own: Tracking,
     private readonly others: () => Tracking[],
+    /** By number: the last message sent to it, whichever account node sent it. */
+    private readonly newest: boolean,
   ) {}
 
   private all(): Tracking[] {
@@ -211,20 +280,12 @@ class AccountTracking implements Tracking {
     this.own.track(entry);
   }
 
-  async lookup(key: string): Promise<TrackedMessage | undefined> {
-    for (const tracking of this.all()) {
-      const found = await tracking.lookup(key);
-      if (found) return found;
-    }
-    return undefined;
+  lookup(key: string): Promise<TrackedMessage | undefined> {
+    return found(this.all(), (tracking) => tracking.lookup(key), this.newest);
   }
 
-  async entry(key: string): Promise<TrackedMessage | undefined> {
-    for (const tracking of this.all()) {
-      const found = await tracking.entry(key);
-      if (found) return found;
-    }
-    return undefined;
+  entry(key: string): Promise<TrackedMessage | undefined> {
+    return found(this.all(), (tracking) => tracking.entry(key), this.newest);
   }
 
   async markReported(messageId: string, report?: unknown): Promise<void> {
