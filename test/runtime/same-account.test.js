@@ -12,8 +12,8 @@ const {
   infobipSmsIn,
   catchNode,
   API_KEY,
+  withRuntime,
 } = require('../support/runtime');
-const { InfobipTestServer } = require('../../dev/infobip-server');
 const { until, wait } = require('../../dev/wait');
 
 /** Account node `same<n>` with a binary-sms node `sms<n>` and, unless left out, a report and an inbound node. */
@@ -74,6 +74,7 @@ function half(n, baseUrl, { account = {}, report = true, inbound = true, to } = 
 
 describe('two account nodes with the same credentials in one Node-RED', function () {
   this.timeout(30000);
+  const env = withRuntime();
   let server;
   // Ids of their own: the account's memory outlives the test in this process (as across a full deploy).
   const credentials = { same1: { apiKey: API_KEY }, same2: { apiKey: API_KEY } };
@@ -84,14 +85,9 @@ describe('two account nodes with the same credentials in one Node-RED', function
     return list;
   };
 
-  beforeEach(async function () {
-    await helper.startServer();
-    server = await new InfobipTestServer({ apiKey: API_KEY, reportDelayMs: 200 }).start();
-  });
-  afterEach(async function () {
-    await helper.unload();
-    await helper.stopServer();
-    await server.stop();
+  beforeEach(function () {
+    server = env.server;
+    server.reportDelayMs = 200;
   });
 
   it('every report and reply is emitted once, with msg.sent, by a node of the account node that sent it; one poller per kind', async function () {
