@@ -13,8 +13,9 @@ const t = (key: string, params?: Record<string, string | number>) =>
   RED._(`node-red-contrib-infobip-binary-sms/infobip-account:infobip-account.sidebar.${key}`, params);
 
 // Compact at the sidebar's default width: the state, the rate and the chart first, one line each
-// (nothing wraps: a text too long for its line ends in "…" and shows whole as a tooltip), and
-// the counts and details folded.
+// (a text too long for its line ends in "…" and shows whole as a tooltip), and the counts and
+// details folded. Unfolded, a count's label and the column heads wrap rather than lose words in a narrow sidebar
+// (Node-RED 5's is narrower than 4's).
 const STYLE = `
 .infobip-sidebar { padding: 8px 10px; overflow-y: auto; height: 100%; box-sizing: border-box; font-size: 13px; color: var(--red-ui-primary-text-color); }
 .infobip-sidebar-intro { color: var(--red-ui-secondary-text-color); margin: 0 0 8px; }
@@ -44,7 +45,8 @@ const STYLE = `
 .infobip-card th { font-weight: normal; color: var(--red-ui-secondary-text-color); }
 .infobip-card col.infobip-label { width: 58%; }
 .infobip-card table.infobip-counts col.infobip-label { width: auto; }
-.infobip-card table.infobip-counts col.infobip-number { width: 6em; }
+.infobip-card table.infobip-counts col.infobip-number { width: 4.5em; }
+.infobip-card table.infobip-counts td:first-child, .infobip-card table.infobip-counts th { white-space: normal; overflow-wrap: anywhere; }
 .infobip-card td.infobip-sub { padding-left: 10px; color: var(--red-ui-secondary-text-color); }
 `;
 
