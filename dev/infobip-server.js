@@ -197,6 +197,7 @@ class InfobipTestServer {
   }
 
   async start(port = 0, host = '127.0.0.1') {
+    this.stopped = false;
     await new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, resolve);
@@ -213,6 +214,9 @@ class InfobipTestServer {
   }
 
   async stop() {
+    // A push still under way must not arm a retry once stopped: it would push on forever, in the
+    // end to another test's server that got the port.
+    this.stopped = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const socket of this.sockets) socket.destroy();
@@ -221,6 +225,7 @@ class InfobipTestServer {
 
   /** Runs `fn` after `ms`, unless the server stops first. */
   later(ms, fn) {
+    if (this.stopped) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       fn();
