@@ -42,6 +42,15 @@ const REPORT_STATUSES = {
   5: { groupId: 5, groupName: 'REJECTED', id: 6, name: 'REJECTED_NETWORK', description: 'Network is forbidden' },
 };
 
+/** The report of a repeat that idempotent sending rejected (Infobip documents none: the harshest guess). */
+const REPEAT_REJECTED = {
+  groupId: 5,
+  groupName: 'REJECTED',
+  id: 87,
+  name: 'REJECTED_DUPLICATE_MESSAGE_ID',
+  description: 'Message with this messageId was already accepted',
+};
+
 /** A v3 test number whose status changes after its first report: DELIVERED_TO_OPERATOR, then DELIVERED_TO_HANDSET. */
 const TWICE_REPORTED = '41700000006';
 
@@ -125,12 +134,27 @@ class InfobipTestServer {
     this.faultMix = options.faultMix ?? false;
     this.faults = 0;
     this.reportDelayMs = options.reportDelayMs ?? 1000;
+    /**
+     * How long after acceptance a message shows in GET /sms/3/logs (undocumented: seconds, sometimes
+     * more); a function of the log entry gives each its own.
+     */
+    this.logDelayMs = options.logDelayMs ?? 1000;
+    /**
+     * Idempotent sending (enabled per account by Infobip): a repeat of a messageId accepted within
+     * `graceMs` is answered as usual but never reaches the handset, and gets a REJECTED report
+     * `repeatReportDelayMs` after it arrives (by default before the original's).
+     */
+    this.idempotent = options.idempotent ?? false;
+    this.graceMs = options.graceMs ?? 3_600_000;
+    this.repeatReportDelayMs = options.repeatReportDelayMs ?? 0;
     this.pushUrls = options.pushUrls ?? [];
     /** Where inbound SMS are pushed (the number's forwarding URL); without it they wait at GET /sms/1/inbox/reports. */
     this.inboundUrl = options.inboundUrl;
     /** Behaviours for the next GET /sms/1/inbox/reports, as `plannedReports`. */
     this.plannedInbox = [];
     this.pushRetryMs = 500;
+    /** Behaviours for the next GET /sms/3/logs, consumed in order (as `plannedReports`). */
+    this.plannedLogs = [];
     /** Behaviours for the next GET /sms/1/reports, consumed in order (as `plan`). */
     this.plannedReports = [];
     /** While set, reports are made but kept back until releaseReports(). */
@@ -185,12 +209,22 @@ class InfobipTestServer {
     this.pushTwice = false;
     /** Why each header a handset could not read was unreadable. */
     this.malformedHeaders = [];
+    /** v3 messages Infobip accepted, by messageId: { log (as GET /sms/3/logs lists it), shownAt }. */
+    this.logs = new Map();
+    /** Every GET /sms/3/logs: { ids (asked for), at, answered, status }. */
+    this.logLookups = [];
+    /** v3 messages that reached a handset: { messageId, to } (an idempotent repeat does not). */
+    this.handsets = [];
+    /** Repeats that idempotent sending rejected: { messageId, to }. */
+    this.repeats = [];
   }
 
   /**
    * Queues behaviours for the next requests, e.g.
    * `{ status: 429, headers: {'retry-after': '1'} }`, `{ status: 500, body: '<html>…' }`,
-   * `{ resetAfterBody: true }`, `{ delayMs: 2000 }`, `{ raw: 'not json' }`.
+   * `{ resetAfterBody: true }`, `{ delayMs: 2000 }`, `{ raw: 'not json' }`. With `afterAccepting:
+   * true` the send is accepted first (its messages go out and show in the logs) and then its answer
+   * is lost: `hang`, `resetAfterBody`, or `status` (502, 504) instead of the answer.
    */
   plan(...behaviours) {
     this.planned.push(...behaviours);
@@ -234,6 +268,10 @@ class InfobipTestServer {
   }
 
   handle(req, res) {
+    if (req.method === 'GET' && req.url.startsWith('/sms/3/logs')) {
+      this.lookUp(req, res);
+      return;
+    }
     if (req.method === 'GET' && (req.url.startsWith('/sms/1/reports') || req.url.startsWith('/sms/3/reports'))) {
       this.pull(req, res, 'reports', this.plannedReports, this.reportPolls);
       return;
@@ -283,6 +321,10 @@ class InfobipTestServer {
   }
 
   respond(req, res, record, behaviour) {
+    if (behaviour.afterAccepting) {
+      const [statusCode, body] = this.answer(req, record);
+      record.lostAnswer = { statusCode, body };
+    }
     if (behaviour.hang) return;
     if (behaviour.resetAfterBody) {
       req.socket.destroy();
@@ -403,15 +445,20 @@ class InfobipTestServer {
     }
     const bulkId = record.body.options?.schedule?.bulkId ?? crypto.randomUUID();
     const entries = [];
+    const now = Date.now();
     for (const message of record.body.messages) {
       const messageCount = Math.max(1, Math.ceil(message.content.hex.split(' ').length / 140));
       const userData = readUserData(message.content);
       if (userData.malformed) this.malformedHeaders.push(userData.malformed);
       for (const destination of message.destinations) {
-        if (userData.concat && !destination.to.startsWith(REJECTED_PREFIX)) {
+        const earlier = destination.messageId !== undefined ? this.logs.get(destination.messageId) : undefined;
+        const repeat = this.idempotent && earlier !== undefined && now - earlier.acceptedAt <= this.graceMs;
+        const refused = destination.to.startsWith(REJECTED_PREFIX);
+        if (userData.concat && !refused && !repeat) {
           this.reassemble(destination.to, message.sender, userData, record);
         }
         entries.push({
+          repeat,
           part: userData.concat,
           data: userData.data,
           messageId: destination.messageId ?? crypto.randomUUID(),
@@ -424,6 +471,24 @@ class InfobipTestServer {
         });
       }
     }
+    for (const entry of entries) {
+      if (entry.repeat) this.repeats.push({ messageId: entry.messageId, to: entry.destination });
+      else if (entry.status.groupName === 'PENDING')
+        this.handsets.push({ messageId: entry.messageId, to: entry.destination });
+      if (entry.status.groupName !== 'PENDING' || entry.repeat) continue;
+      const log = {
+        bulkId,
+        messageId: entry.messageId,
+        destination: entry.destination,
+        sentAt: new Date(record.receivedAt).toISOString().replace('Z', '+0000'),
+        messageCount: entry.details.messageCount,
+        status: PENDING,
+        error: { groupId: 0, groupName: 'OK', id: 0, name: 'NO_ERROR', description: 'No Error', permanent: false },
+        content: { hex: entry.hex },
+      };
+      const delay = typeof this.logDelayMs === 'function' ? this.logDelayMs(log) : this.logDelayMs;
+      this.logs.set(entry.messageId, { log, acceptedAt: now, shownAt: now + delay });
+    }
     // callbackData comes back in the reports, not in the answer.
     const answer = {
       bulkId,
@@ -435,11 +500,16 @@ class InfobipTestServer {
       })),
     };
     this.later(this.reportDelayMs, () => this.reportOnV3(bulkId, entries, record));
+    const repeats = entries.filter((entry) => entry.repeat);
+    if (repeats.length > 0) this.later(this.repeatReportDelayMs, () => this.reportOnV3(bulkId, repeats, record, true));
     return [200, answer];
   }
 
-  /** v3 reports: messageCount instead of smsCount, callbackData echoed; …6 reports twice (operator, then handset). */
-  reportOnV3(bulkId, entries, record) {
+  /**
+   * v3 reports: messageCount instead of smsCount, callbackData echoed; …6 reports twice (operator,
+   * then handset). `repeated`: the entries are idempotent repeats, each reported REJECTED.
+   */
+  reportOnV3(bulkId, entries, record, repeated = false) {
     const report = (entry, status) => ({
       bulkId,
       messageId: entry.messageId,
@@ -453,7 +523,7 @@ class InfobipTestServer {
       status,
       error: { groupId: 0, groupName: 'OK', id: 0, name: 'NO_ERROR', description: 'No Error', permanent: false },
     });
-    const accepted = entries.filter((entry) => entry.status.groupName === 'PENDING');
+    const accepted = entries.filter((entry) => entry.status.groupName === 'PENDING' && !entry.repeat);
     // A message that names a report URL gets its reports pushed there; the others as the account is set up.
     const deliver = (pairs) => {
       for (const url of new Set(pairs.map(([entry]) => entry.reportUrl))) {
@@ -463,6 +533,10 @@ class InfobipTestServer {
         else this.deliverReports(reports);
       }
     };
+    if (repeated) {
+      deliver(entries.map((entry) => [entry, report(entry, REPEAT_REJECTED)]));
+      return;
+    }
     const fault = (entry) => entry.part && this.partFaults.get(entry.part.index);
     const first = accepted
       .filter((entry) => fault(entry) !== 'silent' && !this.silentNumbers.has(entry.destination))
@@ -478,6 +552,10 @@ class InfobipTestServer {
         ),
       ]);
     deliver(first);
+    for (const [entry, made] of first) {
+      const logged = this.logs.get(entry.messageId);
+      if (logged) logged.log = { ...logged.log, status: made.status, doneAt: made.doneAt };
+    }
     // A device answers a concatenated message once, with the first byte of its data.
     this.replyFromDevices(
       first
@@ -666,6 +744,46 @@ class InfobipTestServer {
     });
     poll.answered = results.length;
     reply(200, { results });
+  }
+
+  /**
+   * GET /sms/3/logs?messageId=…&messageId=…: the logs of the accepted messages asked for that
+   * already show (`logDelayMs` after acceptance), in no particular order; not consumed by reading.
+   */
+  lookUp(req, res) {
+    const url = new URL(req.url, 'http://localhost');
+    const ids = url.searchParams.getAll('messageId');
+    const lookup = { ids, at: Date.now(), answered: 0, status: 200 };
+    this.logLookups.push(lookup);
+    const reply = (status, body, headers = {}) => {
+      lookup.status = status;
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
+    };
+    const behaviour = this.plannedLogs.shift() ?? this.rateLimited();
+    if (behaviour?.hang) return;
+    if (behaviour?.status) {
+      reply(behaviour.status, behaviour.raw ?? behaviour.body ?? '', behaviour.headers);
+      return;
+    }
+    if (!this.authorised(req.headers.authorization)) {
+      reply(401, { errorCode: 'E401', description: 'Invalid login details' });
+      return;
+    }
+    const limit = url.searchParams.has('limit') ? Number(url.searchParams.get('limit')) : 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      reply(400, { errorCode: 'E400', description: 'limit must be 1 to 1000' });
+      return;
+    }
+    const now = Date.now();
+    const results = ids
+      .map((id) => this.logs.get(id))
+      .filter((logged) => logged && logged.shownAt <= now)
+      .map((logged) => logged.log)
+      .slice(0, limit)
+      .reverse();
+    lookup.answered = results.length;
+    reply(200, behaviour?.body ?? { results });
   }
 
   authorised(header) {
