@@ -4,7 +4,14 @@ import { SendFailure } from '../errors';
 import { monotonicNow } from '../limits';
 import { Redactor } from './redact';
 import type { Api } from '../rules';
-import { type DeliveryReport, type InboundSms, type SendResult, type SmsResponse, isResultsPage } from './infobip';
+import {
+  type DeliveryReport,
+  type InboundSms,
+  type LogEntry,
+  type SendResult,
+  type SmsResponse,
+  isResultsPage,
+} from './infobip';
 
 export interface Credentials {
   authType: 'apiKey' | 'basic';
@@ -37,6 +44,10 @@ const NOT_CONNECTED = new Set([
 ]);
 /** Inbound SMS are fetched from the same endpoint whichever API the account sends through. */
 const INBOX_PATH = '/sms/1/inbox/reports';
+/** Message logs (v3): what Infobip accepted, by the ids the sender chose; reading does not consume them. */
+const LOGS_PATH = '/sms/3/logs';
+/** The most a logs answer lists (Infobip's cap for `limit`). */
+export const LOGS_PAGE = 1000;
 const PATHS: Record<Api, { send: string; reports: string }> = {
   v1: { send: '/sms/1/binary/single', reports: '/sms/1/reports' },
   v3: { send: '/sms/3/messages', reports: '/sms/3/reports' },
@@ -114,6 +125,19 @@ export class InfobipClient {
   /** Fetches one page of inbound SMS; like reports, each is handed out once. */
   fetchInbound(limit: number, controller = new AbortController()): Promise<InboundSms[]> {
     return this.fetchPage(INBOX_PATH, isResultsPage<InboundSms>, limit, controller);
+  }
+
+  /**
+   * The logs of the messages with these ids that Infobip accepted (v3). Goes out on the send
+   * connections, through the account's pipeline: it counts against the account's limits.
+   */
+  async fetchLogs(messageIds: readonly string[], controller = new AbortController()): Promise<LogEntry[]> {
+    const query = new URLSearchParams(messageIds.map((id) => ['messageId', id]));
+    query.append('limit', String(LOGS_PAGE));
+    const { body } = await this.exchange(controller, isLogsPage, (signal) =>
+      this.http.get<string>(`${LOGS_PATH}?${query.toString()}`, { signal }),
+    );
+    return body.results;
   }
 
   private async fetchPage<T>(
@@ -281,6 +305,11 @@ function isSmsResponse(body: unknown): body is SmsResponse {
       entry.status !== null &&
       !Array.isArray(entry.status),
   );
+}
+
+/** `{ "results": [ … ] }`: a list; its entries are checked one by one by whoever asked. */
+function isLogsPage(body: unknown): body is { results: LogEntry[] } {
+  return Array.isArray((body as { results?: unknown } | null)?.results);
 }
 
 /** The error text of either of Infobip's error bodies: `requestError.serviceException` or `{ errorCode, description }`. */

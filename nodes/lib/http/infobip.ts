@@ -36,6 +36,18 @@ export interface InboundSms {
   [field: string]: unknown;
 }
 
+/**
+ * One entry of Infobip's message logs (GET /sms/3/logs): what became of a message it accepted, its
+ * current status included; passed on untouched.
+ */
+export interface LogEntry {
+  messageId: string;
+  destination?: string;
+  bulkId?: string;
+  status?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
 export interface SendResult {
   statusCode: number;
   body: SmsResponse;

@@ -10,6 +10,12 @@ export interface JobHooks {
 
 export type JobListener = (error: Error | undefined, response?: SendResult) => void;
 
+/**
+ * A request that carries no message (a lookup in Infobip's logs): it waits its turn under the same
+ * rules (Parallel, Rate limit, the shared budget, 429/503 answers) and goes alone.
+ */
+export type SideWork = (controller: AbortController) => Promise<void>;
+
 /** What a node holds of a job it submitted: whether it has ended. */
 export interface JobHandle {
   readonly settled: boolean;
@@ -46,7 +52,11 @@ export class Job implements JobHandle {
     readonly request: SendRequest,
     readonly hooks: JobHooks,
     private readonly listener: JobListener,
-  ) {}
+    /** Set for a request that carries no message: it runs this instead of sending `request`. */
+    readonly work?: SideWork,
+  ) {
+    if (work) this.alone = true;
+  }
 
   get settled(): boolean {
     return this.state === 'settled';

@@ -1,7 +1,7 @@
 import type { SendResult } from '../http/infobip';
 import { backoffDelay } from './backoff';
 import { SendFailure, SmsError } from '../errors';
-import { Job, JobHandle, JobHooks, JobListener } from './job';
+import { Job, JobHandle, JobHooks, JobListener, type SideWork } from './job';
 import { monotonicNow, nextStartAfter, startInterval } from '../limits';
 import type { RequestBudget } from '../shared/budget';
 import { AdaptivePace } from './pace';
@@ -46,6 +46,9 @@ export interface PipelineGauges {
 
 /** Sends the requests in one HTTP request; resolves with one result per request, in their order. */
 export type SendAttempt = (requests: SendRequest[], controller: AbortController) => Promise<SendResult[]>;
+
+/** What a job that carries no message holds as its request (it is never sent). */
+const NO_MESSAGE: SendRequest = { to: [], binary: { hex: '', dataCoding: 0, esmClass: 0 } };
 
 /** The largest body a batch may have: 1 MB. */
 export const MAX_BATCH_BYTES = 1024 * 1024;
@@ -101,7 +104,25 @@ export class Pipeline {
   }
 
   submit(request: SendRequest, hooks: JobHooks, listener: JobListener): JobHandle {
-    const job = new Job(request, hooks, listener);
+    return this.admit(new Job(request, hooks, listener));
+  }
+
+  /**
+   * Runs `work` (a request that carries no message, such as a lookup in Infobip's logs) under the
+   * account's rules, behind the messages already waiting; it is tried again as a send would be
+   * (429/503, a failure that provably sent nothing). Resolves with what it returned.
+   */
+  perform<T>(work: (controller: AbortController) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let result: T;
+      const side: SideWork = async (controller) => {
+        result = await work(controller);
+      };
+      this.admit(new Job(NO_MESSAGE, {}, (error) => (error ? reject(error) : resolve(result)), side));
+    });
+  }
+
+  private admit(job: Job): Job {
     if (this.closed) {
       this.settle(job, new SmsError('closed'));
     } else if (this.options.queueLimit > 0 && this.queued >= this.options.queueLimit) {
@@ -286,10 +307,13 @@ export class Pipeline {
     this.pace.started(startedAt);
     this.options.observer?.requestStarted();
     try {
-      const results = await this.attempt(
-        batch.map((job) => job.request),
-        controller,
-      );
+      const side = batch[0].work;
+      const results = side
+        ? await side(controller).then(() => [])
+        : await this.attempt(
+            batch.map((job) => job.request),
+            controller,
+          );
       this.pace.accepted(this.now());
       batch.forEach((job, index) => this.settle(job, undefined, results[index]));
     } catch (error) {
