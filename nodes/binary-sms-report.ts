@@ -3,7 +3,7 @@ import type { AccountNode } from './lib/account/account';
 import { type DeliveryReport, isResultsPage } from './lib/http/infobip';
 import { ReceiveError } from './lib/errors';
 import { Receiver, ReceiverConfig, describe } from './lib/receive/receiver';
-import { type OverdueMessage, ReportMessages, watchOverdue } from './lib/receive/reports';
+import { type OverdueMessage, REPEAT_HOLD_MS, ReportMessages, watchOverdue } from './lib/receive/reports';
 import { normaliseBaseUrl } from './lib/rules';
 
 interface ReportConfig extends ReceiverConfig {
@@ -46,7 +46,9 @@ export = function register(RED: NodeAPI): void {
       parts,
       undefined,
       account.sightings('reports'),
+      overdueMs || REPEAT_HOLD_MS,
     );
+    receiver.onClose(() => messages.stop());
     if (overdueMs > 0) {
       const warn = (error: unknown) => this.warn(describe(error));
       const sendOverdue = (msg: OverdueMessage) => {

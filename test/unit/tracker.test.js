@@ -379,3 +379,79 @@ describe('ReportMessages', function () {
     emitted.should.have.length(2);
   });
 });
+
+describe('ReportMessages of a message sent once more (fake timers)', function () {
+  let clock;
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
+  afterEach(() => clock.uninstall());
+
+  const status = (groupName, name) => ({ groupName, name });
+  const report = (messageId, groupName, name = `${groupName}_X`) => ({
+    messageId,
+    to: '41793026727',
+    status: status(groupName, name),
+  });
+  const HOLD = 60_000;
+
+  async function subject(resent = true) {
+    const tracker = new Tracker(memoryContext(), undefined, { limit: 100, owner: 'me', warn: () => undefined });
+    tracker.track(entry('m1'));
+    if (resent) await tracker.markResent('m1');
+    const emitted = [];
+    const messages = new ReportMessages(tracker, (msg) => emitted.push(msg), true, 'each', undefined, undefined, HOLD);
+    return { tracker, emitted, messages };
+  }
+
+  it('a REJECTED report (the repeat) that comes first is dropped when the original is reported', async function () {
+    const { emitted, messages } = await subject();
+    await messages.emit([report('m1', 'REJECTED')]);
+    emitted.should.be.empty();
+    await clock.tickAsync(HOLD / 2);
+    await messages.emit([report('m1', 'DELIVERED')]);
+    await clock.tickAsync(HOLD);
+    emitted.map((msg) => msg.payload.status.groupName).should.eql(['DELIVERED']);
+    emitted[0].sent.topic.should.equal('m1');
+  });
+
+  it('a REJECTED report after the original was reported is dropped at once', async function () {
+    const { emitted, messages } = await subject();
+    await messages.emit([report('m1', 'DELIVERED')]);
+    await messages.emit([report('m1', 'REJECTED')]);
+    await clock.tickAsync(HOLD * 2);
+    emitted.map((msg) => msg.payload.status.groupName).should.eql(['DELIVERED']);
+  });
+
+  it('the original reported before the message was sent again: the REJECTED report of the repeat is dropped', async function () {
+    const { tracker, emitted, messages } = await subject(false);
+    await messages.emit([report('m1', 'DELIVERED')]);
+    await tracker.markResent('m1');
+    await messages.emit([report('m1', 'REJECTED')]);
+    await clock.tickAsync(HOLD * 2);
+    emitted.map((msg) => msg.payload.status.groupName).should.eql(['DELIVERED']);
+  });
+
+  it('a REJECTED report with no other one in its time is emitted then, and never overdue meanwhile', async function () {
+    const { tracker, emitted, messages } = await subject();
+    await messages.emit([report('m1', 'REJECTED')]);
+    await clock.tickAsync(HOLD - 1);
+    emitted.should.be.empty();
+    (await tracker.takeOverdue(Date.now() + 1)).should.be.empty();
+    await clock.tickAsync(2);
+    emitted.map((msg) => msg.payload.status.groupName).should.eql(['REJECTED']);
+  });
+
+  it('closing emits what is held, unless the original was reported', async function () {
+    const { emitted, messages } = await subject();
+    await messages.emit([report('m1', 'REJECTED')]);
+    await messages.stop();
+    emitted.map((msg) => msg.payload.status.groupName).should.eql(['REJECTED']);
+  });
+
+  it('a message not sent again: its REJECTED report is emitted at once', async function () {
+    const { emitted, messages } = await subject(false);
+    await messages.emit([report('m1', 'REJECTED')]);
+    emitted.map((msg) => msg.payload.status.groupName).should.eql(['REJECTED']);
+  });
+});

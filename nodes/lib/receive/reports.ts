@@ -10,6 +10,8 @@ const FINAL_GROUPS = new Set(['DELIVERED', 'UNDELIVERABLE', 'EXPIRED', 'REJECTED
  * a push that was not answered in time, over its whole 48-hour window.
  */
 export const SEEN_LIMIT = 200_000;
+/** How long a REJECTED report of a resent message waits for the original's report when the node has no Overdue. */
+export const REPEAT_HOLD_MS = 60_000;
 
 export interface ReportMessage {
   payload: DeliveryReport;
@@ -50,6 +52,8 @@ export class ReportMessages {
   private assembling: Promise<void> = Promise.resolve();
   /** Reports emitted so far. */
   count = 0;
+  /** REJECTED reports of resent messages, waiting for a report of the original (by message id). */
+  private readonly heldRepeats = new Map<string, { report: DeliveryReport; timer: NodeJS.Timeout }>();
 
   /**
    * `keepAfterFinal`: v3 may report a message again as its status changes (DELIVERED_TO_OPERATOR,
@@ -63,8 +67,18 @@ export class ReportMessages {
     seenLimit = SEEN_LIMIT,
     /** Shared by the account's copies when they share state; else this node's own. */
     sightings?: Sightings,
+    /** How long a REJECTED report of a resent message waits for the original's (the node's Overdue). */
+    private readonly repeatHoldMs = REPEAT_HOLD_MS,
   ) {
     this.firstSeen = sightings ?? ownSightings(seenLimit);
+  }
+
+  /** Emits what is held at once (the node closes), unless the original's report came meanwhile. */
+  async stop(): Promise<void> {
+    const held = [...this.heldRepeats.values()];
+    this.heldRepeats.clear();
+    held.forEach(({ timer }) => clearTimeout(timer));
+    await Promise.all(held.map(({ report }) => this.release(report)));
   }
 
   async emit(reports: DeliveryReport[]): Promise<void> {
@@ -76,6 +90,49 @@ export class ReportMessages {
     const fresh = reports.filter((_report, index) => firsts[index]);
     await this.tracker.ready;
     const tracked = await Promise.all(fresh.map((report) => this.tracker.lookup(report.messageId)));
+    const passing = await Promise.all(fresh.map((report, index) => this.passes(report, tracked[index])));
+    await this.deliver(
+      fresh.filter((_report, index) => passing[index]),
+      tracked.filter((_sent, index) => passing[index]),
+    );
+  }
+
+  /**
+   * Whether a report goes on now. A message sent twice with its id (idempotency, after its answer
+   * was lost) may get a REJECTED report for the repeat, before or after the original's: such a
+   * report waits `repeatHoldMs` and is dropped if a report other than REJECTED comes for the id.
+   */
+  private async passes(report: DeliveryReport, sent: TrackedMessage | undefined): Promise<boolean> {
+    if (!sent?.resent) return true;
+    const id = report.messageId;
+    if (report.status?.groupName !== 'REJECTED') {
+      const held = this.heldRepeats.get(id);
+      if (held) clearTimeout(held.timer);
+      this.heldRepeats.delete(id);
+      await this.tracker.markAcceptedReport(id);
+      return true;
+    }
+    // A report that came before (the original's, perhaps before the resend) makes this the repeat's.
+    if (sent.acceptedReport || sent.reported || this.heldRepeats.has(id)) return false;
+    // Never overdue while it waits: a report came.
+    void this.tracker.markReported(id);
+    const timer = setTimeout(() => {
+      this.heldRepeats.delete(id);
+      void this.release(report);
+    }, this.repeatHoldMs);
+    this.heldRepeats.set(id, { report, timer });
+    return false;
+  }
+
+  /** A held REJECTED report whose time is up: emitted, unless the original's report came meanwhile (through any copy). */
+  private async release(report: DeliveryReport): Promise<void> {
+    const sent = await this.tracker.entry(report.messageId);
+    if (sent?.acceptedReport) return;
+    await this.deliver([report], [sent]);
+  }
+
+  private async deliver(fresh: DeliveryReport[], tracked: (TrackedMessage | undefined)[]): Promise<void> {
+    this.count += fresh.length;
     const parts: [DeliveryReport, TrackedMessage][] = [];
     fresh.forEach((report, index) => {
       const sent = tracked[index];
@@ -94,7 +151,6 @@ export class ReportMessages {
       } else if (final && !this.keepAfterFinal) this.tracker.forget(report.messageId);
       else void this.tracker.markReported(report.messageId);
     });
-    this.count += fresh.length;
     if (parts.length === 0) return;
     const done = this.assembling.then(async () => {
       for (const [report, sent] of parts) await this.assemble(report, sent);

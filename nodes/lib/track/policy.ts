@@ -54,6 +54,15 @@ export class SendTracking {
     return Object.fromEntries(destinations.map((to) => [to, idOf.get(to)!]));
   }
 
+  /**
+   * v3: these ids go once more after their answer was lost (idempotency): a REJECTED report for
+   * them may be the repeat's, and waits for the original's.
+   */
+  resent(ids: readonly string[]): void {
+    const { byId } = this.memories();
+    for (const id of ids) void byId?.markResent(id);
+  }
+
   /** v3: the request provably sent nothing (or was refused): its ids are forgotten. */
   notSent(request: SendRequest): void {
     const { byId } = this.memories();

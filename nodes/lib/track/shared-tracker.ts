@@ -12,7 +12,7 @@ import { partIdsOf } from '../send/request';
 import type { SharedState } from '../shared/redis';
 
 /** The fields of an entry that change after it was tracked (as JSON); the rest is written once. */
-const CHANGING = ['reported', 'overdue', 'report', 'combined'] as const;
+const CHANGING = ['reported', 'overdue', 'report', 'combined', 'resent', 'acceptedReport'] as const;
 /** Overdue candidates claimed per check at most. */
 const CLAIM_BATCH = 1000;
 
@@ -108,6 +108,14 @@ export class SharedTracker implements Tracking {
     const local = this.local.markReported(messageId, report);
     const fields = report === undefined ? ['reported', '1'] : ['reported', '1', 'report', JSON.stringify(report)];
     await Promise.all([local, this.update(messageId, fields)]);
+  }
+
+  async markResent(messageId: string): Promise<void> {
+    await Promise.all([this.local.markResent(messageId), this.update(messageId, ['resent', 'true'])]);
+  }
+
+  async markAcceptedReport(messageId: string): Promise<void> {
+    await Promise.all([this.local.markAcceptedReport(messageId), this.update(messageId, ['acceptedReport', 'true'])]);
   }
 
   async entry(messageId: string): Promise<TrackedMessage | undefined> {

@@ -40,6 +40,10 @@ export interface TrackedMessage {
   reportedParts?: number[];
   /** On a first part: the whole message's status as last emitted. */
   combined?: string;
+  /** Sent a second time with the same id after its answer was lost (idempotency): a REJECTED report may be the repeat's. */
+  resent?: boolean;
+  /** Set on a resent message once a report other than REJECTED came: a REJECTED one after it is the repeat's. */
+  acceptedReport?: boolean;
 }
 
 export interface TrackerOptions {
@@ -67,6 +71,8 @@ export type Tracking = Pick<
   | 'track'
   | 'lookup'
   | 'markReported'
+  | 'markResent'
+  | 'markAcceptedReport'
   | 'entry'
   | 'partsReported'
   | 'setCombined'
@@ -167,6 +173,22 @@ export class Tracker {
     const entry = await this.read(messageId);
     if (entry === STORE_FAILED || entry === undefined || (entry.reported && report === undefined)) return;
     this.write(messageId, report === undefined ? { ...entry, reported: true } : { ...entry, reported: true, report });
+  }
+
+  /** Notes that the message went a second time with its id (see TrackedMessage.resent). */
+  async markResent(messageId: string): Promise<void> {
+    await this.note(messageId, { resent: true });
+  }
+
+  /** Notes that a report other than REJECTED came for a resent message. */
+  async markAcceptedReport(messageId: string): Promise<void> {
+    await this.note(messageId, { acceptedReport: true });
+  }
+
+  private async note(messageId: string, fields: Pick<TrackedMessage, 'resent' | 'acceptedReport'>): Promise<void> {
+    const entry = await this.read(messageId);
+    if (entry === STORE_FAILED || entry === undefined) return;
+    this.write(messageId, { ...entry, ...fields });
   }
 
   /** The entry as stored (undefined when unknown, or the store failed). */
@@ -409,6 +431,8 @@ function compact(entry: TrackedMessage): TrackedMessage {
   if (entry.report !== undefined) kept.report = entry.report;
   if (entry.reportedParts !== undefined) kept.reportedParts = entry.reportedParts;
   if (entry.combined !== undefined) kept.combined = entry.combined;
+  if (entry.resent !== undefined) kept.resent = entry.resent;
+  if (entry.acceptedReport !== undefined) kept.acceptedReport = entry.acceptedReport;
   return kept;
 }
 
