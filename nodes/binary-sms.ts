@@ -4,7 +4,9 @@ import type { AccountNode } from './lib/account/account';
 import type { SendResult } from './lib/http/infobip';
 import { SmsError, preview } from './lib/errors';
 import { rejectedByInfobip, responseToMessages } from './lib/send/outputs';
+import { LostAnswer, type ResolvedBy, type StillUnknown, isAmbiguous } from './lib/send/lost';
 import { SendTracking } from './lib/track/policy';
+import { describe } from './lib/receive/receiver';
 import type { JobHandle, JobHooks } from './lib/send/job';
 import { NodeSettings, SendRequest, buildRequest, checkNodeSettings } from './lib/send/request';
 import { NodeStatus, ThrottledStatus, showAfterStart } from './lib/status';
@@ -25,6 +27,10 @@ export = function register(RED: NodeAPI): void {
     const account = (RED.nodes.getNode(config.account) as AccountNode | null)?.account;
     const settings: NodeSettings = config;
     const jobs = new Set<JobHandle>();
+    /** Messages whose answer was lost, being looked up in Infobip's logs (or sent once more). */
+    const resolving = new Set<LostAnswer>();
+    /** Set once the node closes: a lost answer then ends "delivery unknown" at once. */
+    let stopping = false;
     const status = new ThrottledStatus((shown: NodeStatus) => {
       this.status(shown);
     });
@@ -55,6 +61,10 @@ export = function register(RED: NodeAPI): void {
         status.show('yellow', 'ring', () => RED._(`binary-sms.status.${key}`, { count: jobs.size || sent }));
       } else if (jobs.size > 0) {
         status.show('blue', 'dot', () => RED._('binary-sms.status.sending', { count: jobs.size }));
+      } else if (resolving.size > 0) {
+        let count = 0;
+        for (const lost of resolving) count += lost.waiting;
+        status.show('blue', 'ring', () => RED._('binary-sms.status.resolving', { count }));
       } else if (lastLongPayload > 0) {
         status.show('green', 'dot', () => RED._('binary-sms.status.sentLong', { count: sent, bytes: lastLongPayload }));
       } else if (sentSplit > 0) {
@@ -128,15 +138,28 @@ export = function register(RED: NodeAPI): void {
     }
     if (settingProblems.length > 0) this.warn(settingProblems.join('\n'));
 
-    /** Emits one message per destination Infobip listed; an error names those it did not. */
-    const deliver = (msg: NodeMessageInFlow, request: SendRequest, result: SendResult, send: Send, done: Done) => {
+    /**
+     * Emits one message per destination of `destinations` that `result` lists (`by`: found after
+     * its answer was lost); returns those it does not list. The input itself is the last output
+     * only when nothing is left to say about it.
+     */
+    const emit = (
+      msg: NodeMessageInFlow,
+      request: SendRequest,
+      destinations: readonly string[],
+      result: SendResult,
+      send: Send,
+      ids = request.messageIds,
+      by?: ResolvedBy,
+    ): string[] => {
+      const input = by ? RED.util.cloneMessage(msg) : msg;
       const { messages, missing, unexpected } = responseToMessages(
-        msg,
-        request.to,
+        input,
+        destinations,
         result,
         RED.util.generateId(),
         (message) => RED.util.cloneMessage(message),
-        request.messageIds,
+        ids,
         request.parts?.length,
       );
       if (unexpected.length > 0) {
@@ -149,6 +172,7 @@ export = function register(RED: NodeAPI): void {
       const rejected = messages.filter(rejectedByInfobip).length;
       account?.stats.add('sent', messages.length - rejected);
       account?.stats.add('rejected', rejected);
+      if (by) account?.stats.add(by === 'logs' ? 'resolvedLogs' : 'resolvedResend', messages.length);
       if (request.parts) {
         sentSplit += messages.length;
         account?.stats.add('sentLong', messages.length - rejected);
@@ -158,24 +182,93 @@ export = function register(RED: NodeAPI): void {
       lastLongPayload = !request.parts && bytes > SMS_OCTETS ? bytes : 0;
       tracking.answered(request, messages);
       // One send() per message: Node-RED then clones none of them (each is already a copy).
-      for (const message of messages) send(message);
-      if (missing.length > 0) {
-        (msg as { to?: unknown }).to = missing;
-        fail(
-          msg,
-          new SmsError(
-            'missingStatus',
-            { count: missing.length, numbers: preview(missing.join(', ')) },
-            result.statusCode,
-          ),
-          done,
-          request,
-          missing,
-        );
-      } else {
+      for (const message of messages) {
+        if (by) message.resolvedBy = by;
+        send(message);
+      }
+      return missing;
+    };
+
+    /** Emits one message per destination Infobip listed; those it did not are looked up, or end in an error. */
+    const deliver = (msg: NodeMessageInFlow, request: SendRequest, result: SendResult, send: Send, done: Done) => {
+      const missing = emit(msg, request, request.to, result, send);
+      if (missing.length === 0) {
         done();
         showProgress();
+        return;
       }
+      const error = new SmsError(
+        'missingStatus',
+        { count: missing.length, numbers: preview(missing.join(', ')) },
+        result.statusCode,
+      );
+      if (!resolve(msg, request, missing, error, send, done)) {
+        (msg as { to?: unknown }).to = missing;
+        fail(msg, error, done, request, missing);
+      }
+    };
+
+    /** The error of destinations that stay unknown once their lost answer was looked into. */
+    const stillUnknown = (unknown: StillUnknown): SmsError => {
+      const cause = translate(unknown.cause).message;
+      const statusCode = unknown.cause instanceof SmsError ? unknown.cause.statusCode : undefined;
+      const { seconds } = unknown;
+      if (unknown.stopped) return new SmsError('resolutionStopped', { cause }, statusCode);
+      if (unknown.logsFailure !== undefined) {
+        const detail = describe(unknown.logsFailure);
+        return new SmsError('logsUnreadable', { cause, detail }, statusCode);
+      }
+      return new SmsError(unknown.resent ? 'notInLogsAfterResend' : 'notInLogs', { cause, seconds }, statusCode);
+    };
+
+    /**
+     * When the account resolves lost answers (v3), looks `destinations` up in Infobip's logs (and,
+     * with idempotency, sends what they never showed once more) instead of ending them "delivery
+     * unknown" now. Returns false when it does not.
+     */
+    const resolve = (
+      msg: NodeMessageInFlow,
+      request: SendRequest,
+      destinations: string[],
+      cause: unknown,
+      send: Send,
+      done: Done,
+    ): boolean => {
+      const resolution = account?.resolution;
+      if (!account || !resolution || !request.messageIds || !isAmbiguous(cause) || stopping) return false;
+      const lost: LostAnswer = new LostAnswer(request, destinations, cause, resolution, {
+        found: (complete, result, ids, by) => {
+          emit(msg, request, complete, result, send, ids, by);
+          showProgress();
+        },
+        resend: (again, ids, listener) => {
+          tracking.resent(ids);
+          let job: JobHandle | undefined = undefined;
+          job = account.submit(again, hooks, (error, result) => {
+            if (job) jobs.delete(job);
+            listener(error, result);
+          });
+          if (!job.settled) jobs.add(job);
+          showProgress();
+          return job;
+        },
+        end: (unknown) => {
+          resolving.delete(lost);
+          if (!unknown) {
+            done();
+            showProgress();
+            return;
+          }
+          account?.stats.add('unresolved', unknown.destinations.length);
+          (msg as { to?: unknown }).to = unknown.destinations;
+          if (unknown.missingParts) (msg as { missingParts?: unknown }).missingParts = unknown.missingParts;
+          fail(msg, stillUnknown(unknown), done, request, unknown.destinations);
+        },
+      });
+      // It may have ended at once (nothing to look for).
+      if (lost.waiting > 0) resolving.add(lost);
+      showProgress();
+      return true;
     };
 
     this.on('input', (msg, send, done) => {
@@ -196,7 +289,7 @@ export = function register(RED: NodeAPI): void {
       job = account.submit(request, hooks, (error, result) => {
         if (job) jobs.delete(job);
         if (error || !result) {
-          fail(msg, error, done, request);
+          if (!resolve(msg, request, request.to, error, send, done)) fail(msg, error, done, request);
           return;
         }
         try {
@@ -214,6 +307,9 @@ export = function register(RED: NodeAPI): void {
     const stopWatchingSharing = account?.onSharingChanged(showProgress);
 
     this.on('close', (_removed: boolean, done: () => void) => {
+      stopping = true;
+      // What is still being looked up ends "delivery unknown" now: exactly one outcome each.
+      for (const lost of [...resolving]) lost.stop(new SmsError('closed'));
       stopStartupStatus();
       stopWatchingSharing?.();
       const closing = account ? account.closeJobs(jobs) : Promise.resolve();

@@ -7,6 +7,7 @@ import { InfobipClient } from './lib/http/client';
 import { instanceId, legacyOwner } from './lib/track/instance';
 import { CLOSE_GRACE_MS } from './lib/limits';
 import { Pipeline } from './lib/send/pipeline';
+import { Resolver } from './lib/send/resolver';
 import { sendRequests } from './lib/send/outputs';
 import { fieldOfProperty } from './lib/send/request';
 import { processMemory } from './lib/track/process-memory';
@@ -107,6 +108,14 @@ export = function register(RED: NodeAPI): void {
       },
       (requests, controller) => sendRequests(client, requests, controller),
     );
+    // Lost answers are looked up in Infobip's logs under the account's rules, like any request.
+    const resolution = settings.resolution && {
+      ...settings.resolution,
+      resolver: new Resolver({
+        lookup: (ids) => pipeline.perform((controller) => client.fetchLogs(ids, controller)),
+        ignored: (count) => this.warn(RED._('infobip-account.warn.logsIgnored', { count })),
+      }),
+    };
     const contextStorage = (RED.settings as { contextStorage?: object }).contextStorage;
     const memory = contextStorage ? undefined : processMemory(this.id);
     this.account = new Account({
@@ -118,6 +127,7 @@ export = function register(RED: NodeAPI): void {
       configError: settings.problems[0]?.error,
       trackStore: settings.trackStore,
       shared,
+      resolution,
       makeTracker: (by) => {
         const own = new Tracker(memory ?? this.context(), settings.trackStore, {
           limit: settings.trackLimit,

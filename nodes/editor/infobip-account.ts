@@ -16,6 +16,8 @@ interface AccountProperties extends EditorNodeProperties {
   trackLimit: string | number;
   batchSize: string | number;
   trackStore: string;
+  resolveUnknown: string | number;
+  idempotent: boolean;
 }
 
 interface AccountCredentials {
@@ -60,6 +62,8 @@ RED.nodes.registerType<AccountProperties, AccountCredentials>('infobip-account',
     trackLimit: { value: DEFAULTS.trackLimit, validate: withinBounds('trackLimit') },
     batchSize: { value: DEFAULTS.batchSize, validate: withinBounds('batchSize') },
     trackStore: { value: DEFAULTS.trackStore },
+    resolveUnknown: { value: DEFAULTS.resolveUnknown, validate: withinBounds('resolveUnknown') },
+    idempotent: { value: DEFAULTS.idempotent },
   },
   credentials: {
     apiKey: { type: 'password' },
@@ -96,5 +100,9 @@ RED.nodes.registerType<AccountProperties, AccountCredentials>('infobip-account',
     };
     authType.on('change', showFields);
     showFields();
+    // Lost answers are looked up by the ids the node chose, which only v3 messages carry.
+    const showV3 = () => $('.infobip-account-v3').toggle(api.val() === 'v3');
+    api.on('change', showV3);
+    showV3();
   },
 });

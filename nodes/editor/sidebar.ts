@@ -206,6 +206,12 @@ function details(picture: AccountPicture, now: number, perSecond: number): JQuer
   row(counts, t('undelivered'), ...both('undelivered'));
   row(counts, t('overdue'), ...both('overdue'));
   row(counts, t('replies'), ...both('replies'));
+  // Lost answers are looked up only on v3 (by the ids the nodes chose).
+  if (picture.api === 'v3') {
+    row(counts, t('resolvedLogs'), ...both('resolvedLogs'));
+    row(counts, t('resolvedResend'), ...both('resolvedResend'));
+    row(counts, t('unresolved'), ...both('unresolved'));
+  }
 
   const tracked = table('infobip-tracked').appendTo(element);
   row(tracked, t('tracked'), t('of', { count: picture.tracked, limit: picture.trackLimit }));

@@ -55,6 +55,10 @@ export const ERRORS = {
   abortedInFlight: 'unknown',
   missingStatus: 'unknown',
   gateway: 'unknown',
+  notInLogs: 'unknown',
+  notInLogsAfterResend: 'unknown',
+  logsUnreadable: 'unknown',
+  resolutionStopped: 'unknown',
   notConnected: 'network',
   notSent: 'network',
   proxyRefused: 'network',
@@ -64,6 +68,14 @@ export const ERRORS = {
 } as const;
 
 export type ErrorKey = keyof typeof ERRORS;
+
+/** The endings of a lost answer that was looked into: made once per message, never per attempt (no `Retried` variant). */
+export const RESOLUTION_ERRORS: readonly ErrorKey[] = [
+  'notInLogs',
+  'notInLogsAfterResend',
+  'logsUnreadable',
+  'resolutionStopped',
+];
 export type StatusReason = (typeof ERRORS)[ErrorKey];
 
 /**

@@ -113,6 +113,9 @@ export const ACCOUNT_FIELD_DEFAULTS = {
   trackLimit: '10000',
   trackStore: '',
   batchSize: '100',
+  /** New accounts look lost answers up for two minutes; one saved without the setting does not. */
+  resolveUnknown: '120',
+  idempotent: false,
 };
 
 /** Bounds of the account's numeric settings; empty means the default. */
@@ -130,6 +133,8 @@ export const ACCOUNT_NUMBERS = {
   trackLimit: { min: 1, max: 1000000, integer: true },
   /** Waiting messages one v3 request may carry; 1 = one request per message. */
   batchSize: { min: 1, max: 1000, integer: true },
+  /** Seconds a v3 message whose answer was lost is looked for in Infobip's logs; 0 = off. */
+  resolveUnknown: { min: 0, max: 86400, integer: true },
 };
 
 /**

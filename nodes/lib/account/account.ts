@@ -5,6 +5,7 @@ import { SmsError } from '../errors';
 import { Job, JobHandle, JobHooks, JobListener } from '../send/job';
 import { CLOSE_GRACE_MS } from '../limits';
 import type { Pipeline } from '../send/pipeline';
+import type { Resolver } from '../send/resolver';
 import type { SendRequest } from '../send/request';
 import type { Api } from '../rules';
 import type { Memories } from '../track/policy';
@@ -39,6 +40,15 @@ export interface AccountParts {
   makeTracker: (by: TrackBy) => Tracking;
   /** The Redis shared with the account's other copies, when set. */
   shared?: SharedState;
+  /** How a v3 message whose answer was lost gets a definite outcome; absent: it ends "delivery unknown". */
+  resolution?: Resolution;
+}
+
+/** Lost answers looked up in Infobip's logs for `windowMs`; with `idempotent`, what they never showed is sent once more. */
+export interface Resolution {
+  windowMs: number;
+  idempotent: boolean;
+  resolver: Resolver;
 }
 
 /**
@@ -73,6 +83,8 @@ export class Account implements Memories, AccountView {
   readonly nextReference: () => number;
   /** What the account's nodes count for the editor's sidebar. */
   readonly stats: StatsSink;
+  /** How a v3 message whose answer was lost gets a definite outcome; absent: it ends "delivery unknown". */
+  readonly resolution?: Resolution;
 
   constructor(parts: AccountParts) {
     this.id = parts.id;
@@ -85,6 +97,7 @@ export class Account implements Memories, AccountView {
     this.makeTracker = parts.makeTracker;
     this.stats = parts.stats ?? NO_STATS;
     this.shared = parts.shared;
+    this.resolution = parts.resolution;
     this.nextReference = parts.process.references(this, parts.shared);
     this.leave = parts.process.join(this);
   }
@@ -242,6 +255,8 @@ export class Account implements Memories, AccountView {
       Promise.all(this.polls),
       new Promise((resolve) => (grace = setTimeout(resolve, graceMs))),
     ]);
+    // Each node ended its own resolutions as it closed; what is left ends "delivery unknown" now.
+    this.resolution?.resolver.close(new SmsError('closed'));
     await Promise.all([this.pipeline.close(graceMs), pollsDone]);
     clearTimeout(grace);
     this.client.close();

@@ -292,6 +292,14 @@ class AccountTracking implements Tracking {
     await Promise.all(this.all().map((tracking) => tracking.markReported(messageId, report)));
   }
 
+  async markResent(messageId: string): Promise<void> {
+    await Promise.all(this.all().map((tracking) => tracking.markResent(messageId)));
+  }
+
+  async markAcceptedReport(messageId: string): Promise<void> {
+    await Promise.all(this.all().map((tracking) => tracking.markAcceptedReport(messageId)));
+  }
+
   async partsReported(first: string, index: number, count: number): Promise<number | undefined> {
     const counts = await Promise.all(this.all().map((tracking) => tracking.partsReported(first, index, count)));
     return counts.find((counted) => counted !== undefined);

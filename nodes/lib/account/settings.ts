@@ -20,6 +20,10 @@ export interface AccountConfig extends NodeDef {
   batchSize?: string | number;
   /** Node-RED context store for tracking; empty = the default store. */
   trackStore?: string;
+  /** Seconds (v3); saved without it: 0, no lookups, as before it existed. */
+  resolveUnknown?: string | number;
+  /** Infobip enabled idempotent sending for the account (v3): what the logs never showed is sent once more. */
+  idempotent?: boolean | string;
 }
 
 export interface AccountCredentials {
@@ -39,6 +43,7 @@ export const ACCOUNT_DEFAULTS = {
   throttleWait: 600,
   trackLimit: 10000,
   batchSize: 100,
+  resolveUnknown: 0,
 };
 
 /** A setting of the account that cannot be used, named by its field. */
@@ -52,6 +57,8 @@ export interface AccountSettings {
   pipeline: Omit<PipelineOptions, 'queueLimit'> & { queueLimit?: number };
   trackLimit: number;
   trackStore?: string;
+  /** How a v3 message whose answer was lost gets a definite outcome (absent: it ends "delivery unknown" at once). */
+  resolution?: { windowMs: number; idempotent: boolean };
   /** The Redis the account's copies share; undefined: this copy keeps its own state. */
   redisUrl?: string;
   /** Each problem of the settings; with any, the account refuses to send. */
@@ -95,6 +102,12 @@ export function readAccountConfig(config: AccountConfig, credentials: AccountCre
     problems.push({ field: 'redisUrl', error: new SmsError('accountRedisUrl') });
   const concurrency = number('concurrency');
   const throttleWaitMs = number('throttleWait') * 1000;
+  // Only v3 messages carry ids of the node's own, which the logs are searched by.
+  const resolveUnknown = number('resolveUnknown');
+  const resolution =
+    api === 'v3' && resolveUnknown > 0
+      ? { windowMs: resolveUnknown * 1000, idempotent: config.idempotent === true || config.idempotent === 'true' }
+      : undefined;
   return {
     client: {
       ...credentials,
@@ -117,6 +130,7 @@ export function readAccountConfig(config: AccountConfig, credentials: AccountCre
     },
     trackLimit: number('trackLimit'),
     trackStore: config.trackStore?.trim() || undefined,
+    resolution,
     redisUrl,
     problems,
   };

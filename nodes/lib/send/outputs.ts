@@ -1,7 +1,7 @@
 import type { InfobipClient } from '../http/client';
 import { type MessageResult, type SendResult, numberOf } from '../http/infobip';
 import { SendFailure } from '../errors';
-import { type SendRequest, partIdOf, requestBody } from './request';
+import { type SendRequest, messageCount, partIdOf, requestBody } from './request';
 
 export interface OutputMessage {
   payload: unknown;
@@ -158,11 +158,12 @@ export async function sendRequests(
 
 /**
  * A 400's refusals by the body's message index turned into refusals by request: a split payload
- * is several of the body's messages, and a refused part refuses its whole request.
+ * is several of the body's messages (a resend only those of the parts it sends), and a refused
+ * part refuses its whole request.
  */
 function byRequest(refused: Map<number, SendFailure>, requests: readonly SendRequest[]): Map<number, SendFailure> {
-  if (!requests.some((request) => request.parts)) return refused;
-  const requestOf = requests.flatMap((request, index) => new Array<number>(request.parts?.length ?? 1).fill(index));
+  if (!requests.some((request) => request.parts || request.only)) return refused;
+  const requestOf = requests.flatMap((request, index) => new Array<number>(messageCount(request)).fill(index));
   const mapped = new Map<number, SendFailure>();
   for (const [message, failure] of [...refused].sort(([a], [b]) => a - b)) {
     const index = requestOf[message];

@@ -65,6 +65,11 @@ export interface SendRequest {
   messageIds?: string[];
   /** Where Infobip should push this message's delivery reports (v3 only). */
   reportUrl?: string;
+  /**
+   * A resend after a lost answer: only the parts whose ids are here go (each with its id); a
+   * destination or part not in it is left out of the body.
+   */
+  only?: ReadonlySet<string>;
   /** The input message, for remembering what was sent; never part of the body. */
   source?: object;
 }
@@ -405,19 +410,27 @@ export const partIdOf = (firstId: string, index: number) => (index === 1 ? first
 export const partIdsOf = (firstId: string, count: number) =>
   Array.from({ length: count }, (_, index) => partIdOf(firstId, index + 1));
 
+/** How many of the body's messages one request is (a split payload is one per part it sends). */
+export const messageCount = (request: SendRequest): number => messagesOf(request).length;
+
 /** The body's messages of one request: one, or one per part of a split payload, in order. */
 function messagesOf(request: SendRequest): Record<string, unknown>[] {
-  if (!request.parts) return [messageOf(request, request.binary, 1)];
-  return request.parts.map((hex, index) => messageOf(request, { ...request.binary, hex }, index + 1));
+  const messages = request.parts
+    ? request.parts.map((hex, index) => messageOf(request, { ...request.binary, hex }, index + 1))
+    : [messageOf(request, request.binary, 1)];
+  return request.only ? messages.filter((message) => (message.destinations as unknown[]).length > 0) : messages;
 }
 
 function messageOf(request: SendRequest, content: SendRequest['binary'], part: number): Record<string, unknown> {
   const { callbackData, validityPeriod, flash } = request.options ?? {};
+  const destinations = request.to.map((to, index) => {
+    const messageId = request.messageIds?.[index];
+    return messageId === undefined ? { to } : { to, messageId: partIdOf(messageId, part) };
+  });
   const message: Record<string, unknown> = {
-    destinations: request.to.map((to, index) => {
-      const messageId = request.messageIds?.[index];
-      return messageId === undefined ? { to } : { to, messageId: partIdOf(messageId, part) };
-    }),
+    destinations: request.only
+      ? destinations.filter(({ messageId }) => messageId !== undefined && request.only!.has(messageId))
+      : destinations,
     content,
   };
   if (request.from !== undefined) message.sender = request.from;

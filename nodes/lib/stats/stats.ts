@@ -17,6 +17,10 @@ export const COUNTERS = [
   'undelivered',
   'overdue',
   'replies',
+  /** Destinations whose answer was lost, found in Infobip's logs / answered when sent once more / still unknown at the end. */
+  'resolvedLogs',
+  'resolvedResend',
+  'unresolved',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 export type Counts = Partial<Record<string, number>>;
