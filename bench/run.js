@@ -5,7 +5,7 @@
 //   (b) core nodes only: Function → http request → Function splitting the statuses
 //   (c) a bare axios client with keep-alive at its best concurrency
 // and prints statuses per second, the Node-RED process's peak memory growth, and a/b, a/c;
-// then batching, long payloads, the sidebar's cost, three copies with and without shared state
+// then batching, long payloads, the sidebar's cost, lost answers resolved from Infobip's logs, three copies with and without shared state
 // in Redis (needs redis-server), and the fan-out, queueing, reports and fault figures.
 'use strict';
 const { fork } = require('node:child_process');
@@ -87,7 +87,7 @@ return null;`,
   ];
 }
 
-function binarySmsNodes(baseUrl, concurrency, api, batchSize = '', smsSettings = {}) {
+function binarySmsNodes(baseUrl, concurrency, api, batchSize = '', smsSettings = {}, accountSettings = {}) {
   return [
     {
       id: 'benchacc',
@@ -101,6 +101,7 @@ function binarySmsNodes(baseUrl, concurrency, api, batchSize = '', smsSettings =
       timeout: 60,
       retries: 0,
       credentials: { apiKey: API_KEY },
+      ...accountSettings,
     },
     {
       id: 'smsnode',
@@ -378,6 +379,47 @@ async function longPayloads(baseUrl, concurrency) {
   return long.errors === 0 && single.errors === 0;
 }
 
+/**
+ * Lost answers (v3): 1,000 messages, one destination each, every request accepted by the stand-in
+ * and its answer lost (the connection hangs past Timeout 2 s); its logs show a message 500 ms after
+ * acceptance. How many lookups resolve them, and how long until the last output. Then what
+ * Resolve unknown costs normal sending: the v3 burst with it on (120 s) and off, best of two each.
+ */
+async function lostAnswers(baseUrl, concurrency) {
+  const { InfobipTestServer } = require('../dev/infobip-server');
+  const count = 1000;
+  const stand = await new InfobipTestServer({ apiKey: API_KEY, logDelayMs: 500 }).start(0);
+  let lost;
+  try {
+    stand.plan(...Array.from({ length: count }, () => ({ afterAccepting: true, hang: true })));
+    const nodes = binarySmsNodes(stand.baseUrl, concurrency, 'v3', 100, {}, { resolveUnknown: 120, timeout: 2 });
+    lost = await runInNodeRed('lost answers', nodes, 'smsnode', ['41793026727'], count, 9);
+    lost.lookups = stand.logLookups.length;
+    lost.sends = stand.requests.length;
+  } finally {
+    await stand.stop();
+  }
+  const best = async (label, resolveUnknown) => {
+    const nodes = binarySmsNodes(baseUrl, concurrency, 'v3', '', {}, { resolveUnknown });
+    const runs = [];
+    for (let i = 0; i < 2; i++) runs.push(await runInNodeRed(label, nodes, 'smsnode'));
+    return runs.reduce((top, run) => (perSecond(run) > perSecond(top) ? run : top));
+  };
+  const off = await best('Resolve unknown off', 0);
+  const on = await best('Resolve unknown 120 s', 120);
+  const per100 = (lost.lookups / count) * 100;
+  console.log(
+    `\nLost answers (v3): ${count} messages whose answers are lost (Timeout 2 s, logs 0.5 s behind acceptance)`,
+  );
+  console.log(
+    `  resolved from the logs: ${lost.statuses} of ${count}, ${lost.errors} errors, with ${lost.lookups} lookups (${per100.toFixed(1)} per 100 messages, target ≤ 1) in ${(lost.ms / 1000).toFixed(1)} s; ${lost.sends} sends, none repeated`,
+  );
+  console.log(
+    `  normal sending, the v3 burst of ${MESSAGES} messages × ${DESTINATIONS.length} destinations, best of two: on ${perSecond(on).toFixed(0)} statuses/s, off ${perSecond(off).toFixed(0)} statuses/s; on / off = ${(perSecond(on) / perSecond(off)).toFixed(2)} (target ≥ 0.95: nothing is looked up when answers arrive)`,
+  );
+  return per100 <= 1 && lost.errors === 0 && lost.statuses === count && perSecond(on) / perSecond(off) >= 0.95;
+}
+
 async function main() {
   const server = forked('server.js', [], { API_KEY });
   const { baseUrl } = await server.message;
@@ -447,6 +489,7 @@ async function main() {
     await batching(baseUrl, c.concurrency);
     await longPayloads(baseUrl, c.concurrency);
     await sidebarCost(baseUrl, c.concurrency);
+    await lostAnswers(baseUrl, c.concurrency);
     await severalCopies();
 
     const { message: fanout } = forked('fanout.js', [], {}, ['--expose-gc']);
@@ -560,7 +603,7 @@ async function main() {
   }
 }
 
-module.exports = { runInNodeRed, severalCopies, MESSAGES };
+module.exports = { runInNodeRed, severalCopies, lostAnswers, MESSAGES };
 
 if (require.main === module) {
   main().catch((error) => {
