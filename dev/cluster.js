@@ -30,7 +30,16 @@ const keep = (id, list, fields) => ({
  * with batchSize 1); GET /api/seen answers what this copy emitted: sent, failed (Catch), reports,
  * overdue, replies.
  */
-function clusterFlow({ baseUrl, publicUrl, redisUrl, mode = 'webhook', overdue = 0, rateLimit = 0, batchSize = 1 }) {
+function clusterFlow({
+  baseUrl,
+  publicUrl,
+  redisUrl,
+  mode = 'webhook',
+  overdue = 0,
+  rateLimit = 0,
+  batchSize = 1,
+  dailyLimit = '',
+}) {
   return [
     { id: 'cl-tab', type: 'tab', label: 'cluster' },
     {
@@ -42,6 +51,7 @@ function clusterFlow({ baseUrl, publicUrl, redisUrl, mode = 'webhook', overdue =
       authType: 'apiKey',
       rateLimit,
       batchSize,
+      dailyLimit,
       concurrency: 8,
       credentials: { apiKey: API_KEY, ...(redisUrl ? { redisUrl } : {}) },
     },

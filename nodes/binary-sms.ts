@@ -8,7 +8,8 @@ import { LostAnswer, type ResolvedBy, type StillUnknown, isAmbiguous } from './l
 import { SendTracking } from './lib/track/policy';
 import { describe } from './lib/receive/receiver';
 import type { JobHandle, JobHooks } from './lib/send/job';
-import { NodeSettings, SendRequest, buildRequest, checkNodeSettings } from './lib/send/request';
+import { NodeSettings, SendRequest, buildRequest, checkNodeSettings, smsPartsOf } from './lib/send/request';
+import type { DailyAnswer } from './lib/daily';
 import { NodeStatus, ThrottledStatus, showAfterStart } from './lib/status';
 import { SMS_OCTETS } from './lib/send/udh';
 
@@ -56,7 +57,10 @@ export = function register(RED: NodeAPI): void {
     /** Bytes of the last payload sent, when it needed more than one SMS. */
     let lastLongPayload = 0;
     const showProgress = () => {
-      if (account?.sharedUnavailable) {
+      if (account?.limitHolds && account.daily && jobs.size === 0) {
+        const { limit } = account.daily;
+        status.show('yellow', 'ring', () => RED._('binary-sms.status.limited', { used: account.daily!.used(), limit }));
+      } else if (account?.sharedUnavailable) {
         const key = jobs.size > 0 ? 'sendingSharedDown' : 'sharedDown';
         status.show('yellow', 'ring', () => RED._(`binary-sms.status.${key}`, { count: jobs.size || sent }));
       } else if (jobs.size > 0) {
@@ -101,7 +105,10 @@ export = function register(RED: NodeAPI): void {
           tracking.notSent(request);
         }
       }
-      if (reason === 'http') {
+      if (reason === 'limit') {
+        // Yellow while the limit holds messages back, not red: the account works.
+        showProgress();
+      } else if (reason === 'http') {
         status.show('red', 'ring', () => RED._('binary-sms.status.failed.http', { status: statusCode ?? '' }));
       } else {
         // Translated here, so that a Status node gets words, as the editor shows them.
@@ -284,11 +291,39 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       if (account.api === 'v3') request.source = msg;
+      if (!account.daily) {
+        submit(msg, request, send, done);
+        return;
+      }
+      const parts = smsPartsOf(request);
+      account
+        .admit(parts)
+        .then((answer) => {
+          if (answer?.admitted === false) fail(msg, limitError(answer, parts), done);
+          else submit(msg, request, send, done, answer);
+        })
+        .catch((error: unknown) => fail(msg, error, done));
+    });
+
+    /** The daily limit's refusal: the limit, what is used, and when room frees up. */
+    const limitError = ({ limit, used, freesAt }: DailyAnswer, parts: number): SmsError => {
+      if (freesAt === undefined) return new SmsError('dailyLimitTooBig', { limit, parts });
+      const minutes = Math.max(1, Math.ceil((freesAt - Date.now()) / 60_000));
+      const wait = minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
+      const at = new Date(freesAt).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+      return new SmsError('dailyLimit', { limit, used, parts, at, wait });
+    };
+
+    const submit = (msg: NodeMessageInFlow, request: SendRequest, send: Send, done: Done, admitted?: DailyAnswer) => {
       // The listener may run before submit returns (queue full, closed): then the job is never tracked.
       let job: JobHandle | undefined = undefined;
-      job = account.submit(request, hooks, (error, result) => {
+      job = account!.submit(request, hooks, (error, result) => {
         if (job) jobs.delete(job);
         if (error || !result) {
+          // What provably went nothing gives its parts back to the daily limit.
+          if (admitted?.minute !== undefined && error instanceof SmsError && !isAmbiguous(error)) {
+            account!.daily?.giveBack(admitted.minute, smsPartsOf(request));
+          }
           if (!resolve(msg, request, request.to, error, send, done)) fail(msg, error, done, request);
           return;
         }
@@ -302,7 +337,7 @@ export = function register(RED: NodeAPI): void {
         jobs.add(job);
         showProgress();
       }
-    });
+    };
 
     const stopWatchingSharing = account?.onSharingChanged(showProgress);
 

@@ -1,7 +1,11 @@
 import os from 'node:os';
+import path from 'node:path';
 import type { NodeAPI } from 'node-red';
 import { Account, type AccountNode } from './lib/account/account';
-import { type AccountConfig, readAccountConfig } from './lib/account/settings';
+import { type AccountConfig, readAccountConfig, storePersists } from './lib/account/settings';
+import { LocalDaily, contextCounts, fileCounts, processCounts } from './lib/account/daily-store';
+import type { DailyLimit } from './lib/daily';
+import { SharedDaily } from './lib/shared/daily';
 import { processAccount, processFlowsStarted } from './lib/account/process-account';
 import { InfobipClient } from './lib/http/client';
 import { instanceId, legacyOwner } from './lib/track/instance';
@@ -118,6 +122,19 @@ export = function register(RED: NodeAPI): void {
     };
     const contextStorage = (RED.settings as { contextStorage?: object }).contextStorage;
     const memory = contextStorage ? undefined : processMemory(this.id);
+    // The daily count outlives deploys and restarts: in the Track store when it persists, else in a file.
+    let daily: DailyLimit | undefined;
+    if (settings.dailyLimit > 0 && settings.problems.length === 0) {
+      const counts = storePersists(contextStorage, settings.trackStore)
+        ? contextCounts(this.context(), settings.trackStore)
+        : userDir
+          ? fileCounts(path.join(userDir, '.infobip-binary-sms', `daily-${this.id}.json`))
+          : processCounts(this.id);
+      const own = new LocalDaily(settings.dailyLimit, counts, (detail) =>
+        this.warn(RED._('infobip-account.warn.store', { detail })),
+      );
+      daily = shared ? new SharedDaily(shared, own, this.id) : own;
+    }
     this.account = new Account({
       id: this.id,
       process: processWide,
@@ -128,6 +145,8 @@ export = function register(RED: NodeAPI): void {
       trackStore: settings.trackStore,
       shared,
       resolution,
+      daily,
+      limitReached: ({ used, limit }) => this.warn(RED._('infobip-account.warn.dailyLimit', { used, limit })),
       makeTracker: (by) => {
         const own = new Tracker(memory ?? this.context(), settings.trackStore, {
           limit: settings.trackLimit,
@@ -163,6 +182,7 @@ export = function register(RED: NodeAPI): void {
         tracked: this.account.byId?.size ?? 0,
         trackedNumbers: this.account.byNumber?.size ?? 0,
         trackLimit: settings.trackLimit,
+        ...(daily ? { daily: { used: daily.used(), limit: daily.limit } } : {}),
         ...(shared
           ? {
               shared: {

@@ -18,6 +18,7 @@ interface AccountProperties extends EditorNodeProperties {
   trackStore: string;
   resolveUnknown: string | number;
   idempotent: boolean;
+  dailyLimit: string | number;
 }
 
 interface AccountCredentials {
@@ -64,6 +65,7 @@ RED.nodes.registerType<AccountProperties, AccountCredentials>('infobip-account',
     trackStore: { value: DEFAULTS.trackStore },
     resolveUnknown: { value: DEFAULTS.resolveUnknown, validate: withinBounds('resolveUnknown') },
     idempotent: { value: DEFAULTS.idempotent },
+    dailyLimit: { value: DEFAULTS.dailyLimit, validate: withinBounds('dailyLimit') },
   },
   credentials: {
     apiKey: { type: 'password' },

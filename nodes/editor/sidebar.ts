@@ -216,6 +216,7 @@ function details(picture: AccountPicture, now: number, perSecond: number): JQuer
   const tracked = table('infobip-tracked').appendTo(element);
   row(tracked, t('tracked'), t('of', { count: picture.tracked, limit: picture.trackLimit }));
   row(tracked, t('trackedNumbers'), t('of', { count: picture.trackedNumbers, limit: picture.trackLimit }));
+  if (picture.daily) row(tracked, t('dailyLimit'), t('of', { count: picture.daily.used, limit: picture.daily.limit }));
   if (picture.shared) sharing(picture.shared).appendTo(element);
 
   // Kept open or folded across the card's redraws, as the person left it.

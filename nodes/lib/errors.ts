@@ -65,16 +65,23 @@ export const ERRORS = {
   proxySilent: 'network',
   queueFull: 'queueFull',
   closed: 'closed',
+  dailyLimit: 'limit',
+  dailyLimitTooBig: 'limit',
 } as const;
 
 export type ErrorKey = keyof typeof ERRORS;
 
-/** The endings of a lost answer that was looked into: made once per message, never per attempt (no `Retried` variant). */
-export const RESOLUTION_ERRORS: readonly ErrorKey[] = [
+/**
+ * Errors made once per message, never per attempt (no `Retried` variant): the endings of a lost
+ * answer that was looked into, and the daily limit's refusals (before any attempt).
+ */
+export const ONCE_ERRORS: readonly ErrorKey[] = [
   'notInLogs',
   'notInLogsAfterResend',
   'logsUnreadable',
   'resolutionStopped',
+  'dailyLimit',
+  'dailyLimitTooBig',
 ];
 export type StatusReason = (typeof ERRORS)[ErrorKey];
 

@@ -116,6 +116,7 @@ export const ACCOUNT_FIELD_DEFAULTS = {
   /** New accounts look lost answers up for two minutes; one saved without the setting does not. */
   resolveUnknown: '120',
   idempotent: false,
+  dailyLimit: '',
 };
 
 /** Bounds of the account's numeric settings; empty means the default. */
@@ -135,6 +136,8 @@ export const ACCOUNT_NUMBERS = {
   batchSize: { min: 1, max: 1000, integer: true },
   /** Seconds a v3 message whose answer was lost is looked for in Infobip's logs; 0 = off. */
   resolveUnknown: { min: 0, max: 86400, integer: true },
+  /** SMS parts the account may send in any 24 hours; 0 or empty = no limit. */
+  dailyLimit: { min: 0, max: 100000000, integer: true },
 };
 
 /**

@@ -174,6 +174,35 @@ describe('several Node-RED copies sharing one account through Redis', function (
     pushedTo.size.should.be.above(1);
   });
 
+  it('Daily limit 100 for the cluster: three copies sending 3 × 60 at once admit exactly 100, the rest refused whole with code limit', async function () {
+    cluster = await new Cluster({ flow: { dailyLimit: 100 } }).start();
+    await Promise.all([0, 1, 2].map((index) => cluster.send(index, 60)));
+    const failed = await cluster.until('failed', (list) => list.length >= 80, 60000);
+    const sent = await cluster.until('sent', (list) => list.length >= 100, 60000);
+    await wait(1000);
+    sent.should.have.length(100);
+    (await cluster.all('failed')).should.have.length(80);
+    failed.every((entry) => /Daily limit of 100 SMS parts reached/.test(entry.error)).should.be.true();
+    cluster.server.accepted().length.should.equal(100);
+  });
+
+  it('the daily limit without Redis survives a restart: its count is kept in a file under the user directory', async function () {
+    cluster = await new Cluster({ copies: 1, redis: false, flow: { dailyLimit: 5 } }).start();
+    await cluster.send(0, 4, { tag: 'before' });
+    await cluster.until('sent', (list) => list.length === 4);
+    await cluster.stopCopy(0);
+    await cluster.startCopy(0);
+    await cluster.deploy({ dailyLimit: 5 });
+    await cluster.send(0, 2, { tag: 'after' });
+    const failed = await cluster.until('failed', (list) => list.length >= 1);
+    await wait(500);
+    failed.map((entry) => entry.topic).should.eql(['after-1']);
+    failed[0].error.should.match(
+      /Daily limit of 5 SMS parts reached: 5 were sent in the last 24 hours and this message needs 1/,
+    );
+    cluster.server.accepted().length.should.equal(5);
+  });
+
   it('restarting every copy: tracking survives in Redis without a context store', async function () {
     cluster = await new Cluster({ flow: { mode: 'poll' }, server: {} }).start();
     cluster.server.holdReports = true;

@@ -112,7 +112,7 @@ describe('message catalogs', function () {
   }
 
   it('has a whole sentence for every error the runtime defines, and for each of its variants, in every language', function () {
-    const { ERRORS, RESOLUTION_ERRORS } = require(path.join(root, 'dist', 'lib', 'errors.js'));
+    const { ERRORS, ONCE_ERRORS } = require(path.join(root, 'dist', 'lib', 'errors.js'));
     const keys = Object.keys(ERRORS);
     keys.should.containDeep(['payloadEmpty', 'toInvalid', 'http', 'http401', 'timeout', 'queueFull', 'closed']);
     const expected = keys.flatMap((key) => {
@@ -123,8 +123,7 @@ describe('message catalogs', function () {
         )
       )
         variants.push(`${key}Node`);
-      if (!['input', 'account'].includes(ERRORS[key]) && !RESOLUTION_ERRORS.includes(key))
-        variants.push(`${key}Retried`);
+      if (!['input', 'account'].includes(ERRORS[key]) && !ONCE_ERRORS.includes(key)) variants.push(`${key}Retried`);
       return variants;
     });
     for (const language of LANGUAGES) {

@@ -16,6 +16,7 @@ import { PollLease, type PollTurn } from '../shared/lease';
 import type { SharedState } from '../shared/redis';
 import { type Sightings, sharedSightings } from '../shared/seen';
 import type { AccountCredentials } from './settings';
+import type { DailyAnswer, DailyLimit } from '../daily';
 import type { AccountView, ProcessAccount, ReceivedKind } from './process-account';
 
 /** The config node as other nodes find it: its account. */
@@ -42,6 +43,10 @@ export interface AccountParts {
   shared?: SharedState;
   /** How a v3 message whose answer was lost gets a definite outcome; absent: it ends "delivery unknown". */
   resolution?: Resolution;
+  /** SMS parts in any 24 hours, when the account sets a limit. */
+  daily?: DailyLimit;
+  /** Told once each time the daily limit starts to refuse messages (until one is admitted again). */
+  limitReached?: (answer: DailyAnswer) => void;
 }
 
 /** Lost answers looked up in Infobip's logs for `windowMs`; with `idempotent`, what they never showed is sent once more. */
@@ -85,6 +90,11 @@ export class Account implements Memories, AccountView {
   readonly stats: StatsSink;
   /** How a v3 message whose answer was lost gets a definite outcome; absent: it ends "delivery unknown". */
   readonly resolution?: Resolution;
+  /** SMS parts in any 24 hours, when the account sets a limit. */
+  readonly daily?: DailyLimit;
+  private readonly limitReached?: (answer: DailyAnswer) => void;
+  /** Whether the daily limit refused the last message it was asked about. */
+  private limitHolding = false;
 
   constructor(parts: AccountParts) {
     this.id = parts.id;
@@ -98,6 +108,8 @@ export class Account implements Memories, AccountView {
     this.stats = parts.stats ?? NO_STATS;
     this.shared = parts.shared;
     this.resolution = parts.resolution;
+    this.daily = parts.daily;
+    this.limitReached = parts.limitReached;
     this.nextReference = parts.process.references(this, parts.shared);
     this.leave = parts.process.join(this);
   }
@@ -180,6 +192,23 @@ export class Account implements Memories, AccountView {
     return refused;
   }
 
+  /**
+   * Room in the daily limit for `parts` SMS parts (all or nothing); undefined when the account sets
+   * no limit. The first refusal after an admission is told to `limitReached`.
+   */
+  async admit(parts: number): Promise<DailyAnswer | undefined> {
+    if (!this.daily) return undefined;
+    const answer = await this.daily.take(parts);
+    if (!answer.admitted && !this.limitHolding) this.limitReached?.(answer);
+    this.limitHolding = !answer.admitted;
+    return answer;
+  }
+
+  /** Whether the daily limit is refusing messages now. */
+  get limitHolds(): boolean {
+    return this.limitHolding;
+  }
+
   /** Ends a node's jobs on its close: waiting ones with "closed", those in flight within the grace period. */
   closeJobs(jobs: Iterable<JobHandle>): Promise<void> {
     return this.pipeline.closeJobs(jobs, CLOSE_GRACE_MS);
@@ -258,6 +287,7 @@ export class Account implements Memories, AccountView {
     // Each node ended its own resolutions as it closed; what is left ends "delivery unknown" now.
     this.resolution?.resolver.close(new SmsError('closed'));
     await Promise.all([this.pipeline.close(graceMs), pollsDone]);
+    await this.daily?.close();
     clearTimeout(grace);
     this.client.close();
     await Promise.all([...this.leases].map((lease) => lease.release()));

@@ -24,6 +24,8 @@ export interface AccountConfig extends NodeDef {
   resolveUnknown?: string | number;
   /** Infobip enabled idempotent sending for the account (v3): what the logs never showed is sent once more. */
   idempotent?: boolean | string;
+  /** SMS parts in any 24 hours; empty or 0: no limit. */
+  dailyLimit?: string | number;
 }
 
 export interface AccountCredentials {
@@ -44,6 +46,7 @@ export const ACCOUNT_DEFAULTS = {
   trackLimit: 10000,
   batchSize: 100,
   resolveUnknown: 0,
+  dailyLimit: 0,
 };
 
 /** A setting of the account that cannot be used, named by its field. */
@@ -59,10 +62,25 @@ export interface AccountSettings {
   trackStore?: string;
   /** How a v3 message whose answer was lost gets a definite outcome (absent: it ends "delivery unknown" at once). */
   resolution?: { windowMs: number; idempotent: boolean };
+  /** SMS parts the account may send in any 24 hours; 0: no limit. */
+  dailyLimit: number;
   /** The Redis the account's copies share; undefined: this copy keeps its own state. */
   redisUrl?: string;
   /** Each problem of the settings; with any, the account refuses to send. */
   problems: AccountProblem[];
+}
+
+/**
+ * Whether the context store `store` (the default when empty) keeps what it holds across restarts:
+ * settings.js `contextStorage` names it, and its module is not `memory`.
+ */
+export function storePersists(contextStorage: unknown, store?: string): boolean {
+  const stores = (contextStorage ?? {}) as Record<string, unknown>;
+  let name = store ?? 'default';
+  // `default` may name another store instead of configuring one.
+  if (typeof stores[name] === 'string') name = stores[name] as string;
+  const module = (stores[name] as { module?: unknown } | undefined)?.module;
+  return module !== undefined && module !== 'memory';
 }
 
 /** Reads an account's settings as the editor saved them; a bad value is named and its default used. */
@@ -131,6 +149,7 @@ export function readAccountConfig(config: AccountConfig, credentials: AccountCre
     trackLimit: number('trackLimit'),
     trackStore: config.trackStore?.trim() || undefined,
     resolution,
+    dailyLimit: number('dailyLimit'),
     redisUrl,
     problems,
   };

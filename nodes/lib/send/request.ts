@@ -410,6 +410,19 @@ export const partIdOf = (firstId: string, index: number) => (index === 1 ? first
 export const partIdsOf = (firstId: string, count: number) =>
   Array.from({ length: count }, (_, index) => partIdOf(firstId, index + 1));
 
+/** Octets of user data in each part of a concatenated SMS with an 8-bit reference (140 less its 6-byte header). */
+const CONCATENATED_PART_OCTETS = 134;
+
+/**
+ * The SMS parts a request costs, every destination counted: a split payload its parts; one sent as
+ * it is, as many as Infobip needs to concatenate it (one when it fits an SMS).
+ */
+export function smsPartsOf(request: SendRequest): number {
+  const bytes = (request.binary.hex.length + 1) / 3;
+  const parts = request.parts?.length ?? (bytes <= 140 ? 1 : Math.ceil(bytes / CONCATENATED_PART_OCTETS));
+  return request.to.length * parts;
+}
+
 /** How many of the body's messages one request is (a split payload is one per part it sends). */
 export const messageCount = (request: SendRequest): number => messagesOf(request).length;
 

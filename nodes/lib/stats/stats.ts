@@ -53,6 +53,8 @@ export interface Gauges {
   tracked: number;
   trackedNumbers: number;
   trackLimit: number;
+  /** With a daily limit: SMS parts counted in the last 24 hours, and the limit. */
+  daily?: { used: number; limit: number };
   /** With Shared state: whether Redis answers, this copy's name, the copies sharing the account, and which polls. */
   shared?: {
     available: boolean;
