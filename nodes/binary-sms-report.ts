@@ -40,6 +40,7 @@ export = function register(RED: NodeAPI): void {
       tracker,
       (msg) => {
         if (msg.final) account.stats.add(msg.delivered ? 'delivered' : 'undelivered');
+        account.stats.reported(String(msg.payload.status?.groupName ?? 'UNKNOWN'));
         receiver.send([msg, null]);
       },
       account.api === 'v3',

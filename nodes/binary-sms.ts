@@ -3,7 +3,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import type { AccountNode } from './lib/account/account';
 import type { SendResult } from './lib/http/infobip';
 import { SmsError, preview } from './lib/errors';
-import { rejectedByInfobip, responseToMessages } from './lib/send/outputs';
+import { type OutputMessage, rejectedByInfobip, responseToMessages } from './lib/send/outputs';
 import { LostAnswer, type ResolvedBy, type StillUnknown, isAmbiguous } from './lib/send/lost';
 import { SendTracking } from './lib/track/policy';
 import { describe } from './lib/receive/receiver';
@@ -21,6 +21,23 @@ interface BinarySmsConfig extends NodeDef, NodeSettings {
 }
 
 const payloadBytes = (request: SendRequest) => (request.binary.hex.length + 1) / 3;
+
+/** SMS parts of the outputs Infobip accepted: every part of a split payload; otherwise Infobip's count. */
+function partsSent(request: SendRequest, messages: OutputMessage[]): number {
+  let parts = 0;
+  for (const message of messages) {
+    if (rejectedByInfobip(message)) continue;
+    // v3 answers say details.messageCount, v1 smsCount, a log entry messageCount.
+    const entry = message.payload as {
+      details?: { messageCount?: unknown };
+      smsCount?: unknown;
+      messageCount?: unknown;
+    };
+    const counted = Number(entry.details?.messageCount ?? entry.smsCount ?? entry.messageCount);
+    parts += request.parts?.length ?? (Number.isInteger(counted) && counted > 0 ? counted : 1);
+  }
+  return parts;
+}
 
 export = function register(RED: NodeAPI): void {
   function BinarySmsNode(this: Node, config: BinarySmsConfig): void {
@@ -179,6 +196,7 @@ export = function register(RED: NodeAPI): void {
       const rejected = messages.filter(rejectedByInfobip).length;
       account?.stats.add('sent', messages.length - rejected);
       account?.stats.add('rejected', rejected);
+      account?.stats.add('parts', partsSent(request, messages));
       if (by) account?.stats.add(by === 'logs' ? 'resolvedLogs' : 'resolvedResend', messages.length);
       if (request.parts) {
         sentSplit += messages.length;

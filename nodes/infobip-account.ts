@@ -21,6 +21,7 @@ import { SharedState, accountPrefix } from './lib/shared/redis';
 import { SharedTracker } from './lib/track/shared-tracker';
 import { CHANGED, STATS_PATH, STATS_TOPIC, StatsHub } from './lib/stats/hub';
 import { AccountStats, type Gauges, NO_STATS } from './lib/stats/stats';
+import { METRICS_PATH, Metrics } from './lib/stats/metrics';
 
 /** A base URL that sends the key in clear text over the network (loopback is this machine). */
 const clearTextUrl = (baseUrl: string) =>
@@ -31,15 +32,27 @@ export = function register(RED: NodeAPI): void {
   // again when comms says they changed; comms reaches every user with status.read, so it says
   // nothing more (retained: an editor that reconnects hears it too).
   // settings.js `infobipSidebar: false` turns it off: nothing is counted, no endpoint, no tab.
-  const { infobipSidebar, infobipAccountSidebar } = RED.settings as {
+  const { infobipSidebar, infobipAccountSidebar, infobipMetrics } = RED.settings as {
     infobipSidebar?: unknown;
     infobipAccountSidebar?: unknown;
+    infobipMetrics?: unknown;
   };
   const sidebar = infobipSidebar !== false && infobipAccountSidebar !== false;
   const hub = new StatsHub(() => sidebar && RED.comms.publish(STATS_TOPIC, CHANGED, true));
   if (sidebar) {
     RED.httpAdmin.get(STATS_PATH, RED.auth.needsPermission('infobip-binary-sms.read'), (_req, res) => {
       res.json(hub.answer());
+    });
+  }
+  // Prometheus metrics at <httpAdminRoot>/infobip-binary-sms/metrics, for a scraper with an
+  // adminAuth token that may read; settings.js `infobipMetrics: false` turns them off.
+  const metrics = infobipMetrics === false ? undefined : new Metrics();
+  if (metrics) {
+    RED.httpAdmin.get(METRICS_PATH, RED.auth.needsPermission('infobip-binary-sms.read'), (_req, res) => {
+      metrics.text(hub.pictures()).then(
+        (text) => res.type(metrics.contentType).send(text),
+        (error: unknown) => res.status(500).type('text/plain').send(String(error)),
+      );
     });
   }
 
@@ -59,7 +72,18 @@ export = function register(RED: NodeAPI): void {
     } else if (clearTextUrl(settings.client.baseUrl)) {
       this.warn(RED._('infobip-account.warn.clearText', { url: settings.client.baseUrl }));
     }
-    const client = new InfobipClient({ ...settings.client, propertyName: fieldOfProperty });
+    // With the sidebar and the metrics off, the nodes count into nothing.
+    const stats = sidebar || metrics ? new AccountStats(() => hub.changed()) : undefined;
+    const counts = stats ?? NO_STATS;
+    const name = config.name ?? '';
+    const client = new InfobipClient({
+      ...settings.client,
+      propertyName: fieldOfProperty,
+      observe: (endpoint, status, seconds) => {
+        counts.answered(status);
+        metrics?.observe(this.id, name, endpoint, seconds);
+      },
+    });
     // This instance, as its tracked entries record it: instances sharing a store keep their own.
     const userDir = (RED.settings as { userDir?: string }).userDir;
     const owner = instanceId(userDir);
@@ -92,15 +116,13 @@ export = function register(RED: NodeAPI): void {
     const budget = shared
       ? new SharedBudget(shared, { ...limits, requestTimeoutMs: settings.client.timeoutMs })
       : processWide.budget;
-    // With the sidebar off, the nodes count into nothing.
-    const stats = sidebar ? new AccountStats(() => hub.changed()) : undefined;
-    const counts = stats ?? NO_STATS;
     const pipeline = new Pipeline(
       {
         ...settings.pipeline,
         observer: {
           requestStarted: () => counts.requestStarted(),
           throttled: (status) => counts.add(status === 503 ? 'throttled503' : 'throttled429'),
+          retried: (count) => counts.add('retries', count),
         },
         budget,
         // Node-RED's convention for nodes that buffer: no limit unless settings.js sets one.
@@ -197,7 +219,10 @@ export = function register(RED: NodeAPI): void {
     };
     const inHub =
       stats &&
-      hub.add(this.id, () => stats.picture(this.id, config.name || RED._('infobip-account.sidebar.unnamed'), gauges()));
+      hub.add(this.id, () => ({
+        ...stats.picture(this.id, name || RED._('infobip-account.sidebar.unnamed'), gauges()),
+        ...(name ? {} : { unnamed: true }),
+      }));
 
     const removeLimits = shared ? undefined : processWide.budget.add(this.account, limits);
 
@@ -206,7 +231,10 @@ export = function register(RED: NodeAPI): void {
       if (removed) memory?.drop();
       this.account
         .close(CLOSE_GRACE_MS)
-        .finally(() => inHub && hub.remove(inHub))
+        .finally(() => {
+          if (inHub) hub.remove(inHub);
+          metrics?.forget(this.id, name);
+        })
         .then(done, done);
     });
   }

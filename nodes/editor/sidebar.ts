@@ -163,7 +163,7 @@ function sharing(shared: NonNullable<AccountPicture['shared']>): JQuery {
 }
 
 /** Words for a failure's code; a code the catalog does not know is shown as it is. */
-const FAILURE_CODES = ['input', 'account', 'http', 'badResponse', 'unknown', 'network', 'queueFull', 'closed'];
+const FAILURE_CODES = ['input', 'account', 'http', 'badResponse', 'unknown', 'network', 'queueFull', 'closed', 'limit'];
 const failureText = (code: string) =>
   FAILURE_CODES.includes(code) ? t(`failedBy.${code}`) : t('failedBy.other', { code });
 

@@ -31,7 +31,12 @@ export interface ClientOptions extends Credentials {
   maxPollWaitMs?: number;
   /** How a 400 names a property of the body it refused (the sender knows its own fields); as Infobip wrote it by default. */
   propertyName?: (property: string) => string;
+  /** Told of every exchange: what was asked, Infobip's HTTP status (0: no answer) and how long it took. */
+  observe?: (endpoint: Endpoint, status: number, seconds: number) => void;
 }
+
+/** What a request asks Infobip. */
+export type Endpoint = 'send' | 'logs' | 'reports' | 'inbound';
 
 /** Errors raised before a byte reached the server: no connection was ever made. */
 const NOT_CONNECTED = new Set([
@@ -74,11 +79,13 @@ export class InfobipClient {
   private readonly timeoutMs: number;
   private readonly maxPollWaitMs: number;
   private readonly propertyName: (property: string) => string;
+  private readonly observe: (endpoint: Endpoint, status: number, seconds: number) => void;
   readonly api: Api;
 
   constructor(options: ClientOptions) {
     this.api = options.api;
     this.propertyName = options.propertyName ?? ((property) => property);
+    this.observe = options.observe ?? (() => {});
     this.sendAgents = createAgents(options.baseUrl, options.maxSockets, options.idleSocketMs);
     // One socket for report polls and one for inbound polls: neither waits behind the other.
     this.pollAgents = createAgents(options.baseUrl, 2, options.idleSocketMs);
@@ -109,7 +116,7 @@ export class InfobipClient {
    */
   async send(body: unknown, controller = new AbortController()): Promise<SendResult> {
     const text = JSON.stringify(body);
-    return this.exchange(controller, isSmsResponse, (signal) =>
+    return this.exchange('send', controller, isSmsResponse, (signal) =>
       this.http.post<string>(PATHS[this.api].send, text, { signal }),
     );
   }
@@ -119,12 +126,12 @@ export class InfobipClient {
    * returns must be emitted. Not queued behind sends: it has its own request slot.
    */
   fetchReports(limit: number, controller = new AbortController()): Promise<DeliveryReport[]> {
-    return this.fetchPage(PATHS[this.api].reports, isResultsPage<DeliveryReport>, limit, controller);
+    return this.fetchPage('reports', PATHS[this.api].reports, isResultsPage<DeliveryReport>, limit, controller);
   }
 
   /** Fetches one page of inbound SMS; like reports, each is handed out once. */
   fetchInbound(limit: number, controller = new AbortController()): Promise<InboundSms[]> {
-    return this.fetchPage(INBOX_PATH, isResultsPage<InboundSms>, limit, controller);
+    return this.fetchPage('inbound', INBOX_PATH, isResultsPage<InboundSms>, limit, controller);
   }
 
   /**
@@ -134,13 +141,14 @@ export class InfobipClient {
   async fetchLogs(messageIds: readonly string[], controller = new AbortController()): Promise<LogEntry[]> {
     const query = new URLSearchParams(messageIds.map((id) => ['messageId', id]));
     query.append('limit', String(LOGS_PAGE));
-    const { body } = await this.exchange(controller, isLogsPage, (signal) =>
+    const { body } = await this.exchange('logs', controller, isLogsPage, (signal) =>
       this.http.get<string>(`${LOGS_PATH}?${query.toString()}`, { signal }),
     );
     return body.results;
   }
 
   private async fetchPage<T>(
+    endpoint: Endpoint,
     path: string,
     accept: (body: unknown) => body is { results: T[] },
     limit: number,
@@ -148,7 +156,7 @@ export class InfobipClient {
   ): Promise<T[]> {
     const { http: httpAgent, https: httpsAgent } = this.pollAgents;
     try {
-      const { body } = await this.exchange(controller, accept, (signal) =>
+      const { body } = await this.exchange(endpoint, controller, accept, (signal) =>
         this.http.get<string>(path, { params: { limit }, signal, httpAgent, httpsAgent }),
       );
       return body.results;
@@ -163,23 +171,28 @@ export class InfobipClient {
   }
 
   private async exchange<T>(
+    endpoint: Endpoint,
     controller: AbortController,
     accept: (body: unknown) => body is T,
     perform: (signal: AbortSignal) => Promise<AxiosResponse<string>>,
   ): Promise<{ statusCode: number; body: T }> {
     const started = monotonicNow();
     let timedOut = false;
+    let status = 0;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
     }, this.timeoutMs);
     try {
-      return this.readResponse(await perform(controller.signal), accept);
+      const response = await perform(controller.signal);
+      status = response.status;
+      return this.readResponse(response, accept);
     } catch (error) {
       if (error instanceof SendFailure) throw error;
       throw this.transportFailure(error, timedOut, started);
     } finally {
       clearTimeout(timer);
+      this.observe(endpoint, status, (monotonicNow() - started) / 1000);
     }
   }
 

@@ -29,7 +29,7 @@ export interface PipelineOptions {
   /** Told when a job's listener threw; the other jobs of its request end as they would have. */
   listenerFailed?: (error: unknown) => void;
   /** Told of each request started and each 429/503 answer (the account's counters). */
-  observer?: { requestStarted(): void; throttled(status: number): void };
+  observer?: { requestStarted(): void; throttled(status: number): void; retried?(count: number): void };
   /** The budget the account shares with its other copies: asked before each request starts. */
   budget?: RequestBudget;
 }
@@ -403,6 +403,7 @@ export class Pipeline {
     if (waiting.length === 0) return;
     if (this.pausedUntil > now) {
       waiting.forEach((job) => job.hooks.onRetryWait?.(this.pausedUntil - now));
+      this.options.observer?.retried?.(waiting.length);
       this.requeue(waiting);
     } else {
       this.retryLater(waiting, delayMs);
@@ -444,6 +445,7 @@ export class Pipeline {
 
   /** Sends the jobs again after `delayMs`, at the front of the queue, unless they ended meanwhile (closed). */
   private retryLater(jobs: Job[], delayMs: number): void {
+    this.options.observer?.retried?.(jobs.length);
     for (const job of jobs) {
       this.setState(job, 'backingOff');
       job.hooks.onRetryWait?.(delayMs);

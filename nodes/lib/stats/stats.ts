@@ -4,7 +4,10 @@
  * bucket); the last 10 minutes of buckets give the chart and the last 5 minutes.
  */
 export const COUNTERS = [
+  /** Destinations Infobip accepted (its answer listed them, not rejected). */
   'sent',
+  /** SMS parts of the accepted destinations: every part of a split payload, Infobip's count otherwise. */
+  'parts',
   'sentLong',
   /** Destinations Infobip refused on submission (status group REJECTED): not sent. */
   'rejected',
@@ -21,6 +24,8 @@ export const COUNTERS = [
   'resolvedLogs',
   'resolvedResend',
   'unresolved',
+  /** Messages tried again: after a failure that sent nothing, or a 429/503 answer. */
+  'retries',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 export type Counts = Partial<Record<string, number>>;
@@ -73,6 +78,12 @@ export interface AccountPicture extends Gauges {
   total: Counts;
   /** Each failure's error code (input, http, unknown, network, queueFull, closed…): since deploy. */
   failedBy: Counts;
+  /** Reports emitted, by status group (DELIVERED, UNDELIVERABLE, …): since deploy. */
+  reportsBy: Counts;
+  /** Infobip's answers by HTTP status (0: no answer: a timeout or a lost connection), every endpoint: since deploy. */
+  answersBy: Counts;
+  /** Whether the account node has no name (the sidebar then shows a placeholder; the metrics its id). */
+  unnamed?: boolean;
   buckets: Bucket[];
   /** When a message last failed or a destination was last rejected, and when one was last sent (epoch ms). */
   lastFailed?: number;
@@ -95,14 +106,26 @@ export interface StatsSink {
   add(counter: Counter, count?: number): void;
   failed(code: string, key?: string): void;
   requestStarted(): void;
+  /** A report was emitted, of this status group. */
+  reported(group: string): void;
+  /** Infobip answered with this HTTP status (0: no answer). */
+  answered(status: number): void;
 }
 
-/** Counters that count nothing: the sidebar is off (settings.js `infobipSidebar: false`). */
-export const NO_STATS: StatsSink = { add: () => {}, failed: () => {}, requestStarted: () => {} };
+/** Counters that count nothing: the sidebar and the metrics are off (settings.js). */
+export const NO_STATS: StatsSink = {
+  add: () => {},
+  failed: () => {},
+  requestStarted: () => {},
+  reported: () => {},
+  answered: () => {},
+};
 
 export class AccountStats implements StatsSink {
   private readonly total: Counts = {};
   private readonly failedBy: Counts = {};
+  private readonly reportsBy: Counts = {};
+  private readonly answersBy: Counts = {};
   private readonly buckets: Bucket[] = [];
   private second = 0;
   private thisSecond = 0;
@@ -135,6 +158,14 @@ export class AccountStats implements StatsSink {
     this.add('failed');
   }
 
+  reported(group: string): void {
+    this.reportsBy[group] = (this.reportsBy[group] ?? 0) + 1;
+  }
+
+  answered(status: number): void {
+    this.answersBy[status] = (this.answersBy[status] ?? 0) + 1;
+  }
+
   /** A request started: counted for requests per second. */
   requestStarted(): void {
     const second = Math.floor(this.now() / 1000);
@@ -160,6 +191,8 @@ export class AccountStats implements StatsSink {
       requestsPerSecond,
       total: { ...this.total },
       failedBy: { ...this.failedBy },
+      reportsBy: { ...this.reportsBy },
+      answersBy: { ...this.answersBy },
       buckets: this.buckets
         .filter((bucket) => bucket.start > since)
         .map((bucket) => ({ ...bucket, counts: { ...bucket.counts } })),
