@@ -15,6 +15,9 @@ interface ReportConfig extends ReceiverConfig {
 }
 
 const DEFAULT_PATH = '/infobip/reports';
+/** Infobip's status groups; anything else a body says is counted as OTHER (a pushed body is not trusted to bound the counts). */
+const STATUS_GROUPS = new Set(['ACCEPTED', 'PENDING', 'UNDELIVERABLE', 'DELIVERED', 'EXPIRED', 'REJECTED']);
+const statusGroup = (group: unknown) => (typeof group === 'string' && STATUS_GROUPS.has(group) ? group : 'OTHER');
 
 export = function register(RED: NodeAPI): void {
   function BinarySmsReportNode(this: Node<{ token?: string }>, config: ReportConfig): void {
@@ -40,7 +43,7 @@ export = function register(RED: NodeAPI): void {
       tracker,
       (msg) => {
         if (msg.final) account.stats.add(msg.delivered ? 'delivered' : 'undelivered');
-        account.stats.reported(String(msg.payload.status?.groupName ?? 'UNKNOWN'));
+        account.stats.reported(statusGroup(msg.payload.status?.groupName));
         receiver.send([msg, null]);
       },
       account.api === 'v3',

@@ -17,6 +17,8 @@ export interface DailyAnswer {
   freesAt?: number;
   /** Admitted: the minute it was counted in, to give it back if nothing was sent. */
   minute?: number;
+  /** Admitted by the cluster's count in Redis (else by this copy's own). */
+  shared?: boolean;
 }
 
 /** The daily limit as the account uses it: this copy's own count, or the cluster's through Redis. */
@@ -24,8 +26,8 @@ export interface DailyLimit {
   readonly limit: number;
   /** Counts `parts` if they fit in the window, all or nothing. */
   take(parts: number): Promise<DailyAnswer>;
-  /** Gives back parts counted in `minute` that provably were not sent. */
-  giveBack(minute: number, parts: number): void;
+  /** Gives back parts counted in `minute` that provably were not sent (`shared`: counted in Redis). */
+  giveBack(minute: number, parts: number, shared?: boolean): void;
   /** Parts counted in the window now. */
   used(): number;
   close(): Promise<void>;

@@ -37,6 +37,9 @@ export const ERRORS = {
   tooLong: 'input',
   tooManyParts: 'input',
   splitNeedsV3: 'input',
+  scheduleValue: 'input',
+  bulkIdMissing: 'input',
+  bulkIdValue: 'input',
   noAccount: 'account',
   accountBaseUrl: 'account',
   accountBaseUrlCredentials: 'account',
@@ -59,6 +62,8 @@ export const ERRORS = {
   notInLogsAfterResend: 'unknown',
   logsUnreadable: 'unknown',
   resolutionStopped: 'unknown',
+  notInLogsTooLate: 'unknown',
+  resendTooLate: 'unknown',
   notConnected: 'network',
   notSent: 'network',
   proxyRefused: 'network',
@@ -80,6 +85,8 @@ export const ONCE_ERRORS: readonly ErrorKey[] = [
   'notInLogsAfterResend',
   'logsUnreadable',
   'resolutionStopped',
+  'notInLogsTooLate',
+  'resendTooLate',
   'dailyLimit',
   'dailyLimitTooBig',
 ];
@@ -177,4 +184,12 @@ export function preview(value: unknown): string {
     }
   }
   return text.length > 40 ? text.slice(0, 40) + '…' : text;
+}
+
+/** A short, secret-free reason: the HTTP status with Infobip's text, or the network error code. */
+export function describe(error: unknown): string {
+  if (!(error instanceof SendFailure)) return error instanceof Error ? error.message : String(error);
+  const { status, detail, code } = error.params;
+  if (status !== undefined) return `HTTP ${status}${detail ? `: ${detail}` : ''}`;
+  return String(code ?? error.key);
 }

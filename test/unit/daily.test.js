@@ -136,7 +136,9 @@ describe('the daily limit of several copies, in a real Redis', function () {
       .every((answer) => answer.used === 100)
       .should.be.true();
     (await copies[2].take(1)).admitted.should.be.false();
-    copies[0].giveBack(answers.find((answer) => answer.admitted).minute, 1);
+    const given = answers.find((answer) => answer.admitted);
+    given.shared.should.be.true();
+    copies[0].giveBack(given.minute, 1, given.shared);
     await new Promise((resolve) => setTimeout(resolve, 50));
     (await copies[1].take(1)).admitted.should.be.true();
     (await copies[2].take(1)).admitted.should.be.false();

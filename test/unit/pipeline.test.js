@@ -558,3 +558,21 @@ describe('Pipeline (fake timers)', function () {
     });
   });
 });
+
+describe('Pipeline: a resend that must start by a time (fake timers)', function () {
+  let clock;
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
+  });
+  afterEach(() => clock.uninstall());
+
+  it('is never sent once its time has passed while it waited: it ends resendTooLate', async function () {
+    const { started, ended, submit } = harness({ concurrency: 1 }, () => OK, 5_000);
+    submit(1);
+    submit(2, { startBy: Date.now() + 1_000 });
+    submit(3, { startBy: Date.now() + 60_000 });
+    await clock.runAllAsync();
+    started.map((entry) => entry.id).should.eql([1, 3]);
+    ended.find((entry) => entry.id === 2).error.key.should.equal('resendTooLate');
+  });
+});

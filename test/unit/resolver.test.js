@@ -192,6 +192,7 @@ describe('LostAnswer (fake timers)', function () {
     to,
     binary: { hex: 'ab', dataCoding: 4, esmClass: 64 },
     messageIds: to.map((number) => `id-${number}`),
+    sentAt: Date.now(),
     ...(parts ? { parts: Array.from({ length: parts }, () => 'ab') } : {}),
   });
 
@@ -202,7 +203,7 @@ describe('LostAnswer (fake timers)', function () {
       req,
       req.to,
       new SmsError('timeout', { seconds: 1 }),
-      { windowMs: 5_000, idempotent, resolver: resolverHarness.resolver },
+      { windowMs: 5_000, timeoutMs: 1_000, idempotent, resolver: resolverHarness.resolver },
       {
         found: (destinations, result, ids, by) =>
           events.push({ found: destinations, ids, by, entries: result.body.messages }),
@@ -263,6 +264,23 @@ describe('LostAnswer (fake timers)', function () {
     // One window before the resend, one after it.
     const lastLookup = logs.lookups.at(-1).at;
     lastLookup.should.be.aboveOrEqual(10_000);
+  });
+
+  it('a resend that could not start in time is not sent: it ends unknown, saying so, and is never looked up again', async function () {
+    const logs = harness();
+    const tooLate = () => [new SmsError('resendTooLate')];
+    const sent = request(['1']);
+    const { events, resends } = track(logs, sent, true, tooLate);
+    await clock.tickAsync(6_000);
+    resends.should.have.length(1);
+    // It must start within the window (5 s) and twice Timeout (1 s) after the first send.
+    resends[0].again.startBy.should.equal(sent.sentAt + 7_000);
+    const lookups = logs.lookups.length;
+    await clock.tickAsync(20_000);
+    logs.lookups.length.should.equal(lookups);
+    const end = events.at(-1).end;
+    end.tooLate.should.be.true();
+    end.resent.should.be.false();
   });
 
   it('logs that cannot be read: never sends again, ends with why', async function () {

@@ -67,6 +67,8 @@ export class LocalDaily implements DailyLimit {
   private readonly loaded: Promise<RollingDay>;
   private saveTimer?: NodeJS.Timeout;
   private saving: Promise<void> = Promise.resolve();
+  /** Set once closed: nothing more is saved (the account's next node reads the file). */
+  private closed = false;
 
   constructor(
     readonly limit: number,
@@ -102,6 +104,7 @@ export class LocalDaily implements DailyLimit {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.saveTimer);
     if (this.saveTimer) {
       this.saveTimer = undefined;
@@ -111,7 +114,7 @@ export class LocalDaily implements DailyLimit {
   }
 
   private changed(): void {
-    if (this.saveTimer) return;
+    if (this.saveTimer || this.closed) return;
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
       void this.save();

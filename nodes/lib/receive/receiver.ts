@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { ReceiveError, SendFailure } from '../errors';
+import { ReceiveError, describe } from '../errors';
 import { HeldOutputs, type Output } from './held';
 import { Poller } from './poller';
 import type { PollTurn } from '../shared/lease';
@@ -59,13 +59,7 @@ export interface Source<T> {
   turn?: PollTurn;
 }
 
-/** A short, secret-free reason: the HTTP status with Infobip's text, or the network error code. */
-export function describe(error: unknown): string {
-  if (!(error instanceof SendFailure)) return error instanceof Error ? error.message : String(error);
-  const { status, detail, code } = error.params;
-  if (status !== undefined) return `HTTP ${status}${detail ? `: ${detail}` : ''}`;
-  return String(code ?? error.key);
-}
+export { describe };
 
 /**
  * The part every node that receives from Infobip shares: its status, its texts (from its own

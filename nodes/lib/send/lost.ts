@@ -21,6 +21,8 @@ export interface StillUnknown {
   resent: boolean;
   /** Whether the node closed before the window did. */
   stopped: boolean;
+  /** Whether a resend was due but could not start within the window (counted from the first send). */
+  tooLate: boolean;
   /** Split payloads: each destination's 1-based parts that neither the logs nor a resend showed. */
   missingParts?: Record<string, number[]>;
 }
@@ -52,6 +54,7 @@ export class LostAnswer {
   private readonly found = new Map<string, MessageResult>();
   private readonly open: Set<string>;
   private resent = false;
+  private tooLate = false;
   private handle?: ResolutionHandle;
   private resendJob?: JobHandle;
   private ended = false;
@@ -62,7 +65,7 @@ export class LostAnswer {
     private readonly request: SendRequest,
     destinations: readonly string[],
     private cause: unknown,
-    private readonly settings: { windowMs: number; idempotent: boolean; resolver: Resolver },
+    private readonly settings: { windowMs: number; timeoutMs: number; idempotent: boolean; resolver: Resolver },
     private readonly hooks: LostAnswerHooks,
   ) {
     this.partCount = request.parts?.length ?? 1;
@@ -129,6 +132,9 @@ export class LostAnswer {
       messageIds: destinations.map((to) => this.firstIds.get(to)!),
       only: ids,
       source: undefined,
+      // Never later than the window and twice Timeout (the lost answer's, the last lookup's) after the
+      // first send, whatever waits came between: later, Infobip may no longer know it as a repeat.
+      startBy: (this.request.sentAt ?? Date.now()) + this.settings.windowMs + 2 * this.settings.timeoutMs,
     };
     this.resendJob = this.hooks.resend(again, [...ids], (error, result) => {
       this.resendJob = undefined;
@@ -138,10 +144,14 @@ export class LostAnswer {
           'resend',
         );
         if (this.open.size === 0 || this.stopped) this.finish();
-        else this.lookUp('resend');
+        else this.lookUp('logs');
+      } else if (error instanceof SmsError && error.key === 'resendTooLate') {
+        // Never sent: the first request's outcome is as open as it was.
+        this.tooLate = true;
+        this.finish();
       } else if (isAmbiguous(error) && !this.stopped) {
         this.cause = error;
-        this.lookUp('resend');
+        this.lookUp('logs');
       } else {
         // Refused, or provably not sent: the first request's outcome is as open as it was.
         this.cause = error;
@@ -162,8 +172,9 @@ export class LostAnswer {
       destinations,
       cause: this.cause,
       seconds: Math.round(this.settings.windowMs / 1000),
-      resent: this.resent,
+      resent: this.resent && !this.tooLate,
       stopped: this.stopped,
+      tooLate: this.tooLate,
     };
     if (logsFailure !== undefined && !this.stopped) unknown.logsFailure = logsFailure;
     if (this.partCount > 1) {

@@ -125,7 +125,7 @@ export class Pipeline {
   private admit(job: Job): Job {
     if (this.closed) {
       this.settle(job, new SmsError('closed'));
-    } else if (this.options.queueLimit > 0 && this.queued >= this.options.queueLimit) {
+    } else if (!job.work && this.options.queueLimit > 0 && this.queued >= this.options.queueLimit) {
       this.settle(job, new SmsError('queueFull', { limit: this.options.queueLimit }));
     } else {
       this.active.add(job);
@@ -275,7 +275,7 @@ export class Pipeline {
    */
   private takeBatch(now: number): Job[] {
     const first = this.dequeue();
-    if (!first || (first.heldByPause && this.heldTooLong(first, now))) return [];
+    if (!first || (first.heldByPause && this.heldTooLong(first, now)) || this.tooLate(first)) return [];
     const batch = [first];
     const size = this.options.batchSize ?? 1;
     if (size <= 1 || first.alone) return batch;
@@ -285,7 +285,7 @@ export class Pipeline {
       const nextBytes = requestSize(next.request);
       if (next.alone || scheduleOf(next.request) !== scheduleOf(first.request) || bytes + nextBytes > limit) break;
       this.dequeue();
-      if (next.heldByPause && this.heldTooLong(next, now)) continue;
+      if ((next.heldByPause && this.heldTooLong(next, now)) || this.tooLate(next)) continue;
       batch.push(next);
       bytes += nextBytes;
     }
@@ -386,8 +386,10 @@ export class Pipeline {
     const throttles = Math.max(...batch.map((job) => ++job.throttles));
     const delayMs = failure.retryAfterMs ?? backoffDelay(throttles, this.options.backoffMs);
     const waitLimit = this.options.throttleWaitMs;
-    const limitNear = status === 429 && this.pace.throttled(batch[0].startedAt, now);
-    if (limitNear || (failure.retryAfterMs ?? 0) > waitLimit) this.pause(now + delayMs, status, limitNear);
+    // A lookup or a bulk's control answered 429/503 (another endpoint, maybe other limits): only it waits.
+    const limitNear = !batch[0].work && status === 429 && this.pace.throttled(batch[0].startedAt, now);
+    if (limitNear || (!batch[0].work && (failure.retryAfterMs ?? 0) > waitLimit))
+      this.pause(now + delayMs, status, limitNear);
     if (delayMs > waitLimit) {
       const seconds = Math.ceil(delayMs / 1000);
       batch.forEach((job) => this.settle(job, new SmsError('retryAfterTooLong', { seconds }, status)));
@@ -403,7 +405,7 @@ export class Pipeline {
     if (waiting.length === 0) return;
     if (this.pausedUntil > now) {
       waiting.forEach((job) => job.hooks.onRetryWait?.(this.pausedUntil - now));
-      this.options.observer?.retried?.(waiting.length);
+      this.options.observer?.retried?.(waiting.filter((job) => !job.work).length);
       this.requeue(waiting);
     } else {
       this.retryLater(waiting, delayMs);
@@ -443,9 +445,17 @@ export class Pipeline {
     return true;
   }
 
+  /** Ends a resend that could not start by its time (Infobip would no longer know it as a repeat); returns whether it did. */
+  private tooLate(job: Job): boolean {
+    const { startBy } = job.request;
+    if (startBy === undefined || Date.now() <= startBy) return false;
+    this.settle(job, new SmsError('resendTooLate'));
+    return true;
+  }
+
   /** Sends the jobs again after `delayMs`, at the front of the queue, unless they ended meanwhile (closed). */
   private retryLater(jobs: Job[], delayMs: number): void {
-    this.options.observer?.retried?.(jobs.length);
+    this.options.observer?.retried?.(jobs.filter((job) => !job.work).length);
     for (const job of jobs) {
       this.setState(job, 'backingOff');
       job.hooks.onRetryWait?.(delayMs);

@@ -8,7 +8,7 @@ export const FIRST_WAIT_MS = 1000;
 export const LONGEST_WAIT_MS = 30_000;
 /**
  * The most one lookup's query may hold: every id waiting that fits, in a URL that proxies and
- * servers take (8 KB is a common cap; about 140 of the node's ids).
+ * servers take (8 KB is a common cap; about 127 of the node's ids).
  */
 export const MAX_QUERY_CHARS = 6000;
 
@@ -17,6 +17,8 @@ export interface ResolverOptions {
   lookup(ids: string[]): Promise<LogEntry[]>;
   /** Told of an answer that named ids no one asked for, or entries that are not logs: those are ignored. */
   ignored(count: number): void;
+  /** Told when a resolution's listener threw (the resolution still goes on to its end). */
+  listenerFailed?: (error: unknown) => void;
   /** Monotonic milliseconds. */
   now?: () => number;
   maxQueryChars?: number;
@@ -91,6 +93,8 @@ export class Resolver {
   private readonly tickets = new Set<Ticket>();
   private timer?: NodeJS.Timeout;
   private timerAt = Infinity;
+  /** Set once closed: what is asked then ends at once with the close's reason. */
+  private closedBy?: { reason: unknown };
   private readonly now: () => number;
   private readonly maxQueryChars: number;
 
@@ -110,6 +114,10 @@ export class Resolver {
   resolve(ids: readonly string[], windowMs: number, listener: ResolutionListener): ResolutionHandle {
     const now = this.now();
     const ticket = new Ticket(ids, now + windowMs, now, listener, (done) => this.tickets.delete(done));
+    if (this.closedBy) {
+      ticket.stop(this.closedBy.reason);
+      return ticket;
+    }
     if (ticket.waiting.size === 0) {
       ticket.end();
       return ticket;
@@ -121,8 +129,10 @@ export class Resolver {
 
   /** Ends every resolution now (the account closes), naming `reason`. */
   close(reason: unknown): void {
+    this.closedBy = { reason };
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.timerAt = Infinity;
     for (const ticket of [...this.tickets]) ticket.stop(reason);
   }
 
@@ -192,19 +202,32 @@ export class Resolver {
       failure = error;
     }
     for (const ticket of tickets) {
-      if (ticket.ended) continue;
-      if (failure !== undefined) ticket.failure = failure;
-      ticket.found(entries);
-      if (ticket.ended || --ticket.lookups > 0) continue;
-      if (ticket.lastRound) {
-        ticket.end();
-        continue;
+      // One listener that throws must not hold the others (nor itself) back.
+      try {
+        this.answered(ticket, entries, failure);
+      } catch (error) {
+        this.options.listenerFailed?.(error);
       }
-      const now = this.now();
-      ticket.nextAt = Math.min(now + ticket.wait, ticket.deadline);
-      ticket.wait = Math.min(ticket.wait * 2, LONGEST_WAIT_MS);
     }
-    this.schedule();
+    if (!this.closedBy) this.schedule();
+  }
+
+  /** One lookup's answer for one ticket: what it found, and when it is looked up next (or that it ends). */
+  private answered(ticket: Ticket, entries: LogEntry[], failure: unknown): void {
+    if (ticket.ended) return;
+    const last = --ticket.lookups === 0;
+    if (failure !== undefined) ticket.failure = failure;
+    try {
+      ticket.found(entries);
+    } finally {
+      if (!ticket.ended && last) {
+        if (ticket.lastRound) ticket.end();
+        else {
+          ticket.nextAt = Math.min(this.now() + ticket.wait, ticket.deadline);
+          ticket.wait = Math.min(ticket.wait * 2, LONGEST_WAIT_MS);
+        }
+      }
+    }
   }
 
   /** The entries that are logs of asked ids, each once; the others are ignored, and said so. */

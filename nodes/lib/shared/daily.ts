@@ -37,6 +37,13 @@ end
 return { 1, used + parts, -1 }
 `;
 
+/** Takes parts back from a minute's count, never below zero (KEYS[1] the hash, ARGV the minute and the parts). */
+const GIVE_BACK = `
+local left = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') - tonumber(ARGV[2])
+if left > 0 then redis.call('HSET', KEYS[1], ARGV[1], left) else redis.call('HDEL', KEYS[1], ARGV[1]) end
+return left
+`;
+
 /** How often the cluster's count is read while nothing is sent, for the sidebar and the metrics. */
 const REFRESH_MS = 10_000;
 
@@ -78,10 +85,13 @@ export class SharedDaily implements DailyLimit {
     }
   }
 
-  giveBack(minute: number, parts: number): void {
+  giveBack(minute: number, parts: number, shared?: boolean): void {
     this.own.giveBack(minute, parts);
-    if (!this.shared.available) return;
-    this.shared.client.hincrby(this.key, String(minute), -parts).catch((error: unknown) => this.shared.failed(error));
+    // Only what the cluster counted leaves the cluster's count (never below zero).
+    if (!shared || !this.shared.available) return;
+    this.shared.client
+      .eval(GIVE_BACK, 1, this.key, String(minute), parts)
+      .catch((error: unknown) => this.shared.failed(error));
   }
 
   used(): number {
@@ -105,7 +115,7 @@ export class SharedDaily implements DailyLimit {
       this.own.limit,
     )) as [number, number, number];
     this.lastUsed = used;
-    if (admitted === 1) return { admitted: true, used, limit: this.own.limit, minute: current };
+    if (admitted === 1) return { admitted: true, used, limit: this.own.limit, minute: current, shared: true };
     const freesAt = oldest >= 0 ? (oldest + WINDOW_MINUTES) * MINUTE_MS : undefined;
     return { admitted: false, used, limit: this.own.limit, freesAt };
   }
