@@ -217,6 +217,11 @@ class InfobipTestServer {
     this.handsets = [];
     /** Repeats that idempotent sending rejected: { messageId, to }. */
     this.repeats = [];
+    /** Scheduled bulks by id: { bulkId, sendAt (ms), status, deliveries, timer }. */
+    for (const bulk of this.bulks?.values() ?? []) clearTimeout(bulk.timer);
+    this.bulks = new Map();
+    /** Every call to /sms/1/bulks…: { method, path, bulkId, body }. */
+    this.bulkCalls = [];
   }
 
   /**
@@ -403,6 +408,11 @@ class InfobipTestServer {
   }
 
   answer(req, record) {
+    if (req.url.startsWith('/sms/1/bulks')) {
+      if (!this.authorised(req.headers.authorization))
+        return [401, serviceError('UNAUTHORIZED', 'Invalid login details')];
+      return this.bulkRequest(req, undefined, record);
+    }
     const v3 = req.method === 'POST' && req.url === '/sms/3/messages';
     if (!v3 && (req.method !== 'POST' || req.url !== '/sms/1/binary/single')) {
       return [404, serviceError('NOT_FOUND', `No endpoint ${req.method} ${req.url}`)];
@@ -453,11 +463,9 @@ class InfobipTestServer {
       for (const destination of message.destinations) {
         const earlier = destination.messageId !== undefined ? this.logs.get(destination.messageId) : undefined;
         const repeat = this.idempotent && earlier !== undefined && now - earlier.acceptedAt <= this.graceMs;
-        const refused = destination.to.startsWith(REJECTED_PREFIX);
-        if (userData.concat && !refused && !repeat) {
-          this.reassemble(destination.to, message.sender, userData, record);
-        }
         entries.push({
+          userData,
+          sender: message.sender,
           repeat,
           part: userData.concat,
           data: userData.data,
@@ -473,8 +481,6 @@ class InfobipTestServer {
     }
     for (const entry of entries) {
       if (entry.repeat) this.repeats.push({ messageId: entry.messageId, to: entry.destination });
-      else if (entry.status.groupName === 'PENDING')
-        this.handsets.push({ messageId: entry.messageId, to: entry.destination });
       if (entry.status.groupName !== 'PENDING' || entry.repeat) continue;
       const log = {
         bulkId,
@@ -499,7 +505,18 @@ class InfobipTestServer {
         details,
       })),
     };
-    this.later(this.reportDelayMs, () => this.reportOnV3(bulkId, entries, record));
+    // What reaches the handsets, and is reported: now, or at the bulk's sendAt.
+    const deliver = () => {
+      for (const entry of entries) {
+        if (entry.status.groupName !== 'PENDING' || entry.repeat) continue;
+        this.handsets.push({ messageId: entry.messageId, to: entry.destination });
+        if (entry.userData.concat) this.reassemble(entry.destination, entry.sender, entry.userData, record);
+      }
+      this.later(this.reportDelayMs, () => this.reportOnV3(bulkId, entries, record));
+    };
+    const sendAt = parseInfobipDate(record.body.options?.schedule?.sendAt);
+    if (sendAt !== undefined && sendAt > now + 500) this.schedule(bulkId, sendAt, deliver);
+    else deliver();
     const repeats = entries.filter((entry) => entry.repeat);
     if (repeats.length > 0) this.later(this.repeatReportDelayMs, () => this.reportOnV3(bulkId, repeats, record, true));
     return [200, answer];
@@ -746,6 +763,76 @@ class InfobipTestServer {
     reply(200, { results });
   }
 
+  /** A scheduled bulk: delivered at `sendAt` unless paused or cancelled by then (see bulks). */
+  schedule(bulkId, sendAt, deliver) {
+    const bulk = this.bulks.get(bulkId) ?? { bulkId, status: 'PENDING', deliveries: [] };
+    bulk.sendAt = sendAt;
+    bulk.deliveries.push(deliver);
+    this.bulks.set(bulkId, bulk);
+    this.arm(bulk);
+  }
+
+  /** Sets the bulk's timer for its sendAt; when it fires, a PENDING or resumed bulk goes out and is FINISHED. */
+  arm(bulk) {
+    clearTimeout(bulk.timer);
+    this.timers.delete(bulk.timer);
+    if (this.stopped) return;
+    bulk.timer = setTimeout(
+      () => {
+        this.timers.delete(bulk.timer);
+        if (bulk.status !== 'PENDING' && bulk.status !== 'PROCESSING') return;
+        bulk.status = 'FINISHED';
+        bulk.deliveries.splice(0).forEach((deliver) => deliver());
+      },
+      Math.max(0, bulk.sendAt - Date.now()),
+    );
+    this.timers.add(bulk.timer);
+  }
+
+  /**
+   * GET/PUT /sms/1/bulks?bulkId= (its sendAt; reschedule) and GET/PUT /sms/1/bulks/status?bulkId=
+   * (pause, resume, cancel): 404 for an unknown bulk, 400 for one that went out or was cancelled.
+   */
+  bulkRequest(req, res, record) {
+    const url = new URL(req.url, 'http://localhost');
+    const bulk = this.bulks.get(url.searchParams.get('bulkId') ?? '');
+    const onStatus = url.pathname === '/sms/1/bulks/status';
+    this.bulkCalls.push({
+      method: req.method,
+      path: url.pathname,
+      bulkId: url.searchParams.get('bulkId'),
+      body: record.body,
+    });
+    if (!bulk) return [404, serviceError('NOT_FOUND', 'Bulk not found')];
+    const infobipDate = (ms) => new Date(ms).toISOString().replace('Z', '+0000');
+    if (req.method === 'GET') {
+      return [
+        200,
+        onStatus
+          ? { bulkId: bulk.bulkId, status: bulk.status }
+          : { bulkId: bulk.bulkId, sendAt: infobipDate(bulk.sendAt) },
+      ];
+    }
+    if (bulk.status === 'FINISHED' || bulk.status === 'CANCELED') {
+      return [400, serviceError('BAD_REQUEST', `Bulk is ${bulk.status.toLowerCase()} and cannot be changed`)];
+    }
+    if (!onStatus) {
+      const sendAt = parseInfobipDate(record.body?.sendAt);
+      if (sendAt === undefined) return [400, serviceError('BAD_REQUEST', 'sendAt is not a date-time')];
+      bulk.sendAt = sendAt;
+      if (bulk.status !== 'PAUSED') this.arm(bulk);
+      return [200, { bulkId: bulk.bulkId, sendAt: infobipDate(bulk.sendAt) }];
+    }
+    const status = record.body?.status;
+    if (!['PAUSED', 'PROCESSING', 'CANCELED'].includes(status)) {
+      return [400, serviceError('BAD_REQUEST', 'status must be PAUSED, PROCESSING or CANCELED')];
+    }
+    bulk.status = status === 'PROCESSING' && bulk.sendAt > Date.now() ? 'PENDING' : status;
+    if (status === 'PROCESSING') this.arm(bulk);
+    if (status === 'CANCELED') clearTimeout(bulk.timer);
+    return [200, { bulkId: bulk.bulkId, status: bulk.status }];
+  }
+
   /**
    * GET /sms/3/logs?messageId=…&messageId=…: the logs of the accepted messages asked for that
    * already show (`logDelayMs` after acceptance), in no particular order; not consumed by reading.
@@ -893,6 +980,13 @@ function validateV3(body) {
     return bad('options.schedule.sendAt', 'is not a date-time');
   }
   return undefined;
+}
+
+/** Epoch ms of a date-time as Infobip writes it (2026-12-01T08:00:00.000+0000), or undefined. */
+function parseInfobipDate(value) {
+  if (typeof value !== 'string') return undefined;
+  const time = Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  return Number.isFinite(time) ? time : undefined;
 }
 
 function validate(body) {

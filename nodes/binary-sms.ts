@@ -2,13 +2,21 @@ import crypto from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { AccountNode } from './lib/account/account';
 import type { SendResult } from './lib/http/infobip';
-import { SmsError, preview } from './lib/errors';
+import { SendFailure, SmsError, describe, preview } from './lib/errors';
 import { type OutputMessage, rejectedByInfobip, responseToMessages } from './lib/send/outputs';
 import { LostAnswer, type ResolvedBy, type StillUnknown, isAmbiguous } from './lib/send/lost';
 import { SendTracking } from './lib/track/policy';
-import { describe } from './lib/receive/receiver';
 import type { JobHandle, JobHooks } from './lib/send/job';
-import { NodeSettings, SendRequest, buildRequest, checkNodeSettings, smsPartsOf } from './lib/send/request';
+import {
+  type BulkControl,
+  NodeSettings,
+  SendRequest,
+  buildControl,
+  buildRequest,
+  checkNodeSettings,
+  infobipTime,
+  smsPartsOf,
+} from './lib/send/request';
 import type { DailyAnswer } from './lib/daily';
 import { NodeStatus, ThrottledStatus, showAfterStart } from './lib/status';
 import { SMS_OCTETS } from './lib/send/udh';
@@ -49,6 +57,8 @@ export = function register(RED: NodeAPI): void {
     const resolving = new Set<LostAnswer>();
     /** Set once the node closes: a lost answer then ends "delivery unknown" at once. */
     let stopping = false;
+    /** Messages asking the daily limit for room: closing waits for them (they end "closed"). */
+    const admissions = new Set<Promise<void>>();
     const status = new ThrottledStatus((shown: NodeStatus) => {
       this.status(shown);
     });
@@ -147,6 +157,7 @@ export = function register(RED: NodeAPI): void {
         if (!request.source || !account) return;
         request.messageIds = request.to.map(() => crypto.randomUUID());
         request.reportUrl = account.reportUrl;
+        request.sentAt = Date.now();
         tracking.beforeSend(request.source, request);
       },
     };
@@ -240,9 +251,11 @@ export = function register(RED: NodeAPI): void {
       const { seconds } = unknown;
       if (unknown.stopped) return new SmsError('resolutionStopped', { cause }, statusCode);
       if (unknown.logsFailure !== undefined) {
-        const detail = describe(unknown.logsFailure);
+        const failure = unknown.logsFailure;
+        const detail = failure instanceof SendFailure ? describe(failure) : translate(failure).message;
         return new SmsError('logsUnreadable', { cause, detail }, statusCode);
       }
+      if (unknown.tooLate) return new SmsError('notInLogsTooLate', { cause, seconds }, statusCode);
       return new SmsError(unknown.resent ? 'notInLogsAfterResend' : 'notInLogs', { cause, seconds }, statusCode);
     };
 
@@ -261,7 +274,9 @@ export = function register(RED: NodeAPI): void {
     ): boolean => {
       const resolution = account?.resolution;
       if (!account || !resolution || !request.messageIds || !isAmbiguous(cause) || stopping) return false;
-      const lost: LostAnswer = new LostAnswer(request, destinations, cause, resolution, {
+      // The hooks below may run before the constructor returns.
+      let lost: LostAnswer | undefined = undefined;
+      lost = new LostAnswer(request, destinations, cause, resolution, {
         found: (complete, result, ids, by) => {
           emit(msg, request, complete, result, send, ids, by);
           showProgress();
@@ -278,7 +293,7 @@ export = function register(RED: NodeAPI): void {
           return job;
         },
         end: (unknown) => {
-          resolving.delete(lost);
+          if (lost) resolving.delete(lost);
           if (!unknown) {
             done();
             showProgress();
@@ -290,15 +305,60 @@ export = function register(RED: NodeAPI): void {
           fail(msg, stillUnknown(unknown), done, request, unknown.destinations);
         },
       });
-      // It may have ended at once (nothing to look for).
+      // It may have ended at once (the account closed meanwhile).
       if (lost.waiting > 0) resolving.add(lost);
       showProgress();
       return true;
     };
 
+    /**
+     * A control message (msg.schedule): asks Infobip about a scheduled bulk or changes it, and
+     * emits its answer; tracking follows (a cancelled bulk is forgotten, a moved one is due later).
+     */
+    const control = (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      let asked: BulkControl;
+      try {
+        asked = buildControl(msg, account!.api);
+      } catch (error) {
+        fail(msg, error, done);
+        return;
+      }
+      account!
+        .manageBulk(asked)
+        .then(async (answer) => {
+          const out = msg as NodeMessageInFlow & { bulkId?: string; messageIds?: unknown };
+          if (asked.action === 'cancel') out.messageIds = await tracking.cancelled(asked.bulkId);
+          if (asked.action === 'pause') await tracking.rescheduled(asked.bulkId, { paused: true });
+          if (asked.action === 'resume') await tracking.rescheduled(asked.bulkId, { paused: false });
+          if (asked.action === 'reschedule') {
+            const at = infobipTime(String(answer.sendAt ?? asked.sendAt));
+            await tracking.rescheduled(asked.bulkId, { scheduledAt: Number.isFinite(at) ? at : Date.now() });
+          }
+          out.payload = answer;
+          out.bulkId = asked.bulkId;
+          return out;
+        })
+        .then(
+          (out) => {
+            status.show('green', 'dot', () =>
+              RED._('binary-sms.status.bulk', {
+                status: String((out.payload as { status?: string; sendAt?: string }).status ?? asked.sendAt ?? ''),
+              }),
+            );
+            send(out);
+            done();
+          },
+          (error: unknown) => fail(msg, error, done),
+        );
+    };
+
     this.on('input', (msg, send, done) => {
       if (!account) {
         fail(msg, new SmsError('noAccount'), done);
+        return;
+      }
+      if ((msg as { schedule?: unknown }).schedule !== undefined) {
+        control(msg, send, done);
         return;
       }
       let request: SendRequest;
@@ -309,18 +369,26 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       if (account.api === 'v3') request.source = msg;
+      // A scheduled input is a bulk of its own (unless it names one): it can be cancelled or moved alone.
+      if (request.options?.sendAt !== undefined && request.bulkId === undefined) request.bulkId = crypto.randomUUID();
       if (!account.daily) {
         submit(msg, request, send, done);
         return;
       }
       const parts = smsPartsOf(request);
-      account
-        .admit(parts)
-        .then((answer) => {
-          if (answer?.admitted === false) fail(msg, limitError(answer, parts), done);
+      const admitting = account.admit(parts).then(
+        (answer) => {
+          if (stopping) {
+            // Closed while asking: nothing goes out, and its parts are given back.
+            if (answer?.minute !== undefined) account.daily?.giveBack(answer.minute, parts, answer.shared);
+            fail(msg, new SmsError('closed'), done);
+          } else if (answer?.admitted === false) fail(msg, limitError(answer, parts), done);
           else submit(msg, request, send, done, answer);
-        })
-        .catch((error: unknown) => fail(msg, error, done));
+        },
+        (error: unknown) => fail(msg, error, done),
+      );
+      admissions.add(admitting);
+      void admitting.finally(() => admissions.delete(admitting));
     });
 
     /** The daily limit's refusal: the limit, what is used, and when room frees up. */
@@ -340,7 +408,7 @@ export = function register(RED: NodeAPI): void {
         if (error || !result) {
           // What provably went nothing gives its parts back to the daily limit.
           if (admitted?.minute !== undefined && error instanceof SmsError && !isAmbiguous(error)) {
-            account!.daily?.giveBack(admitted.minute, smsPartsOf(request));
+            account!.daily?.giveBack(admitted.minute, smsPartsOf(request), admitted.shared);
           }
           if (!resolve(msg, request, request.to, error, send, done)) fail(msg, error, done, request);
           return;
@@ -365,7 +433,7 @@ export = function register(RED: NodeAPI): void {
       for (const lost of [...resolving]) lost.stop(new SmsError('closed'));
       stopStartupStatus();
       stopWatchingSharing?.();
-      const closing = account ? account.closeJobs(jobs) : Promise.resolve();
+      const closing = Promise.all(admissions).then(() => (account ? account.closeJobs(jobs) : undefined));
       closing.finally(() => status.clear()).then(done, done);
     });
   }

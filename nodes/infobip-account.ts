@@ -137,9 +137,14 @@ export = function register(RED: NodeAPI): void {
     // Lost answers are looked up in Infobip's logs under the account's rules, like any request.
     const resolution = settings.resolution && {
       ...settings.resolution,
+      timeoutMs: settings.client.timeoutMs,
       resolver: new Resolver({
         lookup: (ids) => pipeline.perform((controller) => client.fetchLogs(ids, controller)),
         ignored: (count) => this.warn(RED._('infobip-account.warn.logsIgnored', { count })),
+        listenerFailed: (error) =>
+          this.error(
+            RED._('infobip-account.warn.listener', { detail: error instanceof Error ? error.message : String(error) }),
+          ),
       }),
     };
     const contextStorage = (RED.settings as { contextStorage?: object }).contextStorage;

@@ -348,6 +348,22 @@ describe('the examples in a real Node-RED', function () {
     block.data.startsWith('43 46 47 0c').should.be.true();
     await until(() => infobip.reportPolls.reduce((sum, poll) => sum + poll.answered, 0) === 4);
   });
+
+  it('08 schedules a command as a bulk of its own, then cancels that bulk when the device reports in', async function () {
+    infobip.reset();
+    const flow = await deployExample('08 schedule a command and cancel it.json');
+    await inject(flow);
+    await until(() => infobip.requests.length === 1);
+    const { bulkId, sendAt } = infobip.requests[0].body.options.schedule;
+    bulkId.should.be.a.String();
+    sendAt.should.match(/T02:00:00\.000\+0000$/);
+    const reportedIn = flow.filter((node) => node.type === 'inject')[1];
+    (await red.whenRouted(`/inject/${reportedIn.id}`, { method: 'POST' })).status.should.equal(200);
+    await until(() => infobip.bulkCalls.length === 1);
+    infobip.bulkCalls[0].should.containEql({ method: 'PUT', path: '/sms/1/bulks/status', bulkId });
+    infobip.bulkCalls[0].body.should.eql({ status: 'CANCELED' });
+    infobip.bulks.get(bulkId).status.should.equal('CANCELED');
+  });
 });
 
 describe("example 3's curl line, as npm start prints it, against Node-RED as npm start runs it", function () {

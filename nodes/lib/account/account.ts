@@ -6,7 +6,8 @@ import { Job, JobHandle, JobHooks, JobListener } from '../send/job';
 import { CLOSE_GRACE_MS } from '../limits';
 import type { Pipeline } from '../send/pipeline';
 import type { Resolver } from '../send/resolver';
-import type { SendRequest } from '../send/request';
+import type { BulkControl, SendRequest } from '../send/request';
+import type { BulkAnswer } from '../http/client';
 import type { Api } from '../rules';
 import type { Memories } from '../track/policy';
 import type { TrackBy, Tracking } from '../track/tracker';
@@ -52,6 +53,8 @@ export interface AccountParts {
 /** Lost answers looked up in Infobip's logs for `windowMs`; with `idempotent`, what they never showed is sent once more. */
 export interface Resolution {
   windowMs: number;
+  /** The account's Timeout: a resend starts within the window and twice this after the first send, or never. */
+  timeoutMs: number;
   idempotent: boolean;
   resolver: Resolver;
 }
@@ -199,6 +202,8 @@ export class Account implements Memories, AccountView {
   async admit(parts: number): Promise<DailyAnswer | undefined> {
     if (!this.daily) return undefined;
     const answer = await this.daily.take(parts);
+    // A message larger than the whole limit says nothing about the room left.
+    if (!answer.admitted && answer.freesAt === undefined) return answer;
     if (!answer.admitted && !this.limitHolding) this.limitReached?.(answer);
     this.limitHolding = !answer.admitted;
     return answer;
@@ -212,6 +217,12 @@ export class Account implements Memories, AccountView {
   /** Ends a node's jobs on its close: waiting ones with "closed", those in flight within the grace period. */
   closeJobs(jobs: Iterable<JobHandle>): Promise<void> {
     return this.pipeline.closeJobs(jobs, CLOSE_GRACE_MS);
+  }
+
+  /** Asks about or changes a scheduled bulk, under the account's rules (Parallel, Rate limit, 429/503). */
+  manageBulk({ action, bulkId, sendAt }: BulkControl): Promise<BulkAnswer> {
+    if (this.configError) return Promise.reject(this.configError);
+    return this.pipeline.perform((controller) => this.client.manageBulk(action, bulkId, sendAt, controller));
   }
 
   /** One page of delivery reports, on its own connection (never queued behind sends). */

@@ -292,6 +292,19 @@ class AccountTracking implements Tracking {
     await Promise.all(this.all().map((tracking) => tracking.markReported(messageId, report)));
   }
 
+  /** A bulk's messages, from every memory (each message once). */
+  async bulk(bulkId: string): Promise<TrackedMessage[]> {
+    const found = new Map<string, TrackedMessage>();
+    for (const entries of await Promise.all(this.all().map((tracking) => tracking.bulk(bulkId)))) {
+      for (const entry of entries) if (!found.has(entry.messageId)) found.set(entry.messageId, entry);
+    }
+    return [...found.values()];
+  }
+
+  async reschedule(messageId: string, change: Pick<TrackedMessage, 'scheduledAt' | 'paused'>): Promise<void> {
+    await Promise.all(this.all().map((tracking) => tracking.reschedule(messageId, change)));
+  }
+
   async markResent(messageId: string): Promise<void> {
     await Promise.all(this.all().map((tracking) => tracking.markResent(messageId)));
   }

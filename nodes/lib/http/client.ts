@@ -36,7 +36,18 @@ export interface ClientOptions extends Credentials {
 }
 
 /** What a request asks Infobip. */
-export type Endpoint = 'send' | 'logs' | 'reports' | 'inbound';
+export type Endpoint = 'send' | 'logs' | 'reports' | 'inbound' | 'bulks';
+
+/** What Infobip answers about a scheduled bulk: its status, or its time. */
+export interface BulkAnswer {
+  bulkId: string;
+  status?: string;
+  sendAt?: string;
+  [field: string]: unknown;
+}
+
+/** The status a PUT /sms/1/bulks/status sets for each action. */
+const BULK_STATUSES = { pause: 'PAUSED', resume: 'PROCESSING', cancel: 'CANCELED' } as const;
 
 /** Errors raised before a byte reached the server: no connection was ever made. */
 const NOT_CONNECTED = new Set([
@@ -49,6 +60,9 @@ const NOT_CONNECTED = new Set([
 ]);
 /** Inbound SMS are fetched from the same endpoint whichever API the account sends through. */
 const INBOX_PATH = '/sms/1/inbox/reports';
+/** Scheduled bulks: their time, and their status. */
+const BULKS_PATH = '/sms/1/bulks';
+const BULKS_STATUS_PATH = '/sms/1/bulks/status';
 /** Message logs (v3): what Infobip accepted, by the ids the sender chose; reading does not consume them. */
 const LOGS_PATH = '/sms/3/logs';
 /** The most a logs answer lists (Infobip's cap for `limit`). */
@@ -145,6 +159,29 @@ export class InfobipClient {
       this.http.get<string>(`${LOGS_PATH}?${query.toString()}`, { signal }),
     );
     return body.results;
+  }
+
+  /**
+   * Asks about or changes a scheduled bulk: `status` (GET /sms/1/bulks/status), `pause`, `resume`
+   * and `cancel` (PUT /sms/1/bulks/status), `reschedule` to `sendAt` (PUT /sms/1/bulks).
+   */
+  async manageBulk(
+    action: 'status' | 'pause' | 'resume' | 'cancel' | 'reschedule',
+    bulkId: string,
+    sendAt?: string,
+    controller = new AbortController(),
+  ): Promise<BulkAnswer> {
+    const params = { bulkId };
+    const { body } = await this.exchange('bulks', controller, isBulkAnswer, (signal) => {
+      if (action === 'status') return this.http.get<string>(BULKS_STATUS_PATH, { params, signal });
+      if (action === 'reschedule')
+        return this.http.put<string>(BULKS_PATH, JSON.stringify({ sendAt }), { params, signal });
+      return this.http.put<string>(BULKS_STATUS_PATH, JSON.stringify({ status: BULK_STATUSES[action] }), {
+        params,
+        signal,
+      });
+    });
+    return body;
   }
 
   private async fetchPage<T>(
@@ -318,6 +355,11 @@ function isSmsResponse(body: unknown): body is SmsResponse {
       entry.status !== null &&
       !Array.isArray(entry.status),
   );
+}
+
+/** `{ "bulkId": "…", … }`: what Infobip answers about a bulk. */
+function isBulkAnswer(body: unknown): body is BulkAnswer {
+  return typeof (body as { bulkId?: unknown } | null)?.bulkId === 'string';
 }
 
 /** `{ "results": [ … ] }`: a list; its entries are checked one by one by whoever asked. */

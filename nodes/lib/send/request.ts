@@ -72,7 +72,30 @@ export interface SendRequest {
   only?: ReadonlySet<string>;
   /** The input message, for remembering what was sent; never part of the body. */
   source?: object;
+  /** When (epoch ms) it first went out with the node's ids (v3): a lost answer's window counts from then. */
+  sentAt?: number;
+  /** A resend after a lost answer must start by then (epoch ms), within Infobip's grace period; else it is not sent. */
+  startBy?: number;
+  /**
+   * A scheduled message's bulk (v3): its own, or the one `msg.bulkId` names, so that it can be
+   * checked, cancelled, paused, resumed or moved alone. Requests of different bulks never share a body.
+   */
+  bulkId?: string;
 }
+
+/** What a control message (msg.schedule) asks of a scheduled bulk. */
+export const BULK_ACTIONS = ['status', 'cancel', 'pause', 'resume', 'reschedule'] as const;
+export type BulkAction = (typeof BULK_ACTIONS)[number];
+
+export interface BulkControl {
+  action: BulkAction;
+  bulkId: string;
+  /** reschedule: the new time, as Infobip writes it. */
+  sendAt?: string;
+}
+
+/** The longest bulk id Infobip takes. */
+const BULK_ID_LENGTH = 100;
 
 interface MessageFields {
   payload?: unknown;
@@ -88,6 +111,8 @@ interface MessageFields {
   sourcePort?: unknown;
   messageClass?: unknown;
   udh?: unknown;
+  bulkId?: unknown;
+  schedule?: unknown;
 }
 
 /** How far ahead Infobip schedules at most, and how late a sendAt may be before it is refused. */
@@ -119,6 +144,10 @@ export function buildRequest(
   );
   const hexParts = layout.parts.map(bytesToHex);
   const request: SendRequest = { to, binary: { hex: hexParts[0], dataCoding, esmClass: layout.esmClass } };
+  // A scheduled message's own bulk, unless the input names one.
+  if (options?.sendAt !== undefined && msg.bulkId !== undefined && msg.bulkId !== null) {
+    request.bulkId = bulkIdOf(msg.bulkId);
+  }
   if (hexParts.length > 1) request.parts = hexParts;
   if (from !== undefined) request.from = from;
   if (options) {
@@ -133,6 +162,33 @@ export function buildRequest(
     request.options = options;
   }
   return request;
+}
+
+/** msg.bulkId: a string of 1–100 characters. */
+function bulkIdOf(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > BULK_ID_LENGTH) {
+    throw new SmsError(value === undefined || value === '' ? 'bulkIdMissing' : 'bulkIdValue', {
+      value: preview(value),
+    });
+  }
+  return value;
+}
+
+/**
+ * A control message for a scheduled bulk (msg.schedule, v3 only): what it asks, of which bulk,
+ * and for reschedule the new time under the same rules as sending. Throws naming the bad field.
+ */
+export function buildControl(msg: MessageFields, api: Api, now = Date.now()): BulkControl {
+  if (api !== 'v3') throw new SmsError('needsV3', { fields: 'msg.schedule' });
+  const action = msg.schedule as BulkAction;
+  if (typeof action !== 'string' || !BULK_ACTIONS.includes(action)) {
+    throw new SmsError('scheduleValue', { value: preview(msg.schedule) });
+  }
+  const bulkId = bulkIdOf(msg.bulkId ?? '');
+  if (action !== 'reschedule') return { action, bulkId };
+  if (msg.sendAt === undefined || msg.sendAt === null)
+    throw new SmsError('sendAtValue', { value: preview(msg.sendAt) });
+  return { action, bulkId, sendAt: sendAt(msg.sendAt, now) };
 }
 
 const OPTION_FIELDS: Record<keyof MessageOptions, string> = {
@@ -401,8 +457,9 @@ export function requestBody(requests: readonly SendRequest[], api: Api, now = Da
   const sendAt = requests[0].options?.sendAt;
   const messages = requests.flatMap(messagesOf);
   // A message that waited in the queue past its time goes now, not with a schedule in the past.
-  const scheduled = sendAt !== undefined && Date.parse(sendAt.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) > now;
-  return scheduled ? { messages, options: { schedule: { sendAt } } } : { messages };
+  const scheduled = sendAt !== undefined && infobipTime(sendAt) > now;
+  const bulkId = requests[0].bulkId;
+  return scheduled ? { messages, options: { schedule: bulkId ? { bulkId, sendAt } : { sendAt } } } : { messages };
 }
 
 /** The id of part `index` (1-based) of a split message whose first part has `firstId`. */
@@ -422,6 +479,9 @@ export function smsPartsOf(request: SendRequest): number {
   const parts = request.parts?.length ?? (bytes <= 140 ? 1 : Math.ceil(bytes / CONCATENATED_PART_OCTETS));
   return request.to.length * parts;
 }
+
+/** Epoch ms of a time as Infobip writes it (2026-12-01T08:00:00.000+0000). */
+export const infobipTime = (text: string): number => Date.parse(text.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
 
 /** How many of the body's messages one request is (a split payload is one per part it sends). */
 export const messageCount = (request: SendRequest): number => messagesOf(request).length;
@@ -479,7 +539,7 @@ export function requestSize(request: SendRequest): number {
   return parts.reduce((bytes, hex) => bytes + perPart + hex.length, 0);
 }
 
-/** Requests share one v3 body only with the same schedule: `options.schedule` is per request. */
+/** Requests share one v3 body only with the same schedule and bulk: `options.schedule` is per request. */
 export function scheduleOf(request: SendRequest): string {
-  return request.options?.sendAt ?? '';
+  return `${request.options?.sendAt ?? ''}\u0000${request.bulkId ?? ''}`;
 }

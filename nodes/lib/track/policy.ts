@@ -1,5 +1,5 @@
 import { type OutputMessage, rejectedByInfobip as rejected } from '../send/outputs';
-import { type SendRequest, partIdsOf } from '../send/request';
+import { type SendRequest, infobipTime, partIdsOf } from '../send/request';
 import { type Tracking, sentOf } from './tracker';
 
 /** The account's two memories of sent messages, each present only while a node needs it. */
@@ -63,6 +63,35 @@ export class SendTracking {
     for (const id of ids) void byId?.markResent(id);
   }
 
+  /**
+   * A scheduled bulk was cancelled: its messages are forgotten (no report comes, never overdue).
+   * Returns those this memory knew, destination → id (a split message's first part's).
+   */
+  async cancelled(bulkId: string): Promise<Record<string, string>> {
+    const { byId } = this.memories();
+    const entries = (await byId?.bulk(bulkId)) ?? [];
+    const ids: Record<string, string> = {};
+    for (const entry of entries) {
+      byId!.forget(entry.messageId);
+      ids[entry.to] = entry.part?.first ?? entry.messageId;
+    }
+    return ids;
+  }
+
+  /** A scheduled bulk moved to `scheduledAt`, or was paused or resumed: its messages' overdue time follows. */
+  async rescheduled(bulkId: string, change: { scheduledAt?: number; paused?: boolean }): Promise<void> {
+    const { byId } = this.memories();
+    const entries = (await byId?.bulk(bulkId)) ?? [];
+    const now = Date.now();
+    await Promise.all(
+      entries.map((entry) => {
+        // Resumed: it goes at its time, or now if that has passed.
+        const scheduledAt = change.scheduledAt ?? Math.max(now, entry.scheduledAt ?? now);
+        return byId!.reschedule(entry.messageId, { scheduledAt, paused: change.paused ?? false });
+      }),
+    );
+  }
+
   /** v3: the request provably sent nothing (or was refused): its ids are forgotten. */
   notSent(request: SendRequest): void {
     const { byId } = this.memories();
@@ -95,6 +124,13 @@ function trackChosenIds(
 ): void {
   const at = Date.now();
   const wanted = only && new Set(only);
+  // A scheduled message: overdue counts from its time, and its bulk finds it.
+  const sendAt = request.options?.sendAt;
+  const scheduledAt = sendAt === undefined ? undefined : infobipTime(sendAt);
+  const schedule =
+    scheduledAt !== undefined && scheduledAt > at
+      ? { scheduledAt, ...(request.bulkId ? { bulkId: request.bulkId } : {}) }
+      : {};
   // One copy for every destination: each entry adds its own to and id when it is handed out.
   const { to: _to, messageId: _id, messageIds: _ids, partIds: _parts, ...common } = sentOf(msg);
   const shared = withOwnId ? 'ids' : 'to';
@@ -102,11 +138,19 @@ function trackChosenIds(
     if (wanted && !wanted.has(to)) return;
     const first = request.messageIds![index];
     if (parts === 1) {
-      tracker.track({ messageId: first, to, sent: common, shared, at });
+      tracker.track({ messageId: first, to, sent: common, shared, at, ...schedule });
       return;
     }
     partIdsOf(first, parts).forEach((messageId, part) =>
-      tracker.track({ messageId, to, sent: common, shared, at, part: { index: part + 1, count: parts, first } }),
+      tracker.track({
+        messageId,
+        to,
+        sent: common,
+        shared,
+        at,
+        part: { index: part + 1, count: parts, first },
+        ...schedule,
+      }),
     );
   });
 }

@@ -4,6 +4,7 @@ import {
   type TrackedMessage,
   type Tracker,
   type Tracking,
+  dueFrom,
   handedOut,
   isTracked,
   remaining,
@@ -12,7 +13,22 @@ import { partIdsOf } from '../send/request';
 import type { SharedState } from '../shared/redis';
 
 /** The fields of an entry that change after it was tracked (as JSON); the rest is written once. */
-const CHANGING = ['reported', 'overdue', 'report', 'combined', 'resent', 'acceptedReport'] as const;
+const CHANGING = [
+  'reported',
+  'overdue',
+  'report',
+  'combined',
+  'resent',
+  'acceptedReport',
+  'scheduledAt',
+  'paused',
+] as const;
+
+/** A sorted-set score for when a message's overdue time starts (Redis writes infinity as +inf). */
+const dueScore = (entry: Parameters<typeof dueFrom>[0]) => {
+  const due = dueFrom(entry);
+  return Number.isFinite(due) ? String(due) : '+inf';
+};
 /** Overdue candidates claimed per check at most. */
 const CLAIM_BATCH = 1000;
 
@@ -91,7 +107,11 @@ export class SharedTracker implements Tracking {
       .del(this.prefix + key)
       .hset(this.prefix + key, 'entry', JSON.stringify({ ...fixed, account: this.local.account }))
       .pexpireat(this.prefix + key, entry.at + INFOBIP_WINDOW_MS);
-    if (this.by === 'messageId') writing.zadd(this.due, entry.at, key);
+    if (this.by === 'messageId') writing.zadd(this.due, dueScore(entry), key);
+    if (this.by === 'messageId' && entry.bulkId !== undefined) {
+      const bulk = this.shared.key('bulk', entry.bulkId);
+      writing.sadd(bulk, key).pexpireat(bulk, entry.at + INFOBIP_WINDOW_MS);
+    }
     writing.exec().catch((error: unknown) => {
       this.shared.failed(error);
       // Not shared: this copy watches it.
@@ -116,6 +136,34 @@ export class SharedTracker implements Tracking {
 
   async markAcceptedReport(messageId: string): Promise<void> {
     await Promise.all([this.local.markAcceptedReport(messageId), this.update(messageId, ['acceptedReport', 'true'])]);
+  }
+
+  /** The messages of a scheduled bulk, whichever copy sent them. */
+  async bulk(bulkId: string): Promise<TrackedMessage[]> {
+    const own = await this.local.bulk(bulkId);
+    if (!this.shared.available) return own;
+    try {
+      const keys = await this.shared.client.smembers(this.shared.key('bulk', bulkId));
+      const known = new Set(own.map((entry) => entry.messageId));
+      const others = await Promise.all(keys.filter((key) => !known.has(key)).map((key) => this.read(key)));
+      return [...own, ...others.filter((entry): entry is TrackedMessage => entry !== undefined)];
+    } catch (error) {
+      this.shared.failed(error);
+      return own;
+    }
+  }
+
+  /** As Tracker's; the cluster's overdue set takes the new time, if the message is still in it. */
+  async reschedule(messageId: string, change: Pick<TrackedMessage, 'scheduledAt' | 'paused'>): Promise<void> {
+    await this.local.reschedule(messageId, change);
+    if (!this.shared.available) return;
+    const entry = await this.read(messageId);
+    if (!entry) return;
+    const fields = Object.entries(change).flatMap(([field, value]) => [field, JSON.stringify(value)]);
+    await this.update(messageId, fields);
+    await this.shared.client
+      .zadd(this.due, 'XX', dueScore({ ...entry, ...change }), messageId)
+      .catch((error: unknown) => this.shared.failed(error));
   }
 
   async entry(messageId: string): Promise<TrackedMessage | undefined> {

@@ -44,7 +44,16 @@ export interface TrackedMessage {
   resent?: boolean;
   /** Set on a resent message once a report other than REJECTED came: a REJECTED one after it is the repeat's. */
   acceptedReport?: boolean;
+  /** A scheduled message (v3): its bulk, and when it is to go out (epoch ms); overdue counts from then. */
+  bulkId?: string;
+  scheduledAt?: number;
+  /** Set while its bulk is paused: never overdue meanwhile. */
+  paused?: boolean;
 }
+
+/** When a message's overdue time starts counting (never, while paused). */
+export const dueFrom = (entry: Pick<TrackedMessage, 'at' | 'scheduledAt' | 'paused'>): number =>
+  entry.paused ? Infinity : Math.max(entry.at, entry.scheduledAt ?? entry.at);
 
 export interface TrackerOptions {
   /** Messages remembered at most (the account's Track setting). */
@@ -73,6 +82,8 @@ export type Tracking = Pick<
   | 'markReported'
   | 'markResent'
   | 'markAcceptedReport'
+  | 'bulk'
+  | 'reschedule'
   | 'entry'
   | 'partsReported'
   | 'setCombined'
@@ -106,6 +117,10 @@ export class Tracker {
    * overdue), oldest first, so that an overdue check touches only what is due.
    */
   private readonly pending = new Map<string, number>();
+  /** Scheduled messages that may still become overdue, with when their overdue time starts (any order: checked whole). */
+  private readonly later = new Map<string, number>();
+  /** The messages of each scheduled bulk this instance sent. */
+  private readonly bulks = new Map<string, Set<string>>();
   private readonly byId: boolean;
   private storeFailureLogged = false;
   /** Per split message, the note of a part's report under way (see partsReported). */
@@ -149,8 +164,35 @@ export class Tracker {
     // Set again, a number moves to the newest end of the limit.
     this.index.set(key, entry.at, { ttl: remaining(entry.at) });
     this.pending.delete(key);
-    if (this.byId && watch) this.pending.set(key, entry.at);
+    this.later.delete(key);
+    if (this.byId && watch) {
+      if (entry.scheduledAt !== undefined) this.later.set(key, dueFrom(entry));
+      else this.pending.set(key, entry.at);
+    }
+    if (this.byId && entry.bulkId !== undefined) {
+      const members = this.bulks.get(entry.bulkId) ?? new Set<string>();
+      this.bulks.set(entry.bulkId, members.add(key));
+    }
     this.write(key, kept);
+  }
+
+  /** The tracked messages of a scheduled bulk this instance sent (every part of a split one). */
+  async bulk(bulkId: string): Promise<TrackedMessage[]> {
+    const members = [...(this.bulks.get(bulkId) ?? [])];
+    const entries = await Promise.all(members.map((key) => this.read(key)));
+    return entries.filter((entry): entry is TrackedMessage => entry !== STORE_FAILED && entry !== undefined);
+  }
+
+  /** A scheduled message moved, paused or resumed: its overdue time counts from its new time (never while paused). */
+  async reschedule(messageId: string, change: Pick<TrackedMessage, 'scheduledAt' | 'paused'>): Promise<void> {
+    const entry = await this.read(messageId);
+    if (entry === STORE_FAILED || entry === undefined) return;
+    const changed = { ...entry, ...change };
+    if (this.later.has(messageId) || this.pending.has(messageId)) {
+      this.pending.delete(messageId);
+      this.later.set(messageId, dueFrom(changed));
+    }
+    this.write(messageId, changed);
   }
 
   /**
@@ -241,6 +283,7 @@ export class Tracker {
   /** Forgets a message whose final report arrived; true when it was this instance's own (then `dropped` was told). */
   forget(messageId: string): boolean {
     this.pending.delete(messageId);
+    this.later.delete(messageId);
     if (this.index.delete(messageId)) return true;
     this.write(messageId, undefined);
     return false;
@@ -257,12 +300,14 @@ export class Tracker {
       if (at > sentBefore) break;
       candidates.push(messageId);
     }
+    for (const [messageId, due] of this.later) if (due <= sentBefore) candidates.push(messageId);
     const due: TrackedMessage[] = [];
     for (const messageId of candidates) {
       const entry = await this.read(messageId);
       // A store that failed: asked again at the next check.
       if (entry === STORE_FAILED) continue;
       this.pending.delete(messageId);
+      this.later.delete(messageId);
       if (entry === undefined) {
         this.index.delete(messageId);
       } else if (!entry.overdue && !entry.reported) {
@@ -433,6 +478,9 @@ function compact(entry: TrackedMessage): TrackedMessage {
   if (entry.combined !== undefined) kept.combined = entry.combined;
   if (entry.resent !== undefined) kept.resent = entry.resent;
   if (entry.acceptedReport !== undefined) kept.acceptedReport = entry.acceptedReport;
+  if (entry.bulkId !== undefined) kept.bulkId = entry.bulkId;
+  if (entry.scheduledAt !== undefined) kept.scheduledAt = entry.scheduledAt;
+  if (entry.paused !== undefined) kept.paused = entry.paused;
   return kept;
 }
 
