@@ -249,7 +249,7 @@ class InfobipTestServer {
 
   /** The sends Infobip accepted (answered 200). */
   accepted() {
-    return this.requests.filter((record) => record.statusCode === 200);
+    return this.requests.filter((record) => record.statusCode === 200 && !record.url.startsWith('/sms/1/bulks'));
   }
 
   async stop() {
@@ -515,7 +515,7 @@ class InfobipTestServer {
       this.later(this.reportDelayMs, () => this.reportOnV3(bulkId, entries, record));
     };
     const sendAt = parseInfobipDate(record.body.options?.schedule?.sendAt);
-    if (sendAt !== undefined && sendAt > now + 500) this.schedule(bulkId, sendAt, deliver);
+    if (sendAt !== undefined && sendAt > now) this.schedule(bulkId, sendAt, deliver);
     else deliver();
     const repeats = entries.filter((entry) => entry.repeat);
     if (repeats.length > 0) this.later(this.repeatReportDelayMs, () => this.reportOnV3(bulkId, repeats, record, true));
@@ -765,7 +765,10 @@ class InfobipTestServer {
 
   /** A scheduled bulk: delivered at `sendAt` unless paused or cancelled by then (see bulks). */
   schedule(bulkId, sendAt, deliver) {
-    const bulk = this.bulks.get(bulkId) ?? { bulkId, status: 'PENDING', deliveries: [] };
+    const known = this.bulks.get(bulkId);
+    // An id whose bulk went out or was cancelled starts a new bulk.
+    const bulk =
+      known && !['FINISHED', 'CANCELED'].includes(known.status) ? known : { bulkId, status: 'PENDING', deliveries: [] };
     bulk.sendAt = sendAt;
     bulk.deliveries.push(deliver);
     this.bulks.set(bulkId, bulk);

@@ -20,6 +20,7 @@ import {
 import type { DailyAnswer } from './lib/daily';
 import { NodeStatus, ThrottledStatus, showAfterStart } from './lib/status';
 import { SMS_OCTETS } from './lib/send/udh';
+import { CLOSE_GRACE_MS } from './lib/limits';
 
 type Send = (msg: NodeMessage) => void;
 type Done = (err?: Error) => void;
@@ -59,6 +60,8 @@ export = function register(RED: NodeAPI): void {
     let stopping = false;
     /** Messages asking the daily limit for room: closing waits for them (they end "closed"). */
     const admissions = new Set<Promise<void>>();
+    /** Control messages under way: closing waits for them, at most the grace period. */
+    const controls = new Set<Promise<void>>();
     const status = new ThrottledStatus((shown: NodeStatus) => {
       this.status(shown);
     });
@@ -157,7 +160,6 @@ export = function register(RED: NodeAPI): void {
         if (!request.source || !account) return;
         request.messageIds = request.to.map(() => crypto.randomUUID());
         request.reportUrl = account.reportUrl;
-        request.sentAt = Date.now();
         tracking.beforeSend(request.source, request);
       },
     };
@@ -306,7 +308,7 @@ export = function register(RED: NodeAPI): void {
         },
       });
       // It may have ended at once (the account closed meanwhile).
-      if (lost.waiting > 0) resolving.add(lost);
+      if (!lost.done) resolving.add(lost);
       showProgress();
       return true;
     };
@@ -323,7 +325,7 @@ export = function register(RED: NodeAPI): void {
         fail(msg, error, done);
         return;
       }
-      account!
+      const controlling = account!
         .manageBulk(asked)
         .then(async (answer) => {
           const out = msg as NodeMessageInFlow & { bulkId?: string; messageIds?: unknown };
@@ -340,16 +342,19 @@ export = function register(RED: NodeAPI): void {
         })
         .then(
           (out) => {
-            status.show('green', 'dot', () =>
-              RED._('binary-sms.status.bulk', {
-                status: String((out.payload as { status?: string; sendAt?: string }).status ?? asked.sendAt ?? ''),
-              }),
-            );
+            if (!stopping)
+              status.show('green', 'dot', () =>
+                RED._('binary-sms.status.bulk', {
+                  status: String((out.payload as { status?: string; sendAt?: string }).status ?? asked.sendAt ?? ''),
+                }),
+              );
             send(out);
             done();
           },
           (error: unknown) => fail(msg, error, done),
         );
+      controls.add(controlling);
+      void controlling.finally(() => controls.delete(controlling));
     };
 
     this.on('input', (msg, send, done) => {
@@ -357,7 +362,8 @@ export = function register(RED: NodeAPI): void {
         fail(msg, new SmsError('noAccount'), done);
         return;
       }
-      if ((msg as { schedule?: unknown }).schedule !== undefined) {
+      const schedule = (msg as { schedule?: unknown }).schedule;
+      if (schedule !== undefined && schedule !== null) {
         control(msg, send, done);
         return;
       }
@@ -433,7 +439,17 @@ export = function register(RED: NodeAPI): void {
       for (const lost of [...resolving]) lost.stop(new SmsError('closed'));
       stopStartupStatus();
       stopWatchingSharing?.();
-      const closing = Promise.all(admissions).then(() => (account ? account.closeJobs(jobs) : undefined));
+      let grace: NodeJS.Timeout | undefined;
+      const controlsDone =
+        controls.size === 0
+          ? undefined
+          : Promise.race([
+              Promise.all(controls),
+              new Promise<void>((resolve) => (grace = setTimeout(resolve, CLOSE_GRACE_MS))),
+            ]).finally(() => clearTimeout(grace));
+      const closing = Promise.all([admissions.size ? Promise.all(admissions) : undefined, controlsDone]).then(() =>
+        account ? account.closeJobs(jobs) : undefined,
+      );
       closing.finally(() => status.clear()).then(done, done);
     });
   }

@@ -145,6 +145,15 @@ describe('requestBody (v3)', function () {
   it('sends a message that waited in the queue past its sendAt at once, without a schedule in the past', function () {
     should(requestBody([request('2030-01-01T09:59:59.000+0000')], 'v3', now).options).be.undefined();
   });
+  it("a scheduled message's bulk keeps its id, also when it goes late (the flow may hold the id already)", function () {
+    const bulk = (sendAt) => ({ ...request(sendAt), bulkId: 'own-bulk' });
+    requestBody([bulk('2030-01-01T10:05:00.000+0000')], 'v3', now).options.should.eql({
+      schedule: { bulkId: 'own-bulk', sendAt: '2030-01-01T10:05:00.000+0000' },
+    });
+    requestBody([bulk('2030-01-01T09:59:59.000+0000')], 'v3', now).options.should.eql({
+      schedule: { bulkId: 'own-bulk' },
+    });
+  });
 });
 
 describe('rules shared with the editor', function () {

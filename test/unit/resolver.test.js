@@ -206,7 +206,7 @@ describe('LostAnswer (fake timers)', function () {
       { windowMs: 5_000, timeoutMs: 1_000, idempotent, resolver: resolverHarness.resolver },
       {
         found: (destinations, result, ids, by) =>
-          events.push({ found: destinations, ids, by, entries: result.body.messages }),
+          events.push({ found: destinations, ids, by, entries: result.body.messages, bulkId: result.body.bulkId }),
         resend: (again, ids, listener) => {
           resends.push({ again, ids });
           setTimeout(() => listener(...resendAnswer(again, ids)), 50);
@@ -241,8 +241,10 @@ describe('LostAnswer (fake timers)', function () {
         body: { messages: ids.map((id) => ({ messageId: id, destination: '1', status: { groupName: 'PENDING' } })) },
       },
     ];
-    const { events, resends } = track(logs, request(['1'], 2), true, answer);
+    const { events, resends } = track(logs, { ...request(['1'], 2), bulkId: 'own-bulk' }, true, answer);
     await clock.tickAsync(6_000);
+    // A scheduled message's outputs keep its bulk.
+    events[0].bulkId.should.equal('own-bulk');
     resends.should.have.length(1);
     resends[0].ids.should.eql(['id-1.2']);
     [...resends[0].again.only].should.eql(['id-1.2']);

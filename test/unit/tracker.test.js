@@ -299,6 +299,56 @@ describe('Tracker (fake timers)', function () {
   });
 });
 
+describe('Tracker: scheduled messages (fake timers)', function () {
+  let clock;
+  beforeEach(() => {
+    clock = FakeTimers.install({ now: Date.UTC(2026, 10, 29), toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
+  afterEach(() => clock.uninstall());
+  const make = (context) => new Tracker(context, undefined, { limit: 100, owner: 'me', warn: () => undefined });
+
+  it('is due from its scheduled time, found by its bulk, and keeps both across a restart', async function () {
+    const context = memoryContext();
+    const first = make(context);
+    await first.ready;
+    const scheduledAt = Date.now() + 3 * HOUR;
+    first.track({ ...entry('s1'), bulkId: 'b1', scheduledAt });
+    first.track(entry('plain'));
+    const restarted = make(context);
+    await restarted.ready;
+    (await restarted.bulk('b1')).map((found) => found.messageId).should.eql(['s1']);
+    clock.tick(2 * HOUR);
+    // An hour after being handed over, only the unscheduled one is overdue.
+    (await restarted.takeOverdue(Date.now() - HOUR)).map((due) => due.messageId).should.eql(['plain']);
+    clock.tick(2 * HOUR);
+    (await restarted.takeOverdue(Date.now() - HOUR)).map((due) => due.messageId).should.eql(['s1']);
+  });
+
+  it('moved: due from its new time; paused: never due, also when moved meanwhile', async function () {
+    const tracker = make(memoryContext());
+    await tracker.ready;
+    tracker.track({ ...entry('m'), bulkId: 'b', scheduledAt: Date.now() + HOUR });
+    tracker.track({ ...entry('p'), bulkId: 'b', scheduledAt: Date.now() + HOUR });
+    await tracker.reschedule('m', { scheduledAt: Date.now() + 5 * HOUR });
+    await tracker.reschedule('p', { paused: true });
+    await tracker.reschedule('p', { scheduledAt: Date.now() + 2 * HOUR });
+    clock.tick(3 * HOUR);
+    (await tracker.takeOverdue(Date.now() - 30 * 60_000)).should.be.empty();
+    clock.tick(3 * HOUR);
+    (await tracker.takeOverdue(Date.now() - 30 * 60_000)).map((due) => due.messageId).should.eql(['m']);
+  });
+
+  it('a message scheduled beyond 48 hours stays tracked until 48 hours after its time', async function () {
+    const tracker = make(memoryContext());
+    await tracker.ready;
+    tracker.track({ ...entry('far'), scheduledAt: Date.now() + 72 * HOUR });
+    clock.tick(100 * HOUR);
+    should.exist(await tracker.lookup('far'));
+    clock.tick(21 * HOUR);
+    should.not.exist(await tracker.lookup('far'));
+  });
+});
+
 describe('ReportMessages', function () {
   const report = (messageId, name = 'DELIVERED_TO_HANDSET') => ({
     messageId,

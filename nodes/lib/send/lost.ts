@@ -79,6 +79,11 @@ export class LostAnswer {
     return this.open.size;
   }
 
+  /** Whether it has ended (every destination known, or the rest unknown). */
+  get done(): boolean {
+    return this.ended;
+  }
+
   /** Ends now (the node closes): what is open ends "delivery unknown", with `reason` as the logs' failure. */
   stop(reason: unknown): void {
     this.stopped = true;
@@ -93,15 +98,19 @@ export class LostAnswer {
 
   private lookUp(by: ResolvedBy): void {
     const ids = [...this.open].flatMap((to) => this.partIds(to).filter((id) => !this.found.has(id)));
-    this.handle = this.settings.resolver.resolve(ids, this.settings.windowMs, {
+    let ended = false;
+    const handle = this.settings.resolver.resolve(ids, this.settings.windowMs, {
       found: (entries) => this.learn(entries, by),
       end: (missing, failure) => {
+        ended = true;
         this.handle = undefined;
         if (this.open.size === 0 || this.stopped) this.finish(failure);
         else if (this.settings.idempotent && !this.resent && failure === undefined) this.sendAgain(missing);
         else this.finish(failure);
       },
     });
+    // A resolution that ended at once (the account had closed) holds no handle.
+    if (!ended) this.handle = handle;
   }
 
   /** Notes entries (from the logs, or a resend's answer) of asked ids; destinations now complete are handed on. */
@@ -113,9 +122,13 @@ export class LostAnswer {
     if (complete.length === 0) return;
     complete.forEach((to) => this.open.delete(to));
     const messages = complete.flatMap((to) => this.partIds(to).map((id) => this.found.get(id)!));
+    // The request's bulk (a scheduled one's own), else the one the entries name.
+    const named = messages.find((entry) => typeof entry.bulkId === 'string')?.bulkId as string | undefined;
+    const bulkId = this.request.bulkId ?? named;
+    const body = bulkId === undefined ? { messages } : { bulkId, messages };
     this.hooks.found(
       complete,
-      { statusCode: 200, body: { messages } },
+      { statusCode: 200, body },
       complete.map((to) => this.firstIds.get(to)!),
       by,
     );

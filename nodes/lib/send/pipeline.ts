@@ -295,8 +295,11 @@ export class Pipeline {
   private async run(batch: Job[], release?: () => void): Promise<void> {
     const startedAt = this.now();
     const controller = new AbortController();
+    const sentAt = Date.now();
     for (const job of batch) {
       if (job.attempts === 0) job.hooks.beforeSend?.(job.request);
+      // Each attempt may be the one Infobip accepted (the earlier ones provably sent nothing).
+      if (!job.work) job.request.sentAt = sentAt;
       this.setState(job, 'inFlight');
       job.attempts++;
       job.startedAt = startedAt;

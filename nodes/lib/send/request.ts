@@ -72,7 +72,7 @@ export interface SendRequest {
   only?: ReadonlySet<string>;
   /** The input message, for remembering what was sent; never part of the body. */
   source?: object;
-  /** When (epoch ms) it first went out with the node's ids (v3): a lost answer's window counts from then. */
+  /** When (epoch ms) its last attempt went out (the one whose answer may be lost). */
   sentAt?: number;
   /** A resend after a lost answer must start by then (epoch ms), within Infobip's grace period; else it is not sent. */
   startBy?: number;
@@ -456,10 +456,12 @@ export function requestBody(requests: readonly SendRequest[], api: Api, now = Da
   }
   const sendAt = requests[0].options?.sendAt;
   const messages = requests.flatMap(messagesOf);
-  // A message that waited in the queue past its time goes now, not with a schedule in the past.
+  // A message that waited in the queue past its time goes now, not with a schedule in the past;
+  // its bulk keeps its id, which the flow may already hold.
   const scheduled = sendAt !== undefined && infobipTime(sendAt) > now;
   const bulkId = requests[0].bulkId;
-  return scheduled ? { messages, options: { schedule: bulkId ? { bulkId, sendAt } : { sendAt } } } : { messages };
+  const schedule = { ...(bulkId !== undefined ? { bulkId } : {}), ...(scheduled ? { sendAt } : {}) };
+  return Object.keys(schedule).length > 0 ? { messages, options: { schedule } } : { messages };
 }
 
 /** The id of part `index` (1-based) of a split message whose first part has `firstId`. */

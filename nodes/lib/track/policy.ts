@@ -1,6 +1,6 @@
 import { type OutputMessage, rejectedByInfobip as rejected } from '../send/outputs';
 import { type SendRequest, infobipTime, partIdsOf } from '../send/request';
-import { type Tracking, sentOf } from './tracker';
+import { type Tracking, numberKey, sentOf } from './tracker';
 
 /** The account's two memories of sent messages, each present only while a node needs it. */
 export interface Memories {
@@ -68,12 +68,17 @@ export class SendTracking {
    * Returns those this memory knew, destination → id (a split message's first part's).
    */
   async cancelled(bulkId: string): Promise<Record<string, string>> {
-    const { byId } = this.memories();
+    const { byId, byNumber } = this.memories();
     const entries = (await byId?.bulk(bulkId)) ?? [];
     const ids: Record<string, string> = {};
     for (const entry of entries) {
       byId!.forget(entry.messageId);
       ids[entry.to] = entry.part?.first ?? entry.messageId;
+    }
+    // A reply is not tied to a command that never went: the number forgets it, if it was its last.
+    for (const [to, messageId] of Object.entries(ids)) {
+      const last = await byNumber?.lookup(numberKey(to));
+      if (last?.sent.messageId === messageId || last?.messageId === messageId) byNumber!.forget(numberKey(to));
     }
     return ids;
   }
@@ -87,7 +92,8 @@ export class SendTracking {
       entries.map((entry) => {
         // Resumed: it goes at its time, or now if that has passed.
         const scheduledAt = change.scheduledAt ?? Math.max(now, entry.scheduledAt ?? now);
-        return byId!.reschedule(entry.messageId, { scheduledAt, paused: change.paused ?? false });
+        // Moved while paused, it stays paused.
+        return byId!.reschedule(entry.messageId, { scheduledAt, paused: change.paused ?? entry.paused ?? false });
       }),
     );
   }
@@ -127,10 +133,10 @@ function trackChosenIds(
   // A scheduled message: overdue counts from its time, and its bulk finds it.
   const sendAt = request.options?.sendAt;
   const scheduledAt = sendAt === undefined ? undefined : infobipTime(sendAt);
-  const schedule =
-    scheduledAt !== undefined && scheduledAt > at
-      ? { scheduledAt, ...(request.bulkId ? { bulkId: request.bulkId } : {}) }
-      : {};
+  const schedule = {
+    ...(request.bulkId !== undefined ? { bulkId: request.bulkId } : {}),
+    ...(scheduledAt !== undefined && scheduledAt > at ? { scheduledAt } : {}),
+  };
   // One copy for every destination: each entry adds its own to and id when it is handed out.
   const { to: _to, messageId: _id, messageIds: _ids, partIds: _parts, ...common } = sentOf(msg);
   const shared = withOwnId ? 'ids' : 'to';

@@ -5,6 +5,7 @@ import {
   type Tracker,
   type Tracking,
   dueFrom,
+  goesAt,
   handedOut,
   isTracked,
   remaining,
@@ -24,11 +25,12 @@ const CHANGING = [
   'paused',
 ] as const;
 
-/** A sorted-set score for when a message's overdue time starts (Redis writes infinity as +inf). */
-const dueScore = (entry: Parameters<typeof dueFrom>[0]) => {
-  const due = dueFrom(entry);
-  return Number.isFinite(due) ? String(due) : '+inf';
-};
+/**
+ * A message's score in the cluster's overdue set: when its overdue time starts. A paused one is
+ * scored at the end of its 48 hours (the set is trimmed by score) and skipped when claimed.
+ */
+const dueScore = (entry: Parameters<typeof dueFrom>[0]) =>
+  entry.paused ? goesAt(entry) + INFOBIP_WINDOW_MS : dueFrom(entry);
 /** Overdue candidates claimed per check at most. */
 const CLAIM_BATCH = 1000;
 
@@ -106,11 +108,11 @@ export class SharedTracker implements Tracking {
       .multi()
       .del(this.prefix + key)
       .hset(this.prefix + key, 'entry', JSON.stringify({ ...fixed, account: this.local.account }))
-      .pexpireat(this.prefix + key, entry.at + INFOBIP_WINDOW_MS);
+      .pexpireat(this.prefix + key, goesAt(entry) + INFOBIP_WINDOW_MS);
     if (this.by === 'messageId') writing.zadd(this.due, dueScore(entry), key);
     if (this.by === 'messageId' && entry.bulkId !== undefined) {
       const bulk = this.shared.key('bulk', entry.bulkId);
-      writing.sadd(bulk, key).pexpireat(bulk, entry.at + INFOBIP_WINDOW_MS);
+      writing.sadd(bulk, key).pexpireat(bulk, goesAt(entry) + INFOBIP_WINDOW_MS);
     }
     writing.exec().catch((error: unknown) => {
       this.shared.failed(error);
@@ -161,9 +163,15 @@ export class SharedTracker implements Tracking {
     if (!entry) return;
     const fields = Object.entries(change).flatMap(([field, value]) => [field, JSON.stringify(value)]);
     await this.update(messageId, fields);
-    await this.shared.client
-      .zadd(this.due, 'XX', dueScore({ ...entry, ...change }), messageId)
-      .catch((error: unknown) => this.shared.failed(error));
+    const changed = { ...entry, ...change };
+    // Its 48 hours count from its (new) time; it stays in the overdue set only if it still was.
+    const expiry = goesAt(changed) + INFOBIP_WINDOW_MS;
+    const writing = this.shared.client
+      .multi()
+      .zadd(this.due, 'XX', dueScore(changed), messageId)
+      .pexpireat(this.prefix + messageId, expiry);
+    if (entry.bulkId !== undefined) writing.pexpireat(this.shared.key('bulk', entry.bulkId), expiry);
+    await writing.exec().catch((error: unknown) => this.shared.failed(error));
   }
 
   async entry(messageId: string): Promise<TrackedMessage | undefined> {
@@ -232,7 +240,7 @@ export class SharedTracker implements Tracking {
       const entries = await Promise.all(claimed.map((id) => this.read(id)));
       const due: TrackedMessage[] = [];
       entries.forEach((entry, index) => {
-        if (!entry || entry.reported || entry.overdue) return;
+        if (!entry || entry.reported || entry.overdue || entry.paused) return;
         void this.update(claimed[index], ['overdue', 'true']);
         due.push(handedOut(entry));
       });
@@ -254,7 +262,7 @@ export class SharedTracker implements Tracking {
         if (stored[field] !== undefined)
           (entry as unknown as Record<string, unknown>)[field] = JSON.parse(stored[field]);
       }
-      return isTracked(entry) && remaining(entry.at) > 0 ? entry : undefined;
+      return isTracked(entry) && remaining(goesAt(entry)) > 0 ? entry : undefined;
     } catch (error) {
       this.shared.failed(error);
       return undefined;

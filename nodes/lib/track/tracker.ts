@@ -51,9 +51,13 @@ export interface TrackedMessage {
   paused?: boolean;
 }
 
+/** When a message goes out: when handed to Infobip, or its scheduled time. Its 48 hours count from then. */
+export const goesAt = (entry: Pick<TrackedMessage, 'at' | 'scheduledAt'>): number =>
+  Math.max(entry.at, entry.scheduledAt ?? entry.at);
+
 /** When a message's overdue time starts counting (never, while paused). */
 export const dueFrom = (entry: Pick<TrackedMessage, 'at' | 'scheduledAt' | 'paused'>): number =>
-  entry.paused ? Infinity : Math.max(entry.at, entry.scheduledAt ?? entry.at);
+  entry.paused ? Infinity : goesAt(entry);
 
 export interface TrackerOptions {
   /** Messages remembered at most (the account's Track setting). */
@@ -142,6 +146,7 @@ export class Tracker {
     this.keyOf = by === 'number' ? (entry) => numberKey(entry.to) : (entry) => entry.messageId;
     this.index = recentMap<number>(options.limit, (key) => {
       this.pending.delete(key);
+      this.later.delete(key);
       this.write(key, undefined);
       options.dropped?.(key);
     });
@@ -162,7 +167,7 @@ export class Tracker {
     const kept = { ...entry, owner: this.options.owner, account: this.options.account };
     const key = this.keyOf(entry);
     // Set again, a number moves to the newest end of the limit.
-    this.index.set(key, entry.at, { ttl: remaining(entry.at) });
+    this.index.set(key, goesAt(entry), { ttl: remaining(goesAt(entry)) });
     this.pending.delete(key);
     this.later.delete(key);
     if (this.byId && watch) {
@@ -178,9 +183,14 @@ export class Tracker {
 
   /** The tracked messages of a scheduled bulk this instance sent (every part of a split one). */
   async bulk(bulkId: string): Promise<TrackedMessage[]> {
-    const members = [...(this.bulks.get(bulkId) ?? [])];
-    const entries = await Promise.all(members.map((key) => this.read(key)));
-    return entries.filter((entry): entry is TrackedMessage => entry !== STORE_FAILED && entry !== undefined);
+    const members = this.bulks.get(bulkId);
+    if (!members) return [];
+    const entries = await Promise.all([...members].map((key) => this.read(key)));
+    const found = entries.filter((entry): entry is TrackedMessage => entry !== STORE_FAILED && entry !== undefined);
+    // Members that are gone (reported, forgotten, expired) leave the index.
+    for (const key of members) if (!found.some((entry) => entry.messageId === key)) members.delete(key);
+    if (members.size === 0) this.bulks.delete(bulkId);
+    return found;
   }
 
   /** A scheduled message moved, paused or resumed: its overdue time counts from its new time (never while paused). */
@@ -191,6 +201,10 @@ export class Tracker {
     if (this.later.has(messageId) || this.pending.has(messageId)) {
       this.pending.delete(messageId);
       this.later.set(messageId, dueFrom(changed));
+    }
+    // Its 48 hours count from its (new) time.
+    if (this.index.has(messageId)) {
+      this.index.set(messageId, goesAt(changed), { ttl: remaining(goesAt(changed)) });
     }
     this.write(messageId, changed);
   }
@@ -212,6 +226,7 @@ export class Tracker {
    */
   async markReported(messageId: string, report?: unknown): Promise<void> {
     this.pending.delete(messageId);
+    this.later.delete(messageId);
     const entry = await this.read(messageId);
     if (entry === STORE_FAILED || entry === undefined || (entry.reported && report === undefined)) return;
     this.write(messageId, report === undefined ? { ...entry, reported: true } : { ...entry, reported: true, report });
@@ -336,7 +351,7 @@ export class Tracker {
     if (value === undefined && !this.byId) value = await this.get(this.prefix + base64url(key));
     if (value === STORE_FAILED) return STORE_FAILED;
     if (!isTracked(value)) return undefined;
-    if (remaining(value.at) <= 0) {
+    if (remaining(goesAt(value)) <= 0) {
       this.write(key, undefined);
       return undefined;
     }
@@ -406,7 +421,7 @@ export class Tracker {
       }
       // A number tracked while loading has its newer entry in the store already: it is not touched.
       if (this.index.has(this.keyOf(value))) continue;
-      if (remaining(value.at) > 0) entries.push(value);
+      if (remaining(goesAt(value)) > 0) entries.push(value);
       else this.write(this.keyOf(value), undefined);
     }
     const loaded = entries.filter((entry) => !this.index.has(this.keyOf(entry))).sort((a, b) => a.at - b.at);
@@ -415,13 +430,20 @@ export class Tracker {
     const room = Math.max(0, this.options.limit - trackedMeanwhile.length);
     const dropped = loaded.splice(0, Math.max(0, loaded.length - room));
     for (const entry of dropped) this.write(this.keyOf(entry), undefined);
-    for (const entry of loaded) this.index.set(this.keyOf(entry), entry.at, { ttl: remaining(entry.at) });
+    for (const entry of loaded) this.index.set(this.keyOf(entry), goesAt(entry), { ttl: remaining(goesAt(entry)) });
     for (const [key, at] of trackedMeanwhile) this.index.set(key, at, { ttl: remaining(at) });
     if (this.byId) {
       // Loaded entries are older than those tracked meanwhile: they come first.
       const meanwhile = [...this.pending];
       this.pending.clear();
-      for (const entry of loaded) if (!entry.overdue && !entry.reported) this.pending.set(entry.messageId, entry.at);
+      for (const entry of loaded) {
+        if (entry.bulkId !== undefined)
+          this.bulks.set(entry.bulkId, (this.bulks.get(entry.bulkId) ?? new Set()).add(entry.messageId));
+        if (entry.overdue || entry.reported) continue;
+        // A scheduled or paused message is due from its time, whatever order it was loaded in.
+        if (entry.scheduledAt !== undefined || entry.paused) this.later.set(entry.messageId, dueFrom(entry));
+        else this.pending.set(entry.messageId, entry.at);
+      }
       for (const [key, at] of meanwhile) this.pending.set(key, at);
     }
   }
