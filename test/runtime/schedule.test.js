@@ -158,26 +158,26 @@ describe('reports of scheduled commands', function () {
   };
 
   it('cancelled: never delivered, no report, never overdue; the output names its ids', async function () {
-    // Overdue after 0.02 min (1.2 s), counted from the scheduled time (3 s from now).
+    // Overdue after 0.02 min (1.2 s), counted from the scheduled time (4 s from now).
     await load(0.02);
-    helper.getNode('sms').receive({ payload: 'ab', sendAt: new Date(Date.now() + 3000).toISOString(), topic: 'c' });
+    helper.getNode('sms').receive({ payload: 'ab', sendAt: new Date(Date.now() + 4000).toISOString(), topic: 'c' });
     await until(() => seen.out.length === 1, 5000, 'the scheduled output');
     const { bulkId, messageId, to } = seen.out[0];
     const cancelled = await control({ schedule: 'cancel', bulkId });
     cancelled.messageIds.should.eql({ [to]: messageId });
-    await wait(6000);
+    await wait(7000);
     seen.reports.should.be.empty();
     seen.late.should.be.empty();
     env.server.handsets.should.be.empty();
   });
 
   it('rescheduled: reported after the new time with msg.sent, never overdue against the old one', async function () {
-    // Overdue after 0.05 min (3 s): against the old time (2 s from now) it would be overdue at 5 s.
+    // Overdue after 0.05 min (3 s): against the old time (3 s from now) it would be overdue at 6 s.
     await load(0.05);
     const start = Date.now();
-    helper.getNode('sms').receive({ payload: 'ab', sendAt: new Date(start + 2000).toISOString(), topic: 'moved' });
+    helper.getNode('sms').receive({ payload: 'ab', sendAt: new Date(start + 3000).toISOString(), topic: 'moved' });
     await until(() => seen.out.length === 1, 5000, 'the scheduled output');
-    const newTime = start + 7000;
+    const newTime = start + 8000;
     await control({ schedule: 'reschedule', bulkId: seen.out[0].bulkId, sendAt: new Date(newTime).toISOString() });
     await until(() => seen.reports.length === 1, 15000, 'the report');
     seen.reports[0].at.should.be.aboveOrEqual(newTime);
