@@ -31,7 +31,7 @@ export = function register(RED: NodeAPI): void {
   // The editor's Infobip sidebar: the pictures from the admin API (permission-checked), fetched
   // again when comms says they changed; comms reaches every user with status.read, so it says
   // nothing more (retained: an editor that reconnects hears it too).
-  // settings.js `infobipSidebar: false` turns it off: nothing is counted, no endpoint, no tab.
+  // settings.js `infobipSidebar: false` turns it off: no endpoint, no tab (the counts go on for the metrics).
   const { infobipSidebar, infobipAccountSidebar, infobipMetrics } = RED.settings as {
     infobipSidebar?: unknown;
     infobipAccountSidebar?: unknown;
