@@ -1,8 +1,8 @@
 import type { Node, NodeAPI } from 'node-red';
 import type { AccountNode } from './lib/account/account';
 import { type DeliveryReport, isResultsPage } from './lib/http/infobip';
-import { ReceiveError } from './lib/errors';
-import { Receiver, ReceiverConfig, describe } from './lib/receive/receiver';
+import { ReceiveError, describe } from './lib/errors';
+import { Receiver, ReceiverConfig } from './lib/receive/receiver';
 import { type OverdueMessage, REPEAT_HOLD_MS, ReportMessages, watchOverdue } from './lib/receive/reports';
 import { normaliseBaseUrl } from './lib/rules';
 

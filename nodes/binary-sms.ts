@@ -15,6 +15,7 @@ import {
   buildRequest,
   checkNodeSettings,
   infobipTime,
+  payloadBytes,
   smsPartsOf,
 } from './lib/send/request';
 import type { DailyAnswer } from './lib/daily';
@@ -28,8 +29,6 @@ type Done = (err?: Error) => void;
 interface BinarySmsConfig extends NodeDef, NodeSettings {
   account: string;
 }
-
-const payloadBytes = (request: SendRequest) => (request.binary.hex.length + 1) / 3;
 
 /** SMS parts of the outputs Infobip accepted: every part of a split payload; otherwise Infobip's count. */
 function partsSent(request: SendRequest, messages: OutputMessage[]): number {

@@ -59,8 +59,6 @@ export interface Source<T> {
   turn?: PollTurn;
 }
 
-export { describe };
-
 /**
  * The part every node that receives from Infobip shares: its status, its texts (from its own
  * catalog), what its close stops, its settings problems, and receiving by polling or by webhook.

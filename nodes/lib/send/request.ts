@@ -469,6 +469,9 @@ export const partIdOf = (firstId: string, index: number) => (index === 1 ? first
 export const partIdsOf = (firstId: string, count: number) =>
   Array.from({ length: count }, (_, index) => partIdOf(firstId, index + 1));
 
+/** Bytes of a request's (first part's) user data, from its hex ("0f c2 4a": three). */
+export const payloadBytes = (request: SendRequest): number => (request.binary.hex.length + 1) / 3;
+
 /** Octets of user data in each part of a concatenated SMS with an 8-bit reference (140 less its 6-byte header). */
 const CONCATENATED_PART_OCTETS = 134;
 
@@ -477,7 +480,7 @@ const CONCATENATED_PART_OCTETS = 134;
  * it is, as many as Infobip needs to concatenate it (one when it fits an SMS).
  */
 export function smsPartsOf(request: SendRequest): number {
-  const bytes = (request.binary.hex.length + 1) / 3;
+  const bytes = payloadBytes(request);
   const parts = request.parts?.length ?? (bytes <= 140 ? 1 : Math.ceil(bytes / CONCATENATED_PART_OCTETS));
   return request.to.length * parts;
 }
