@@ -52,6 +52,16 @@ async function startNodeRed(options, { nodeBinary = process.execPath, env = proc
       if (response.status !== 200 && response.status !== 204)
         throw new Error(`deploy failed: ${response.status} ${response.text}`);
     },
+    /** An adminAuth access token for a user (password grant), with the scope asked for. */
+    async token(username, password, scope, clientId = 'node-red-admin') {
+      const response = await fetch(url + '/auth/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_id: clientId, grant_type: 'password', scope, username, password }),
+      });
+      if (response.status !== 200) throw new Error(`no token for ${username}: ${response.status}`);
+      return (await response.json()).access_token;
+    },
     /** Fetches a route served by a just-deployed flow, waiting (up to 10 s) until the flow serves it. */
     async whenRouted(route, init) {
       const deadline = Date.now() + 10000;

@@ -98,21 +98,7 @@ describe('the Prometheus metrics with adminAuth', function () {
     if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
 
-  async function token(username, scope) {
-    const response = await fetch(red.url + '/auth/token', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        client_id: 'node-red-admin',
-        grant_type: 'password',
-        scope,
-        username,
-        password: 'secret-password',
-      }),
-    });
-    response.status.should.equal(200);
-    return (await response.json()).access_token;
-  }
+  const token = (username, scope) => red.token(username, 'secret-password', scope);
   const scrape = (bearer) =>
     red.request('GET', '/infobip-binary-sms/metrics', {
       accept: 'text/plain',

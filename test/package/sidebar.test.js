@@ -56,21 +56,7 @@ describe('the Infobip sidebar endpoint with adminAuth', function () {
   });
 
   /** A token for a user, with the scope the user may have. */
-  async function token(username, scope) {
-    const response = await fetch(red.url + '/auth/token', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        client_id: 'node-red-editor',
-        grant_type: 'password',
-        scope,
-        username,
-        password: 'secret-password',
-      }),
-    });
-    response.status.should.equal(200);
-    return (await response.json()).access_token;
-  }
+  const token = (username, scope) => red.token(username, 'secret-password', scope, 'node-red-editor');
   const accounts = (bearer) =>
     red.request(
       'GET',
